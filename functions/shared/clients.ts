@@ -28,7 +28,15 @@ interface Credentials {
 }
 
 /** Called on every new client; the local engine uses it to put the simulated account under the SDK. */
-type ClientCustomizer = (client: EC2Client | IAMClient | SSMClient | STSClient | ServiceQuotasClient | ResourceGroupsTaggingAPIClient) => void;
+type ClientCustomizer = (
+  client:
+    | EC2Client
+    | IAMClient
+    | SSMClient
+    | STSClient
+    | ServiceQuotasClient
+    | ResourceGroupsTaggingAPIClient,
+) => void;
 
 interface ClientSettings {
   customize?: ClientCustomizer;
@@ -83,8 +91,13 @@ function buildClients(region: string, credentials?: Credentials): AwsClients {
  * Assumes the customer's role with its external id and checks that the identity really changed
  * (the seed's SaaS mode). Credentials last an hour; cached clients are renewed before that.
  */
-async function assumedClients(region: string, base: AwsClients, target: AssumeRoleTarget): Promise<AwsClients> {
-  const hint = 'Check that the role trusts the operator account with this external id (see README, cross-account mode).';
+async function assumedClients(
+  region: string,
+  base: AwsClients,
+  target: AssumeRoleTarget,
+): Promise<AwsClients> {
+  const hint =
+    'Check that the role trusts the operator account with this external id (see README, cross-account mode).';
   let credentials: Credentials;
   try {
     const assumed = await base.sts.send(
@@ -96,7 +109,11 @@ async function assumedClients(region: string, base: AwsClients, target: AssumeRo
       }),
     );
     const c = assumed.Credentials!;
-    credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
+    credentials = {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken,
+    };
   } catch (error) {
     const e = error as Error;
     throw new AccessDenied(

@@ -38,6 +38,11 @@ class Throttled extends DeploymentError {
   override readonly name = 'Throttled';
 }
 
+/** AWS answered with a server-side error (5xx) beyond the SDK's own retries. Retryable with backoff. */
+class ServiceUnavailable extends DeploymentError {
+  override readonly name = 'ServiceUnavailable';
+}
+
 /** A delete was refused because something still depends on the resource. Retryable with backoff. */
 class DependencyViolation extends DeploymentError {
   override readonly name = 'DependencyViolation';
@@ -101,6 +106,7 @@ class ResourcesLeft extends DeploymentError {
 const ERROR_CLASSES = {
   ResourceNotReady,
   Throttled,
+  ServiceUnavailable,
   DependencyViolation,
   InstanceProfileNotReady,
   InsufficientCapacity,
@@ -135,6 +141,7 @@ function parseCause(cause: unknown): FailureCause | null {
   }
 }
 
+export type { ErrorName };
 export {
   AccessDenied,
   CommandFailed,
@@ -148,11 +155,11 @@ export {
   InvalidSpec,
   PreflightFailed,
   ProvisioningFailed,
+  parseCause,
   ResourceConflict,
   ResourceNotReady,
   ResourcesLeft,
+  ServiceUnavailable,
   Throttled,
   WaitTimedOut,
-  parseCause,
 };
-export type { ErrorName };

@@ -14,7 +14,9 @@ export function lambdaHandler<Schema extends z.ZodType, Result>(
   return async (event: unknown) => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+      const fields = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`,
+      );
       throw new InvalidSpec({
         resource: `input of ${handlerName}`,
         message: fields.join('; '),

@@ -65,11 +65,7 @@ export class SimulatedAccount {
   private readonly simulators = new Map<string, ServiceSimulator>();
   private requestCount = 0;
 
-  constructor(
-    simulators: ServiceSimulator[],
-    options: AccountOptions = {},
-    persisted?: PersistedAccount,
-  ) {
+  constructor(simulators: ServiceSimulator[], options: AccountOptions = {}, persisted?: PersistedAccount) {
     this.faults = new FaultInjector(options.faults ?? [], options.seed ?? 42);
     this.data = persisted ?? {
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
@@ -85,9 +81,15 @@ export class SimulatedAccount {
   }
 
   /** Opens the account persisted in `stateDir` (or a fresh one). */
-  static open(stateDir: string, simulators: ServiceSimulator[], options: AccountOptions = {}): SimulatedAccount {
+  static open(
+    stateDir: string,
+    simulators: ServiceSimulator[],
+    options: AccountOptions = {},
+  ): SimulatedAccount {
     const file = join(stateDir, 'account.json');
-    const persisted = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as PersistedAccount) : undefined;
+    const persisted = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as PersistedAccount)
+      : undefined;
     return new SimulatedAccount(simulators, options, persisted);
   }
 
@@ -130,11 +132,16 @@ export class SimulatedAccount {
 
   /** The identity behind an access key: the operator, or an assumed role recorded by the STS simulator. */
   identityFor(accessKeyId: string): CallerIdentity {
-    const sessions = (this.data.services.STS as { sessions?: Record<string, { arn: string; accountId: string }> })
-      ?.sessions;
+    const sessions = (
+      this.data.services.STS as { sessions?: Record<string, { arn: string; accountId: string }> }
+    )?.sessions;
     const session = sessions?.[accessKeyId];
     if (session) return { accessKeyId, arn: session.arn, accountId: session.accountId };
-    return { accessKeyId, arn: `arn:aws:iam::${this.accountId}:user/capideploy-operator`, accountId: this.accountId };
+    return {
+      accessKeyId,
+      arn: `arn:aws:iam::${this.accountId}:user/capideploy-operator`,
+      accountId: this.accountId,
+    };
   }
 
   private context<S>(service: string, caller: CallerIdentity): OperationContext<S> {
@@ -145,12 +152,18 @@ export class SimulatedAccount {
       region: this.region,
       now: () => Date.now(),
       newId: (prefix, hexLength) => this.newId(prefix, hexLength),
-      effect: (operation, targets, document) => this.faults.take({ service, operation, targets, document }, 'effect'),
+      effect: (operation, targets, document) =>
+        this.faults.take({ service, operation, targets, document }, 'effect'),
     };
   }
 
   /** Answers one API call, as AWS would: output object, or an error with the AWS code. */
-  async handle(service: string, operation: string, input: Record<string, unknown>, auth: { accessKeyId: string }) {
+  async handle(
+    service: string,
+    operation: string,
+    input: Record<string, unknown>,
+    auth: { accessKeyId: string },
+  ) {
     const key = `${service}:${operation}`;
     this.apiCalls[key] = (this.apiCalls[key] ?? 0) + 1;
     const simulator = this.simulators.get(service);

@@ -25,7 +25,10 @@ export function awsError(code: string, message: string, httpStatusCode?: number)
   error.Code = code;
   error.$fault = status >= 500 && !(code in THROTTLING_STATUS) ? 'server' : 'client';
   requestCounter += 1;
-  error.$metadata = { httpStatusCode: status, requestId: `sim-${requestCounter.toString(16).padStart(8, '0')}` };
+  error.$metadata = {
+    httpStatusCode: status,
+    requestId: `sim-${requestCounter.toString(16).padStart(8, '0')}`,
+  };
   return error;
 }
 

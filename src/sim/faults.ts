@@ -9,17 +9,27 @@ import { z } from 'zod';
  */
 export const FaultRuleSchema = z.strictObject({
   service: z.enum(['EC2', 'IAM', 'STS', 'SSM']),
-  operation: z.string().min(1).describe('API operation name such as CreateNatGateway, or * for every operation'),
+  operation: z
+    .string()
+    .min(1)
+    .describe('API operation name such as CreateNatGateway, or * for every operation'),
   target: z.string().min(1).optional().describe('Name tag or node nickname (cass002) the rule applies to'),
   error: z.string().min(1).optional().describe('AWS error code to fail the call with'),
   times: z.number().int().min(-1).default(1).describe('how many times the rule fires; -1 = always'),
   probability: z.number().min(0).max(1).optional().describe('chance that a matching call is affected'),
-  delaySeconds: z.number().min(0).optional().describe('extra virtual seconds before an async resource is ready'),
+  delaySeconds: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('extra virtual seconds before an async resource is ready'),
   finalState: z.literal('failed').optional().describe('the async resource ends failed instead of ready'),
   document: z.string().min(1).optional().describe('SSM: only commands of this document'),
   exitCode: z.number().int().optional().describe('SSM: exit code the command ends with on the target'),
   stderr: z.string().optional().describe('SSM: standard error the command writes on the target'),
-  status: z.enum(['Failed', 'TimedOut', 'Cancelled']).optional().describe('SSM: final status of the invocation'),
+  status: z
+    .enum(['Failed', 'TimedOut', 'Cancelled'])
+    .optional()
+    .describe('SSM: final status of the invocation'),
 });
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;

@@ -19,19 +19,23 @@ function serviceOf(clientName: string): string {
  */
 export function attachSimulator(client: SimulatableClient, account: SimulatedAccount): void {
   client.middlewareStack.add(
-    (_next: unknown, context: { clientName: string; commandName: string }) => async (args: { input: unknown }) => {
-      const credentials = await client.config.credentials();
-      const output = await account.handle(
-        serviceOf(context.clientName),
-        context.commandName.replace(/Command$/, ''),
-        (args.input ?? {}) as Record<string, unknown>,
-        { accessKeyId: credentials.accessKeyId },
-      );
-      return {
-        output: { ...(output as object), $metadata: { httpStatusCode: 200, requestId: account.requestId() } },
-        response: { statusCode: 200, headers: {}, body: undefined },
-      };
-    },
+    (_next: unknown, context: { clientName: string; commandName: string }) =>
+      async (args: { input: unknown }) => {
+        const credentials = await client.config.credentials();
+        const output = await account.handle(
+          serviceOf(context.clientName),
+          context.commandName.replace(/Command$/, ''),
+          (args.input ?? {}) as Record<string, unknown>,
+          { accessKeyId: credentials.accessKeyId },
+        );
+        return {
+          output: {
+            ...(output as object),
+            $metadata: { httpStatusCode: 200, requestId: account.requestId() },
+          },
+          response: { statusCode: 200, headers: {}, body: undefined },
+        };
+      },
     { step: 'finalizeRequest', priority: 'low', name: 'simulatedAwsAccount', override: true },
   );
 }

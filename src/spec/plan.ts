@@ -1,4 +1,4 @@
-import { FLAVORS, type Arch, type Flavor, type Role } from './flavors.js';
+import { type Arch, FLAVORS, type Flavor, type Role } from './flavors.js';
 import type { DeploymentSpec } from './schema.js';
 
 /**
@@ -131,7 +131,9 @@ function privateLayout(cassandraNodes: number, daemons: number) {
 /** Cassandra initial tokens `-2^63 + i * 2^64 / N`, exact for any N, as decimal strings. */
 export function initialTokens(nodeCount: number): string[] {
   const range = 2n ** 64n;
-  return Array.from({ length: nodeCount }, (_, i) => (-(2n ** 63n) + (BigInt(i) * range) / BigInt(nodeCount)).toString());
+  return Array.from({ length: nodeCount }, (_, i) =>
+    (-(2n ** 63n) + (BigInt(i) * range) / BigInt(nodeCount)).toString(),
+  );
 }
 
 const pad3 = (n: number) => String(n).padStart(3, '0');
@@ -154,8 +156,18 @@ function securityGroups(spec: DeploymentSpec, dep: string): SecurityGroupPlan[] 
     description,
   }));
   return [
-    { key: 'bastion', name: `${dep}_bastion_security_group`, description: `${dep} bastion`, rules: bastionRules },
-    { key: 'internal', name: `${dep}_internal_security_group`, description: `${dep} internal`, rules: internalRules },
+    {
+      key: 'bastion',
+      name: `${dep}_bastion_security_group`,
+      description: `${dep} bastion`,
+      rules: bastionRules,
+    },
+    {
+      key: 'internal',
+      name: `${dep}_internal_security_group`,
+      description: `${dep} internal`,
+      rules: internalRules,
+    },
   ];
 }
 
@@ -200,7 +212,13 @@ export function planDeployment(spec: DeploymentSpec): Plan {
       securityGroup: 'internal',
     }),
   );
-  const nodes = [fixed('bastion', BASTION_IP), fixed('rabbitmq', ip(5)), fixed('prometheus', ip(4)), ...cassandra, ...daemons];
+  const nodes = [
+    fixed('bastion', BASTION_IP),
+    fixed('rabbitmq', ip(5)),
+    fixed('prometheus', ip(4)),
+    ...cassandra,
+    ...daemons,
+  ];
   const hosts = cassandra.map((node) => node.privateIp);
 
   return {
@@ -235,7 +253,11 @@ export function planDeployment(spec: DeploymentSpec): Plan {
       dbWriters: Math.max(1, Math.round(flavor.cassandraCores / 2)),
     },
     prometheusTargets: [
-      ...nodes.map((node) => ({ job: 'node' as const, target: `${node.privateIp}:9100`, nickname: node.nickname })),
+      ...nodes.map((node) => ({
+        job: 'node' as const,
+        target: `${node.privateIp}:9100`,
+        nickname: node.nickname,
+      })),
       ...cassandra.map((node) => ({
         job: 'cassandra-jmx' as const,
         target: `${node.privateIp}:7070`,

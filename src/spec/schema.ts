@@ -2,16 +2,14 @@ import { z } from 'zod';
 import { FLAVORS } from './flavors.js';
 
 /** An IPv4 CIDR block with a valid network address, e.g. `203.0.113.0/24`. */
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/, 'must be an IPv4 CIDR such as 203.0.113.0/24')
-  .refine((value) => {
-    const [address, bits] = value.split('/');
-    const octets = address.split('.').map(Number);
-    return octets.every((octet) => octet <= 255) && Number(bits) <= 32;
-  }, 'octets must be 0-255 and the prefix 0-32');
+const cidr = z.string().refine((value) => {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  return match?.slice(1, 5).every((octet) => Number(octet) <= 255) === true && Number(match[5]) <= 32;
+}, 'must be an IPv4 CIDR such as 203.0.113.0/24');
 
-const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as c7g.large');
+const instanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as c7g.large');
 
 const explicitFlavor = z
   .strictObject({
@@ -77,9 +75,21 @@ export const DeploymentSpecSchema = z
       .string()
       .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an availability zone such as us-east-1a')
       .describe('the one availability zone of both subnets'),
-    flavor: z.union([flavorName, explicitFlavor]).describe('instance sizes: a capideploy flavor name or types per role'),
-    cassandraNodes: z.number().int().min(1, 'must be at least 1').max(1000).describe('number of Cassandra nodes'),
-    daemons: z.number().int().min(1, 'must be at least 1').max(1000).describe('number of Capillaries daemons'),
+    flavor: z
+      .union([flavorName, explicitFlavor])
+      .describe('instance sizes: a capideploy flavor name or types per role'),
+    cassandraNodes: z
+      .number()
+      .int()
+      .min(1, 'must be at least 1')
+      .max(1000)
+      .describe('number of Cassandra nodes'),
+    daemons: z
+      .number()
+      .int()
+      .min(1, 'must be at least 1')
+      .max(1000)
+      .describe('number of Capillaries daemons'),
     allowedCidrs: z
       .array(cidr)
       .min(1, 'list at least one CIDR allowed to reach the bastion')
@@ -97,7 +107,13 @@ export const DeploymentSpecSchema = z
       .default('10.5.0.0/16')
       .describe('the VPC block; fixed as in capideploy, so IPs stay predictable'),
     rootVolumeGiB: z.number().int().min(8).max(1024).default(20).describe('encrypted gp3 root volume size'),
-    logVolumeGiB: z.number().int().min(1).max(1024).default(10).describe('encrypted gp3 bastion log volume size'),
+    logVolumeGiB: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(10)
+      .describe('encrypted gp3 bastion log volume size'),
     versions: versions.default({
       cassandra: '5.0',
       rabbitmq: '4.1',
@@ -107,7 +123,9 @@ export const DeploymentSpecSchema = z
     }),
     assumeRole: z
       .strictObject({
-        roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'),
+        roleArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'),
         externalId: z.string().min(2).max(1224),
       })
       .optional()
@@ -137,7 +155,9 @@ export interface SpecProblem {
 }
 
 /** Validates a spec, returning the parsed spec or one problem per field. */
-export function checkSpec(raw: unknown): { spec: DeploymentSpec; problems: [] } | { spec: null; problems: SpecProblem[] } {
+export function checkSpec(
+  raw: unknown,
+): { spec: DeploymentSpec; problems: [] } | { spec: null; problems: SpecProblem[] } {
   const result = DeploymentSpecSchema.safeParse(raw);
   if (result.success) return { spec: result.data, problems: [] };
   const problems = result.error.issues.flatMap((issue) =>

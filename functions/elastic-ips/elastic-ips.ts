@@ -1,0 +1,76 @@
+import {
+  type Address,
+  AllocateAddressCommand,
+  DescribeAddressesCommand,
+  ReleaseAddressCommand,
+} from '@aws-sdk/client-ec2';
+import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { deploymentFilters, tagSpecifications, tagValue } from '../shared/ec2.js';
+import { DependencyViolation } from '../shared/errors.js';
+
+export interface ElasticIp {
+  allocationId: string;
+  publicIp: string;
+}
+
+export interface ElasticIps {
+  nat: ElasticIp;
+  bastion: ElasticIp;
+}
+
+async function describeDeploymentAddresses({ plan, clients }: DeploymentContext): Promise<Address[]> {
+  const found = await awsCall({ resource: `elastic IPs of ${plan.deployment}` }, () =>
+    clients.ec2.send(new DescribeAddressesCommand({ Filters: deploymentFilters(plan) })),
+  );
+  return found.Addresses ?? [];
+}
+
+/** Finds or allocates the NAT gateway's and the bastion's elastic IPs. */
+export async function ensureElasticIps(ctx: DeploymentContext): Promise<ElasticIps> {
+  const { plan, clients } = ctx;
+  const existing = await describeDeploymentAddresses(ctx);
+  const ensureOne = async (name: string): Promise<ElasticIp> => {
+    let address = existing.find((candidate) => tagValue(candidate.Tags, 'Name') === name);
+    if (!address) {
+      address = await awsCall({ resource: `elastic IP ${name}` }, () =>
+        clients.ec2.send(
+          new AllocateAddressCommand({
+            Domain: 'vpc',
+            TagSpecifications: tagSpecifications(plan, 'elastic-ip', name),
+          }),
+        ),
+      );
+    }
+    return { allocationId: address.AllocationId!, publicIp: address.PublicIp! };
+  };
+  return {
+    nat: await ensureOne(plan.names.natElasticIp),
+    bastion: await ensureOne(plan.names.bastionElasticIp),
+  };
+}
+
+/**
+ * Releases every elastic IP of the deployment. One still associated (a NAT gateway not fully deleted yet)
+ * is a DependencyViolation, which the ASL retries.
+ */
+export async function releaseElasticIps(ctx: DeploymentContext): Promise<{ released: string[] }> {
+  const released: string[] = [];
+  for (const address of await describeDeploymentAddresses(ctx)) {
+    const name = tagValue(address.Tags, 'Name') ?? address.AllocationId!;
+    const site = { resource: `elastic IP ${name}`, id: address.AllocationId };
+    if (address.AssociationId) {
+      throw new DependencyViolation({
+        ...site,
+        awsError: 'InvalidIPAddress.InUse',
+        message: `elastic IP ${address.PublicIp} is still associated (${address.AssociationId})`,
+        hint: 'Waiting for the NAT gateway or instance using it to be deleted; the workflow retries.',
+      });
+    }
+    await deleteIfPresent(site, () =>
+      ctx.clients.ec2.send(new ReleaseAddressCommand({ AllocationId: address.AllocationId })),
+    );
+    released.push(address.AllocationId!);
+  }
+  return { released };
+}

@@ -1,0 +1,287 @@
+import {
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DescribeVpcsCommand,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { GetInstanceProfileCommand, GetRoleCommand } from '@aws-sdk/client-iam';
+import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { asDeploymentError, awsCall, isNotFound } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { tagValue } from '../shared/ec2.js';
+import { parseCause, ResourcesLeft } from '../shared/errors.js';
+
+/** One resource a deployment owns, as `list`, `status` and the teardown's final check show it. */
+export interface InventoryItem {
+  /** The resource type as in its ARN: vpc, subnet, natgateway, elastic-ip, instance, volume, role, parameter... */
+  type: string;
+  id: string;
+  name: string;
+  state: string;
+  /** Whether AWS bills it in this state (capideploy's rules, reference §2.7). */
+  billed: boolean;
+  /** Instance type or volume size, for the cost estimate. */
+  size?: string;
+}
+
+interface Described {
+  state: string;
+  billed: boolean;
+  name?: string;
+  size?: string;
+  /** Gone for good (terminated instance, deleted NAT gateway): not owned any more. */
+  gone?: boolean;
+}
+
+type Describer = (ctx: DeploymentContext, ids: string[]) => Promise<Map<string, Described>>;
+
+const named = (tags: Tag[] | undefined) => tagValue(tags, 'Name');
+
+/** Per ARN type, one batched describe call that gives each resource's state and billing (capideploy §2.7). */
+const DESCRIBERS: Record<string, Describer> = {
+  vpc: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeVpcsCommand({ VpcIds: ids }));
+    return new Map(out.Vpcs?.map((v) => [v.VpcId!, { state: v.State!, billed: true, name: named(v.Tags) }]));
+  },
+  subnet: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeSubnetsCommand({ SubnetIds: ids }));
+    return new Map(
+      out.Subnets?.map((s) => [s.SubnetId!, { state: s.State!, billed: true, name: named(s.Tags) }]),
+    );
+  },
+  'security-group': async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ids }));
+    return new Map(
+      out.SecurityGroups?.map((g) => [g.GroupId!, { state: 'present', billed: true, name: named(g.Tags) }]),
+    );
+  },
+  'route-table': async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: ids }));
+    return new Map(
+      out.RouteTables?.map((t) => [
+        t.RouteTableId!,
+        { state: `${t.Routes?.length ?? 0} routes`, billed: true, name: named(t.Tags) },
+      ]),
+    );
+  },
+  'internet-gateway': async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: ids }));
+    return new Map(
+      out.InternetGateways?.map((g) => [
+        g.InternetGatewayId!,
+        { state: `${g.Attachments?.length ?? 0} attachments`, billed: true, name: named(g.Tags) },
+      ]),
+    );
+  },
+  natgateway: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeNatGatewaysCommand({ NatGatewayIds: ids }));
+    return new Map(
+      out.NatGateways?.map((n) => [
+        n.NatGatewayId!,
+        {
+          state: n.State!,
+          billed: n.State === 'pending' || n.State === 'available',
+          name: named(n.Tags),
+          gone: n.State === 'deleted' || n.State === 'failed',
+        },
+      ]),
+    );
+  },
+  'elastic-ip': async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeAddressesCommand({ AllocationIds: ids }));
+    return new Map(
+      out.Addresses?.map((a) => [
+        a.AllocationId!,
+        { state: a.PublicIp ?? 'allocated', billed: true, name: named(a.Tags) },
+      ]),
+    );
+  },
+  instance: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    const instances = out.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    return new Map(
+      instances.map((i) => [
+        i.InstanceId!,
+        {
+          state: i.State!.Name!,
+          billed: i.State!.Name === 'pending' || i.State!.Name === 'running',
+          name: named(i.Tags),
+          size: i.InstanceType,
+          gone: i.State!.Name === 'terminated',
+        },
+      ]),
+    );
+  },
+  volume: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeVolumesCommand({ VolumeIds: ids }));
+    return new Map(
+      out.Volumes?.map((v) => [
+        v.VolumeId!,
+        {
+          state: v.State!,
+          billed: ['available', 'creating', 'in-use'].includes(v.State!),
+          name: named(v.Tags),
+          size: `${v.Size}`,
+        },
+      ]),
+    );
+  },
+};
+
+/** `arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc` -> { type: vpc, id: vpc-0abc }; SSM parameters keep their path. */
+export function parseArn(arn: string): { service: string; type: string; id: string } {
+  const [, , service, , , resource] = arn.split(':');
+  const slash = resource.indexOf('/');
+  const type = resource.slice(0, slash);
+  const rest = resource.slice(slash + 1);
+  return { service, type, id: type === 'parameter' ? `/${rest}` : rest };
+}
+
+/**
+ * Describes a batch; the tagging API lags behind deletes, so an id that no longer exists makes the batch fail
+ * with NotFound, and the ids are then described one by one, skipping the missing ones.
+ */
+async function describeTolerant(
+  ctx: DeploymentContext,
+  type: string,
+  ids: string[],
+): Promise<Map<string, Described>> {
+  const describe: Describer | undefined = DESCRIBERS[type];
+  if (!describe) return new Map(ids.map((id) => [id, { state: 'unknown', billed: false }]));
+  const site = { resource: `${type}s of ${ctx.plan.deployment}` };
+  try {
+    return await describe(ctx, ids);
+  } catch (error) {
+    if (!isNotFound(error)) throw asDeploymentError(error, site);
+    if (ids.length === 1) return new Map();
+  }
+  const merged = new Map<string, Described>();
+  for (const id of ids)
+    for (const [key, value] of await describeTolerant(ctx, type, [id])) merged.set(key, value);
+  return merged;
+}
+
+async function taggedArns({ plan, clients }: DeploymentContext): Promise<string[]> {
+  const arns: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await awsCall({ resource: `tagged resources of ${plan.deployment}` }, () =>
+      clients.tagging.send(
+        new GetResourcesCommand({
+          TagFilters: [
+            { Key: 'DeploymentName', Values: [plan.deployment] },
+            { Key: 'DeploymentOperator', Values: [plan.tagsBase.DeploymentOperator] },
+          ],
+          ResourcesPerPage: 100,
+          PaginationToken: token,
+        }),
+      ),
+    );
+    arns.push(...(page.ResourceTagMappingList ?? []).map((mapping) => mapping.ResourceARN!));
+    token = page.PaginationToken || undefined;
+  } while (token);
+  return arns;
+}
+
+/** The IAM role and instance profile: the tagging API does not list IAM, so they are looked up by name. */
+async function identityResources({ plan, clients }: DeploymentContext): Promise<InventoryItem[]> {
+  const items: InventoryItem[] = [];
+  const lookups = [
+    {
+      type: 'role',
+      name: plan.names.instanceRole,
+      get: () => clients.iam.send(new GetRoleCommand({ RoleName: plan.names.instanceRole })),
+    },
+    {
+      type: 'instance-profile',
+      name: plan.names.instanceProfile,
+      get: () =>
+        clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: plan.names.instanceProfile })),
+    },
+  ];
+  for (const lookup of lookups) {
+    try {
+      await lookup.get();
+      items.push({ type: lookup.type, id: lookup.name, name: lookup.name, state: 'present', billed: false });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  return items;
+}
+
+/** Everything the deployment owns now, found by its tags (and IAM by name), with state and billing. */
+export async function listResources(ctx: DeploymentContext): Promise<InventoryItem[]> {
+  const byType = new Map<string, string[]>();
+  const parameters: InventoryItem[] = [];
+  for (const arn of await taggedArns(ctx)) {
+    const { type, id } = parseArn(arn);
+    if (type === 'parameter') {
+      parameters.push({ type, id, name: id, state: 'SecureString', billed: false });
+    } else {
+      byType.set(type, [...(byType.get(type) ?? []), id]);
+    }
+  }
+  const items: InventoryItem[] = [];
+  for (const [type, ids] of byType) {
+    const described = await describeTolerant(ctx, type, ids);
+    for (const id of ids) {
+      const info = described.get(id);
+      if (!info || info.gone) continue;
+      const size = info.size ? { size: info.size } : {};
+      items.push({ type, id, name: info.name ?? id, state: info.state, billed: info.billed, ...size });
+    }
+  }
+  items.push(...parameters, ...(await identityResources(ctx)));
+  return items.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+}
+
+/** Which teardown step is responsible for each resource type, to explain a leftover with that step's error. */
+const STEP_OF_TYPE: Record<string, string> = {
+  instance: 'instances',
+  volume: 'volumes',
+  'security-group': 'securityGroups',
+  role: 'instanceRole',
+  'instance-profile': 'instanceRole',
+  natgateway: 'natGateway',
+  'internet-gateway': 'internetGateway',
+  subnet: 'subnets',
+  'route-table': 'routeTables',
+  vpc: 'vpc',
+  'elastic-ip': 'elasticIps',
+  parameter: 'secrets',
+};
+
+type StepErrors = Record<string, { Error?: string; Cause?: string } | undefined>;
+
+/** The teardown's last step: succeeds when nothing is left, else fails naming each leftover, its id and why. */
+export async function checkLeftovers(
+  ctx: DeploymentContext,
+  errors: StepErrors,
+): Promise<{ resources: InventoryItem[] }> {
+  const resources = await listResources(ctx);
+  if (resources.length === 0) return { resources };
+  const leftovers = resources.map((item) => {
+    const stepError = errors[STEP_OF_TYPE[item.type] ?? ''];
+    const cause = parseCause(stepError?.Cause);
+    const why = stepError
+      ? `${stepError.Error}: ${cause?.message ?? stepError.Cause ?? ''}`.trim()
+      : 'still present although its teardown step succeeded';
+    return { type: item.type, id: item.id, name: item.name, state: item.state, why };
+  });
+  throw new ResourcesLeft({
+    resource: `deployment ${ctx.plan.deployment}`,
+    message: `${leftovers.length} resource(s) still tagged for the deployment: ${leftovers
+      .slice(0, 10)
+      .map((item) => `${item.type} ${item.id} (${item.why})`)
+      .join('; ')}`,
+    hint: 'Fix the cause shown for each resource, then run delete again: it only removes what is left.',
+    details: { leftovers: leftovers.slice(0, 50) },
+  });
+}

@@ -1,0 +1,16 @@
+import { type Plan, planDeployment } from '../../src/spec/plan.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
+import { type AwsClients, clientsFor } from './clients.js';
+
+/** Every handler input carries the (already validated) spec; handlers re-derive the plan from it. */
+export const specField = DeploymentSpecSchema;
+
+/** What a handler's logic works with: the plan and the clients of the deployment's account. */
+export interface DeploymentContext {
+  plan: Plan;
+  clients: AwsClients;
+}
+
+export async function deploymentContext(spec: DeploymentSpec): Promise<DeploymentContext> {
+  return { plan: planDeployment(spec), clients: await clientsFor(spec.region, spec.assumeRole) };
+}

@@ -1,0 +1,293 @@
+import { parallel, poll, type Retrier, type States, task } from './dsl.js';
+
+/** Where any failure of the create lands, before the onFailure choice. */
+const FAILED = { next: 'Create failed', resultPath: '$.failure' };
+
+const PROFILE_PROPAGATION: Retrier = {
+  ErrorEquals: ['InstanceProfileNotReady'],
+  IntervalSeconds: 3,
+  BackoffRate: 1.5,
+  MaxAttempts: 8,
+  MaxDelaySeconds: 30,
+};
+const CAPACITY: Retrier = {
+  ErrorEquals: ['InsufficientCapacity'],
+  IntervalSeconds: 60,
+  BackoffRate: 2,
+  MaxAttempts: 3,
+};
+
+/** Network and identity: everything that needs nothing but the spec. */
+function networkAndIdentity(next: string) {
+  return parallel(
+    [
+      {
+        startAt: 'Allocate elastic IPs',
+        states: {
+          'Allocate elastic IPs': task('ElasticIps', {
+            parameters: { action: 'ensure' },
+            resultPath: '$.elasticIps',
+          }),
+        },
+      },
+      {
+        startAt: 'Create VPC',
+        states: {
+          'Create VPC': task('Vpc', {
+            parameters: { action: 'ensure' },
+            resultPath: '$.vpc',
+            next: 'Is the VPC available?',
+          }),
+          ...poll({
+            check: {
+              name: 'Check VPC state',
+              fn: 'Vpc',
+              parameters: { action: 'status', 'vpcId.$': '$.vpc.vpcId' },
+              resultPath: '$.vpc',
+            },
+            question: 'Is the VPC available?',
+            doneWhen: { variable: '$.vpc.state', equals: 'available' },
+            wait: { name: 'Wait for VPC', seconds: 2 },
+            next: 'Create subnets',
+          }),
+          'Create subnets': task('Subnets', {
+            parameters: { action: 'ensure', 'vpcId.$': '$.vpc.vpcId' },
+            resultPath: '$.subnets',
+            next: 'Create security groups',
+          }),
+          'Create security groups': task('SecurityGroups', {
+            parameters: { action: 'ensure', 'vpcId.$': '$.vpc.vpcId' },
+            resultPath: '$.securityGroups',
+            next: 'Create and attach internet gateway',
+          }),
+          'Create and attach internet gateway': task('InternetGateway', {
+            parameters: { action: 'ensure', 'vpcId.$': '$.vpc.vpcId' },
+            resultPath: '$.internetGateway',
+            next: 'Route public subnet to internet gateway',
+          }),
+          'Route public subnet to internet gateway': task('RouteTables', {
+            parameters: {
+              action: 'ensure',
+              kind: 'public',
+              'vpcId.$': '$.vpc.vpcId',
+              'subnetId.$': '$.subnets.publicSubnetId',
+              'targetId.$': '$.internetGateway.internetGatewayId',
+            },
+            resultPath: null,
+          }),
+        },
+      },
+      {
+        startAt: 'Create instance role and profile',
+        states: {
+          'Create instance role and profile': task('InstanceRole', {
+            parameters: { action: 'ensure' },
+            resultPath: '$.instanceRole',
+          }),
+        },
+      },
+    ],
+    {
+      comment:
+        'Elastic IPs, the VPC with its subnets, security groups and internet gateway, and the instance role, side by side.',
+      resultSelector: {
+        'elasticIps.$': '$[0].elasticIps',
+        'instanceProfileArn.$': '$[2].instanceRole.instanceProfileArn',
+        'vpcId.$': '$[1].vpc.vpcId',
+        'privateSubnetId.$': '$[1].subnets.privateSubnetId',
+        'publicSubnetId.$': '$[1].subnets.publicSubnetId',
+        'bastionSecurityGroupId.$': '$[1].securityGroups.bastionSecurityGroupId',
+        'internalSecurityGroupId.$': '$[1].securityGroups.internalSecurityGroupId',
+      },
+      resultPath: '$.network',
+      catchTo: FAILED,
+      next,
+    },
+  );
+}
+
+/** The NAT gateway comes up (minutes) while the whole fleet launches: instances do not need it to boot. */
+function natGatewayAndFleet(next: string) {
+  return parallel(
+    [
+      {
+        startAt: 'Create NAT gateway',
+        states: {
+          'Create NAT gateway': task('NatGateway', {
+            parameters: {
+              action: 'ensure',
+              'publicSubnetId.$': '$.network.publicSubnetId',
+              'allocationId.$': '$.network.elasticIps.nat.allocationId',
+            },
+            resultPath: '$.nat',
+            next: 'Wait for NAT gateway',
+          }),
+          ...poll({
+            check: {
+              name: 'Check NAT gateway state',
+              fn: 'NatGateway',
+              parameters: { action: 'status', 'natGatewayId.$': '$.nat.natGatewayId' },
+              resultPath: '$.nat',
+            },
+            question: 'Is the NAT gateway available?',
+            doneWhen: { variable: '$.nat.state', equals: 'available' },
+            wait: { name: 'Wait for NAT gateway', seconds: 5 },
+            next: 'Route private subnet to NAT gateway',
+          }),
+          'Route private subnet to NAT gateway': task('RouteTables', {
+            parameters: {
+              action: 'ensure',
+              kind: 'private',
+              'vpcId.$': '$.network.vpcId',
+              'subnetId.$': '$.network.privateSubnetId',
+              'targetId.$': '$.nat.natGatewayId',
+            },
+            resultPath: null,
+          }),
+        },
+      },
+      {
+        startAt: 'Launch instances',
+        states: {
+          'Launch instances': task('Instances', {
+            comment: 'RunInstances per node with a ClientToken, so a redrive never launches twice.',
+            parameters: {
+              action: 'launch',
+              'privateSubnetId.$': '$.network.privateSubnetId',
+              'publicSubnetId.$': '$.network.publicSubnetId',
+              'bastionSecurityGroupId.$': '$.network.bastionSecurityGroupId',
+              'internalSecurityGroupId.$': '$.network.internalSecurityGroupId',
+              'instanceProfileArn.$': '$.network.instanceProfileArn',
+              'amiId.$': '$.preflight.amiId',
+            },
+            retry: [PROFILE_PROPAGATION, CAPACITY],
+            resultPath: '$.launch',
+            next: 'Wait for instances',
+          }),
+          ...poll({
+            check: {
+              name: 'Check instances state',
+              fn: 'Instances',
+              parameters: { action: 'status' },
+              resultPath: '$.instances',
+            },
+            question: 'Are all instances running?',
+            doneWhen: { variable: '$.instances.allRunning', equals: true },
+            wait: { name: 'Wait for instances', seconds: 5 },
+            next: 'Give the bastion its public address',
+          }),
+          'Give the bastion its public address': task('BastionAddress', {
+            parameters: {
+              action: 'associate',
+              'allocationId.$': '$.network.elasticIps.bastion.allocationId',
+            },
+            resultPath: '$.bastionAddress',
+            next: 'Attach bastion log volume',
+          }),
+          'Attach bastion log volume': task('Volumes', {
+            parameters: { action: 'ensure' },
+            resultPath: '$.logVolume',
+            next: 'Is the log volume attached?',
+          }),
+          'Is the log volume attached?': {
+            Type: 'Choice',
+            Choices: [{ Variable: '$.logVolume.attached', BooleanEquals: true, Next: 'Fleet launched' }],
+            Default: 'Wait for log volume',
+          },
+          'Wait for log volume': { Type: 'Wait', Seconds: 2, Next: 'Attach bastion log volume' },
+          'Fleet launched': { Type: 'Pass', End: true },
+        },
+      },
+    ],
+    {
+      comment: 'The NAT gateway takes minutes; the fleet launches and boots meanwhile.',
+      resultSelector: {
+        'natGatewayId.$': '$[0].nat.natGatewayId',
+        'bastionPublicIp.$': '$[1].bastionAddress.publicIp',
+        'logVolumeId.$': '$[1].logVolume.volumeId',
+        'instances.$': '$[1].instances.total',
+      },
+      resultPath: '$.fleet',
+      catchTo: FAILED,
+      next,
+    },
+  );
+}
+
+/** The create-deployment state machine. */
+export function createDeployment(): {
+  Comment: string;
+  StartAt: string;
+  States: States;
+  TimeoutSeconds: number;
+} {
+  return {
+    Comment:
+      'Creates a Capillaries deployment: network, instance role, fleet, SSM readiness. Every step is idempotent: run it again to resume after a failure.',
+    StartAt: 'Validate the deployment spec',
+    TimeoutSeconds: 4 * 3600,
+    States: {
+      'Validate the deployment spec': task('DeploymentPlan', {
+        parameters: { action: 'validate', 'spec.$': '$' },
+        resultPath: '$',
+        next: 'Check AMI, instance types and quota',
+        catchTo: { next: 'Spec or preflight failed', resultPath: '$.failure' },
+      }),
+      'Check AMI, instance types and quota': task('Preflight', {
+        parameters: { action: 'check' },
+        resultPath: '$.preflight',
+        next: 'Create network and instance role',
+        catchTo: { next: 'Spec or preflight failed', resultPath: '$.failure' },
+      }),
+      'Create network and instance role': networkAndIdentity('Launch fleet while NAT gateway comes up'),
+      'Launch fleet while NAT gateway comes up': natGatewayAndFleet('Wait for SSM agents'),
+      ...poll({
+        check: {
+          name: 'Check SSM agents',
+          fn: 'SsmReadiness',
+          parameters: { action: 'status' },
+          resultPath: '$.ssm',
+        },
+        question: 'Are all SSM agents online?',
+        doneWhen: { variable: '$.ssm.allOnline', equals: true },
+        wait: { name: 'Wait for SSM agents', seconds: 5 },
+        next: 'Deployment ready',
+        catchTo: FAILED,
+      }),
+      'Deployment ready': {
+        Type: 'Pass',
+        Parameters: {
+          'deployment.$': '$.spec.name',
+          'bastionPublicIp.$': '$.fleet.bastionPublicIp',
+          'instances.$': '$.fleet.instances',
+          'vpcId.$': '$.network.vpcId',
+        },
+        End: true,
+      },
+      'Create failed': {
+        Type: 'Choice',
+        Comment:
+          'spec.onFailure: keep (default) leaves resources to fix and resume; delete tears the deployment down.',
+        Choices: [
+          { Variable: '$.spec.onFailure', StringEquals: 'delete', Next: 'Delete everything after failure' },
+        ],
+        Default: 'Deployment failed',
+      },
+      'Delete everything after failure': {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution.sync:2',
+        Parameters: { StateMachineArn: '${DeleteDeploymentStateMachineArn}', 'Input.$': '$.spec' },
+        ResultPath: '$.teardown',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.teardownFailure', Next: 'Deployment failed' }],
+        Next: 'Deployment failed',
+      },
+      'Deployment failed': { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
+      'Spec or preflight failed': {
+        Type: 'Fail',
+        Comment: 'Nothing was created.',
+        ErrorPath: '$.failure.Error',
+        CausePath: '$.failure.Cause',
+      },
+    },
+  };
+}

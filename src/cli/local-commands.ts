@@ -1,0 +1,111 @@
+import type { InventoryItem } from '../../functions/inventory/inventory.js';
+import type { MachineName } from '../asl/write.js';
+import type { ExecutionRecord } from '../local/history.js';
+import {
+  knownDeployments,
+  type LocalSession,
+  loadDeploymentSpec,
+  localInventory,
+  openLocalSession,
+  runLocalExecution,
+} from '../local/local-mode.js';
+import type { DeploymentSpec } from '../spec/schema.js';
+import { EXIT, faultsOf, type GlobalOptions } from './options.js';
+import { describeFailure, progressPrinter, resourceTable, summaryLines } from './output.js';
+import { BadInput } from './spec-file.js';
+
+const say = (line: string) => console.log(line);
+
+function session(options: GlobalOptions): LocalSession {
+  return openLocalSession(options.stateDir, {
+    faults: faultsOf(options),
+    seed: options.seed === undefined ? undefined : Number(options.seed),
+  });
+}
+
+/** The `--json` object of create and delete; its field names are a promise to scripts. */
+export function runJson(record: ExecutionRecord, operation: 'create' | 'delete', resources: InventoryItem[]) {
+  return {
+    deployment: record.deployment,
+    operation,
+    status: record.status,
+    mode: record.mode,
+    execution: record.execution,
+    historyEvents: record.metrics.historyEvents,
+    stateTransitions: record.metrics.stateTransitions,
+    virtualSeconds: record.metrics.virtualSeconds,
+    apiCalls: record.metrics.apiCalls,
+    resources: resources.map(({ type, id, name, state }) => ({ type, id, name, state })),
+    failure: record.failure,
+  };
+}
+
+async function runAndReport(
+  options: GlobalOptions,
+  machine: MachineName,
+  spec: DeploymentSpec,
+): Promise<void> {
+  const local = session(options);
+  const operation = machine === 'create-deployment' ? 'create' : 'delete';
+  let startMs = 0;
+  const printer = progressPrinter(say, () => startMs);
+  if (!options.json) say(`${operation} ${spec.name} (local mode, state in ${options.stateDir})`);
+  const record = await runLocalExecution(local, machine, spec, (step, phase) => {
+    startMs ||= step.start;
+    if (!options.json) printer(step, phase);
+  });
+  const resources = await localInventory(local, spec);
+  if (options.json) {
+    say(JSON.stringify(runJson(record, operation, resources), null, 2));
+  } else {
+    for (const line of summaryLines(record)) say(line);
+    if (record.failure) for (const line of describeFailure(record.failure)) say(line);
+    say(operation === 'create' ? 'resources:' : 'still tagged:');
+    for (const line of resourceTable(resources)) say(line);
+  }
+  process.exitCode = record.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+}
+
+function specOf(options: GlobalOptions, name: string): DeploymentSpec {
+  const spec = loadDeploymentSpec(options.stateDir, name);
+  if (!spec) {
+    const known = knownDeployments(options.stateDir);
+    throw new BadInput([
+      `no deployment named ${name} in ${options.stateDir}${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+    ]);
+  }
+  return spec;
+}
+
+/** The commands of local mode: the same state machines and handlers, against the simulated account. */
+export function localCommands() {
+  return {
+    create: (spec: DeploymentSpec, options: GlobalOptions) =>
+      runAndReport(options, 'create-deployment', spec),
+    delete: (name: string, options: GlobalOptions) =>
+      runAndReport(options, 'delete-deployment', specOf(options, name)),
+    async list(options: GlobalOptions) {
+      const local = session(options);
+      const rows = [];
+      for (const name of knownDeployments(options.stateDir)) {
+        const resources = await localInventory(local, specOf(options, name));
+        rows.push({
+          deployment: name,
+          resources: resources.length,
+          billed: resources.filter((r) => r.billed).length,
+        });
+      }
+      if (options.json) return say(JSON.stringify({ mode: 'local', deployments: rows }, null, 2));
+      if (rows.length === 0) return say('no deployments');
+      for (const row of rows)
+        say(`${row.deployment.padEnd(24)} ${row.resources} resources, ${row.billed} billed`);
+    },
+    async status(name: string, options: GlobalOptions) {
+      const spec = specOf(options, name);
+      const resources = await localInventory(session(options), spec);
+      if (options.json) return say(JSON.stringify({ deployment: name, mode: 'local', resources }, null, 2));
+      say(`${name}: ${resources.length} resources`);
+      for (const line of resourceTable(resources)) say(line);
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import './polyfills.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { configureClients } from '../../functions/shared/clients.js';
+import { arnKey, FUNCTIONS, type FunctionName } from '../asl/dsl.js';
+import type { MachineName } from '../asl/write.js';
+import type { SimulatedAccount } from '../sim/account.js';
+import { OPERATOR_ACCESS_KEY } from '../sim/account.js';
+import { attachSimulator } from '../sim/middleware.js';
+import type { ExecutionRecord, StepRecord } from './history.js';
+import type { EventLog, HistoryRecorder } from './recorder.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Step Functions' per-state payload limit: a handler returning more fails the step, as on AWS. */
+const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+type Definition = { States: Record<string, Record<string, any>> };
+type LocalHandler = (input: any) => Promise<any>;
+
+const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+
+export const functionArn = (account: SimulatedAccount, fn: FunctionName) =>
+  `arn:aws:lambda:${account.region}:${account.accountId}:function:capideploy-${kebab(fn)}`;
+export const stateMachineArn = (account: SimulatedAccount, machine: MachineName) =>
+  `arn:aws:states:${account.region}:${account.accountId}:stateMachine:capideploy-${machine}`;
+
+/** Reads an ASL file and fills its `${...}` substitutions the way CDK's definitionSubstitutions do. */
+export function loadDefinition(machine: MachineName, account: SimulatedAccount): Definition {
+  const substitutions: Record<string, string> = {
+    DeleteDeploymentStateMachineArn: stateMachineArn(account, 'delete-deployment'),
+  };
+  for (const fn of FUNCTIONS) substitutions[arnKey(fn)] = functionArn(account, fn);
+  const text = readFileSync(join(ROOT, 'statemachines', `${machine}.asl.json`), 'utf8');
+  return JSON.parse(
+    text.replace(/\$\{(\w+)\}/g, (_, key: string) => {
+      if (!(key in substitutions)) throw new Error(`${machine}.asl.json: unknown substitution \${${key}}`);
+      return substitutions[key];
+    }),
+  );
+}
+
+/** Every state of a definition, with the Parallel or Map state that encloses it. */
+export function walkStates(
+  states: Definition['States'],
+  parent?: string,
+): { name: string; state: Record<string, any>; parent?: string }[] {
+  return Object.entries(states).flatMap(([name, state]) => [
+    { name, state, parent },
+    ...(state.Branches ?? []).flatMap((branch: Definition) => walkStates(branch.States, name)),
+    ...(state.Iterator ? walkStates(state.Iterator.States, name) : []),
+    ...(state.ItemProcessor ? walkStates(state.ItemProcessor.States, name) : []),
+  ]);
+}
+
+const handlerCache = new Map<string, Promise<LocalHandler>>();
+function loadHandler(fn: string): Promise<LocalHandler> {
+  const modulePath = join(ROOT, 'functions', kebab(fn), 'handler.ts');
+  if (!handlerCache.has(modulePath)) {
+    handlerCache.set(
+      modulePath,
+      import(pathToFileURL(modulePath).href).then((module: { handler: LocalHandler }) => module.handler),
+    );
+  }
+  return handlerCache.get(modulePath)!;
+}
+
+/** Invokes a handler as Lambda would: JSON in, JSON out, payload limit enforced. */
+function lambdaInvoker(fn: string): LocalHandler {
+  return async (input) => {
+    const handler = await loadHandler(fn);
+    const output = await handler(JSON.parse(JSON.stringify(input)));
+    const text = JSON.stringify(output ?? null);
+    if (Buffer.byteLength(text) > PAYLOAD_LIMIT_BYTES) {
+      const error = new Error(`${fn} returned ${Buffer.byteLength(text)} bytes, over the 256 KB state limit`);
+      error.name = 'States.DataLimitExceeded';
+      throw error;
+    }
+    return JSON.parse(text);
+  };
+}
+
+export interface MachineRun {
+  account: SimulatedAccount;
+  recorder: HistoryRecorder;
+  onStep?: (step: StepRecord, phase: 'start' | 'end') => void;
+}
+
+/** Runs one state machine in-process against the simulated account, inside whatever clock is installed. */
+export async function executeMachine(
+  machine: MachineName,
+  input: unknown,
+  run: MachineRun,
+): Promise<unknown> {
+  const definition = loadDefinition(machine, run.account);
+  const overrides: Record<string, LocalHandler> = {};
+  const parents: Record<string, string | undefined> = {};
+  for (const { name, state, parent } of walkStates(definition.States)) {
+    parents[name] = parent;
+    if (state.Type !== 'Task') continue;
+    const resource = String(state.Resource);
+    if (resource.startsWith('arn:aws:states:::states:startExecution')) {
+      // Nested executions (onFailure: delete) run the child machine in the same process and clock.
+      overrides[name] = async (params: { StateMachineArn: string; Input: unknown }) => {
+        const child = params.StateMachineArn.split(':capideploy-').pop() as MachineName;
+        const output = await executeMachine(child, params.Input, run);
+        return { Output: output, Status: 'SUCCEEDED' };
+      };
+    } else {
+      const fn = FUNCTIONS.find((candidate) => resource === functionArn(run.account, candidate));
+      if (!fn) throw new Error(`${machine}: state "${name}" calls unknown resource ${resource}`);
+      overrides[name] = lambdaInvoker(fn);
+    }
+  }
+  const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const execution = stateMachine.run(input as never, { overrides: { taskResourceLocalHandlers: overrides } });
+  const consume = (async () => {
+    for await (const event of execution.eventLogs as AsyncGenerator<EventLog>) {
+      run.recorder.record(event, parents, run.onStep);
+    }
+  })();
+  try {
+    return await execution.result;
+  } finally {
+    await consume.catch(() => undefined);
+  }
+}
+
+/** Wires every AWS SDK client the handlers create to the simulated account. */
+export function useSimulatedAccount(account: SimulatedAccount): void {
+  configureClients({
+    customize: (client) => attachSimulator(client as never, account),
+    credentials: { accessKeyId: OPERATOR_ACCESS_KEY, secretAccessKey: 'simulated-secret' },
+    maxAttempts: 5,
+  });
+}
+
+export type { ExecutionRecord };
