@@ -113,7 +113,7 @@ export async function awsCall<T>(site: CallSite, call: () => Promise<T>): Promis
 /** True when the error is AWS's "that id does not exist" for any resource kind. */
 export function isNotFound(error: unknown): boolean {
   const name = (error as Error)?.name ?? '';
-  return /NotFound$|^NoSuchEntity$|^ParameterNotFound$|NotFoundException$/.test(name);
+  return /NotFound$|^NoSuchEntity(Exception)?$|^ParameterNotFound$|NotFoundException$/.test(name);
 }
 
 /** Runs a delete call, treating "already gone" as done, so a re-run of a teardown converges. */

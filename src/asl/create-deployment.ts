@@ -214,6 +214,123 @@ function natGatewayAndFleet(next: string) {
   );
 }
 
+/** One provisioning phase: send its SSM documents to the fleet, then poll the commands until all are done. */
+function phase(
+  name: string,
+  labels: { check: string; question: string; wait: string },
+  waitSeconds: number,
+  next: string,
+): States {
+  return {
+    [name]: task('Provisioning', {
+      parameters: { action: 'send', phase: PHASE_OF[name], 'logVolumeId.$': '$.fleet.logVolumeId' },
+      resultPath: '$.commands',
+      next: labels.wait,
+      catchTo: FAILED,
+    }),
+    ...poll({
+      check: {
+        name: labels.check,
+        fn: 'Provisioning',
+        parameters: { action: 'status', 'commands.$': '$.commands.commands' },
+        resultPath: '$.progress',
+      },
+      question: labels.question,
+      doneWhen: { variable: '$.progress.done', equals: true },
+      wait: { name: labels.wait, seconds: waitSeconds },
+      next,
+      catchTo: FAILED,
+    }),
+  };
+}
+
+const PHASE_OF: Record<string, string> = {
+  'Install software on every node': 'install',
+  'Configure and start Cassandra': 'configure-cassandra',
+  'Ask nodetool for Cassandra status': 'cassandra-status',
+  'Configure RabbitMQ, Prometheus, daemons and bastion': 'configure-services',
+  'Run health checks': 'health-checks',
+};
+
+/** Waits until every Cassandra node is UN, asking nodetool again every 10 s, for up to 30 rounds. */
+function cassandraReadiness(next: string): States {
+  return {
+    'Start counting Cassandra checks': {
+      Type: 'Pass',
+      Result: { value: 0 },
+      ResultPath: '$.cassandraAttempt',
+      Next: 'Ask nodetool for Cassandra status',
+    },
+    ...phase(
+      'Ask nodetool for Cassandra status',
+      { check: 'Check nodetool command', question: 'Has nodetool answered?', wait: 'Wait for nodetool' },
+      2,
+      'Are all Cassandra nodes UN?',
+    ),
+    'Are all Cassandra nodes UN?': task('HealthCheck', {
+      parameters: {
+        action: 'evaluate',
+        'commands.$': '$.commands.commands',
+        failWhenUnhealthy: false,
+        'attempt.$': '$.cassandraAttempt.value',
+        maxAttempts: 30,
+      },
+      resultPath: '$.cassandraStatus',
+      next: 'Is the Cassandra ring complete?',
+      catchTo: FAILED,
+    }),
+    'Is the Cassandra ring complete?': {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.cassandraStatus.healthy', BooleanEquals: true, Next: next }],
+      Default: 'Wait for Cassandra nodes to join',
+    },
+    'Wait for Cassandra nodes to join': { Type: 'Wait', Seconds: 10, Next: 'Count Cassandra check' },
+    'Count Cassandra check': {
+      Type: 'Pass',
+      Parameters: { 'value.$': 'States.MathAdd($.cassandraAttempt.value, 1)' },
+      ResultPath: '$.cassandraAttempt',
+      Next: 'Ask nodetool for Cassandra status',
+    },
+  };
+}
+
+/** Provisioning over SSM Run Command, in capideploy's order, ending with health checks of the whole cluster. */
+function provisioning(next: string): States {
+  return {
+    ...phase(
+      'Install software on every node',
+      { check: 'Check installs', question: 'Are all installs done?', wait: 'Wait for installs' },
+      10,
+      'Configure and start Cassandra',
+    ),
+    ...phase(
+      'Configure and start Cassandra',
+      { check: 'Check Cassandra configuration', question: 'Is Cassandra configured everywhere?', wait: 'Wait for Cassandra configuration' },
+      5,
+      'Start counting Cassandra checks',
+    ),
+    ...cassandraReadiness('Configure RabbitMQ, Prometheus, daemons and bastion'),
+    ...phase(
+      'Configure RabbitMQ, Prometheus, daemons and bastion',
+      { check: 'Check service configuration', question: 'Are all services configured?', wait: 'Wait for service configuration' },
+      5,
+      'Run health checks',
+    ),
+    ...phase(
+      'Run health checks',
+      { check: 'Check health-check commands', question: 'Have all health checks answered?', wait: 'Wait for health checks' },
+      2,
+      'Judge cluster health',
+    ),
+    'Judge cluster health': task('HealthCheck', {
+      parameters: { action: 'evaluate', 'commands.$': '$.commands.commands', failWhenUnhealthy: true },
+      resultPath: '$.health',
+      next,
+      catchTo: FAILED,
+    }),
+  };
+}
+
 /** The create-deployment state machine. */
 export function createDeployment(): {
   Comment: string;
@@ -251,13 +368,15 @@ export function createDeployment(): {
         question: 'Are all SSM agents online?',
         doneWhen: { variable: '$.ssm.allOnline', equals: true },
         wait: { name: 'Wait for SSM agents', seconds: 5 },
-        next: 'Deployment ready',
+        next: 'Install software on every node',
         catchTo: FAILED,
       }),
+      ...provisioning('Deployment ready'),
       'Deployment ready': {
         Type: 'Pass',
         Parameters: {
           'deployment.$': '$.spec.name',
+          'health.$': '$.health.results',
           'bastionPublicIp.$': '$.fleet.bastionPublicIp',
           'instances.$': '$.fleet.instances',
           'vpcId.$': '$.network.vpcId',

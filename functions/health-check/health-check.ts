@@ -1,0 +1,120 @@
+import { GetCommandInvocationCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
+import type { Plan } from '../../src/spec/plan.js';
+import { awsCall } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { HealthCheckFailed } from '../shared/errors.js';
+
+export interface CheckCommand {
+  commandId: string;
+  check?: string;
+}
+
+export interface CheckResult {
+  check: string;
+  healthy: boolean;
+  /** One line an operator reads: "4/4 Cassandra nodes UN". */
+  summary: string;
+  /** Nodes or targets that are not healthy (at most 10). */
+  unhealthy: string[];
+}
+
+const nicknameOfIp = (plan: Plan, ip: string) =>
+  plan.nodes.find((node) => node.privateIp === ip)?.nickname ?? ip;
+
+/**
+ * Parses each check's output. The formats are the contract of provisioning-docs/capi-health-check.yaml:
+ * raw `nodetool status`, `amqp10-listener ok` / `queue capidaemon present`, `webapi http 200`, `ui http 200`,
+ * and `target <ip:port> up|down` per Prometheus target.
+ */
+export const PARSERS: Record<string, (plan: Plan, stdout: string) => Omit<CheckResult, 'check'>> = {
+  cassandra(plan, stdout) {
+    const up = new Set([...stdout.matchAll(/^UN\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((match) => match[1]));
+    const down = plan.cassandra.hosts.filter((ip) => !up.has(ip)).map((ip) => nicknameOfIp(plan, ip));
+    return {
+      healthy: down.length === 0,
+      summary: `${plan.cassandra.hosts.length - down.length}/${plan.cassandra.hosts.length} Cassandra nodes UN`,
+      unhealthy: down.slice(0, 10),
+    };
+  },
+  rabbitmq(_plan, stdout) {
+    const missing = ['amqp10-listener ok', 'queue capidaemon present'].filter(
+      (line) => !stdout.includes(line),
+    );
+    return {
+      healthy: missing.length === 0,
+      summary: missing.length
+        ? `RabbitMQ lacks: ${missing.join(', ')}`
+        : 'RabbitMQ AMQP 1.0 listener and capidaemon queue present',
+      unhealthy: missing.length ? ['rabbitmq'] : [],
+    };
+  },
+  webapi(_plan, stdout) {
+    const ok = /webapi http 200/.test(stdout);
+    return {
+      healthy: ok,
+      summary: ok ? 'webapi answers HTTP 200' : `webapi: ${stdout.trim().split('\n').pop() ?? 'no answer'}`,
+      unhealthy: ok ? [] : ['bastion'],
+    };
+  },
+  ui(_plan, stdout) {
+    const ok = /ui http 200/.test(stdout);
+    return {
+      healthy: ok,
+      summary: ok ? 'UI served through nginx' : `ui: ${stdout.trim().split('\n').pop() ?? 'no answer'}`,
+      unhealthy: ok ? [] : ['bastion'],
+    };
+  },
+  prometheus(plan, stdout) {
+    const up = new Set([...stdout.matchAll(/^target (\S+) up$/gm)].map((match) => match[1]));
+    const down = plan.prometheusTargets.filter((target) => !up.has(target.target));
+    return {
+      healthy: down.length === 0,
+      summary: `${plan.prometheusTargets.length - down.length}/${plan.prometheusTargets.length} Prometheus targets up`,
+      unhealthy: down.slice(0, 10).map((target) => `${target.nickname} ${target.target}`),
+    };
+  },
+};
+
+async function checkOutput({ clients }: DeploymentContext, command: CheckCommand): Promise<string> {
+  const site = { resource: `health check ${command.check}`, id: command.commandId };
+  const listed = await awsCall(site, () =>
+    clients.ssm.send(new ListCommandInvocationsCommand({ CommandId: command.commandId })),
+  );
+  const instanceId = listed.CommandInvocations?.[0]?.InstanceId;
+  if (!instanceId) return '';
+  const invocation = await awsCall({ ...site, id: instanceId }, () =>
+    clients.ssm.send(
+      new GetCommandInvocationCommand({ CommandId: command.commandId, InstanceId: instanceId }),
+    ),
+  );
+  return invocation.StandardOutputContent ?? '';
+}
+
+/**
+ * Reads the finished health-check commands and judges them. With `failWhenUnhealthy` an unhealthy cluster is a
+ * HealthCheckFailed naming each check and node; without it (the Cassandra readiness loop) the result says so.
+ */
+export async function evaluateChecks(
+  ctx: DeploymentContext,
+  commands: CheckCommand[],
+  failWhenUnhealthy: boolean,
+): Promise<{ healthy: boolean; results: CheckResult[] }> {
+  const results: CheckResult[] = [];
+  for (const command of commands) {
+    const check = command.check ?? 'unknown';
+    const parse = PARSERS[check];
+    if (!parse) throw new Error(`no parser for health check ${check}`);
+    results.push({ check, ...parse(ctx.plan, await checkOutput(ctx, command)) });
+  }
+  const healthy = results.every((result) => result.healthy);
+  if (!healthy && failWhenUnhealthy) {
+    const failed = results.filter((result) => !result.healthy);
+    throw new HealthCheckFailed({
+      resource: `deployment ${ctx.plan.deployment}`,
+      message: failed.map((result) => `${result.summary} (${result.unhealthy.join(', ')})`).join('; '),
+      hint: 'Look at the failed nodes with Session Manager (journalctl -u <service>), fix, then re-run create.',
+      details: { failed },
+    });
+  }
+  return { healthy, results };
+}

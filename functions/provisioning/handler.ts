@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { deploymentContext, specField } from '../shared/context.js';
+import { lambdaHandler } from '../shared/handler.js';
+import { PHASE_NAMES } from './phases.js';
+import { phaseStatus, sendPhase } from './provisioning.js';
+
+/** Read once at cold start: where SSM writes full command output (set by the CDK stack; unset in local mode). */
+const env = z.object({ COMMAND_OUTPUT_BUCKET: z.string().min(3).optional() }).parse(process.env);
+
+const SentCommand = z.object({
+  commandId: z.string(),
+  document: z.string(),
+  check: z.string().optional(),
+  instances: z.number().int().min(1),
+  parametersHash: z.string(),
+});
+
+const Input = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('send'),
+    spec: specField,
+    phase: z.enum(PHASE_NAMES as [string, ...string[]]),
+    logVolumeId: z.string().startsWith('vol-').optional(),
+  }),
+  z.object({ action: z.literal('status'), spec: specField, commands: z.array(SentCommand) }),
+]);
+
+/** SSM Run Command provisioning: send a phase's documents to the fleet, then poll them until done. */
+export const handler = lambdaHandler('provisioning', Input, async (input) => {
+  const ctx = await deploymentContext(input.spec);
+  if (input.action === 'send') {
+    return sendPhase(ctx, input.phase as never, {
+      outputBucket: env.COMMAND_OUTPUT_BUCKET,
+      logVolumeId: input.logVolumeId,
+    });
+  }
+  return phaseStatus(ctx, input.commands);
+});

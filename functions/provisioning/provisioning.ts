@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { CreateTagsCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import {
+  GetCommandInvocationCommand,
+  type CommandInvocation,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
+import { documentParameters } from '../../src/provisioning/documents.js';
+import type { NodePlan } from '../../src/spec/plan.js';
+import { awsCall } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { deploymentFilters, tagValue } from '../shared/ec2.js';
+import { CommandFailed, ProvisioningFailed } from '../shared/errors.js';
+import { PHASES, type PhaseName, type PhaseStep } from './phases.js';
+
+/** SendCommand accepts at most 50 instance ids per call. */
+export const MAX_TARGETS_PER_COMMAND = 50;
+/** How long SSM may take to deliver a command to a node before giving up (the scripts have their own timeouts). */
+const DELIVERY_TIMEOUT_SECONDS = 600;
+const STDERR_TAIL_LINES = 15;
+
+/** One SendCommand call, as carried in the execution state: small, whatever the fleet size. */
+export interface SentCommand {
+  commandId: string;
+  document: string;
+  /** The health check it runs, for capi-health-check commands. */
+  check?: string;
+  instances: number;
+  /** Hash of the parameters, tagged on the nodes where it succeeded so a re-run can skip them. */
+  parametersHash: string;
+}
+
+export interface SendResult {
+  phase: PhaseName;
+  commands: SentCommand[];
+  /** Nodes skipped because this exact document and parameters already succeeded there. */
+  skipped: number;
+}
+
+export interface CommandSettings {
+  outputBucket?: string;
+  logVolumeId?: string;
+}
+
+const provisionedTag = (document: string) => `capideploy:${document}`;
+const hashOf = (parameters: Record<string, string[]>) =>
+  createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
+
+/** The fleet's running instances by Name tag: one paginated DescribeInstances for any fleet size. */
+async function runningInstances({ plan, clients }: DeploymentContext): Promise<Map<string, Instance>> {
+  const byName = new Map<string, Instance>();
+  let token: string | undefined;
+  do {
+    const page = await awsCall({ resource: `instances of ${plan.deployment}` }, () =>
+      clients.ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [...deploymentFilters(plan), { Name: 'instance-state-name', Values: ['running'] }],
+          NextToken: token,
+        }),
+      ),
+    );
+    for (const instance of page.Reservations?.flatMap((reservation) => reservation.Instances ?? []) ?? []) {
+      byName.set(tagValue(instance.Tags, 'Name') ?? instance.InstanceId!, instance);
+    }
+    token = page.NextToken;
+  } while (token);
+  return byName;
+}
+
+function stepNodes(ctx: DeploymentContext, step: PhaseStep): NodePlan[] {
+  const nodes = ctx.plan.nodes.filter((node) => step.roles.includes(node.role));
+  return step.firstNodeOnly ? nodes.slice(0, 1) : nodes;
+}
+
+/** Groups a step's nodes by identical parameters, skipping nodes where the same run already succeeded. */
+function plannedTargets(
+  ctx: DeploymentContext,
+  step: PhaseStep,
+  fleet: Map<string, Instance>,
+  settings: CommandSettings,
+) {
+  const groups = new Map<string, { parameters: Record<string, string[]>; instanceIds: string[] }>();
+  let skipped = 0;
+  for (const node of stepNodes(ctx, step)) {
+    const instance = fleet.get(node.name);
+    if (!instance) {
+      throw new ProvisioningFailed({
+        resource: `instance ${node.name}`,
+        message: `${node.nickname} is not running, so ${step.document} cannot run on it`,
+        hint: 'Re-run create: it relaunches missing instances before provisioning.',
+      });
+    }
+    const parameters = {
+      ...documentParameters(ctx.plan, step.document, node, { logVolumeId: settings.logVolumeId }),
+      ...step.parameters,
+    };
+    const hash = hashOf(parameters);
+    if (!step.always && tagValue(instance.Tags, provisionedTag(step.document)) === hash) {
+      skipped += 1;
+      continue;
+    }
+    const group = groups.get(hash) ?? { parameters, instanceIds: [] as string[] };
+    group.instanceIds.push(instance.InstanceId!);
+    groups.set(hash, group);
+  }
+  return { groups, skipped };
+}
+
+/**
+ * Sends one phase's documents to the fleet, at most 50 instances per SendCommand, and returns the command ids
+ * to poll. No secret is ever a parameter: the nodes read them from Parameter Store with their own role.
+ */
+export async function sendPhase(
+  ctx: DeploymentContext,
+  phase: PhaseName,
+  settings: CommandSettings,
+): Promise<SendResult> {
+  const fleet = await runningInstances(ctx);
+  const commands: SentCommand[] = [];
+  let skipped = 0;
+  for (const step of PHASES[phase] as readonly PhaseStep[]) {
+    const planned = plannedTargets(ctx, step, fleet, settings);
+    skipped += planned.skipped;
+    for (const [parametersHash, group] of planned.groups) {
+      for (let i = 0; i < group.instanceIds.length; i += MAX_TARGETS_PER_COMMAND) {
+        const instanceIds = group.instanceIds.slice(i, i + MAX_TARGETS_PER_COMMAND);
+        const sent = await awsCall({ resource: `command ${step.document}`, id: instanceIds[0] }, () =>
+          ctx.clients.ssm.send(
+            new SendCommandCommand({
+              DocumentName: step.document,
+              InstanceIds: instanceIds,
+              Parameters: group.parameters,
+              TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+              Comment: `${ctx.plan.deployment} ${phase} ${step.document}`.slice(0, 100),
+              ...(settings.outputBucket
+                ? {
+                    OutputS3BucketName: settings.outputBucket,
+                    OutputS3KeyPrefix: `${ctx.plan.deployment}/${phase}`,
+                  }
+                : {}),
+            }),
+          ),
+        );
+        commands.push({
+          commandId: sent.Command!.CommandId!,
+          document: step.document,
+          ...(step.parameters?.Check ? { check: step.parameters.Check[0] } : {}),
+          instances: instanceIds.length,
+          parametersHash,
+        });
+      }
+    }
+  }
+  return { phase, commands, skipped };
+}
+
+const FINISHED_BAD = new Set([
+  'Failed',
+  'TimedOut',
+  'Cancelled',
+  'Undeliverable',
+  'Terminated',
+  'Delivery Timed Out',
+  'Execution Timed Out',
+]);
+
+async function invocationsOf(
+  { clients }: DeploymentContext,
+  command: SentCommand,
+): Promise<CommandInvocation[]> {
+  const invocations: CommandInvocation[] = [];
+  let token: string | undefined;
+  do {
+    const page = await awsCall({ resource: `command ${command.document}`, id: command.commandId }, () =>
+      clients.ssm.send(new ListCommandInvocationsCommand({ CommandId: command.commandId, NextToken: token })),
+    );
+    invocations.push(...(page.CommandInvocations ?? []));
+    token = page.NextToken;
+  } while (token);
+  return invocations;
+}
+
+/** Marks nodes where a document succeeded, so a re-run after a failure does not provision them again. */
+async function tagSucceeded(ctx: DeploymentContext, command: SentCommand, instanceIds: string[]) {
+  if (instanceIds.length === 0 || command.check) return;
+  await awsCall({ resource: `instances provisioned by ${command.document}` }, () =>
+    ctx.clients.ec2.send(
+      new CreateTagsCommand({
+        Resources: instanceIds,
+        Tags: [{ Key: provisionedTag(command.document), Value: command.parametersHash }],
+      }),
+    ),
+  );
+}
+
+async function commandFailure(ctx: DeploymentContext, command: SentCommand, failed: CommandInvocation[]) {
+  const first = failed[0];
+  const detail = await awsCall({ resource: `command ${command.document}`, id: command.commandId }, () =>
+    ctx.clients.ssm.send(
+      new GetCommandInvocationCommand({ CommandId: command.commandId, InstanceId: first.InstanceId }),
+    ),
+  );
+  const fleet = await runningInstances(ctx);
+  const nameOf = (instanceId?: string) => {
+    const name =
+      [...fleet].find(([, instance]) => instance.InstanceId === instanceId)?.[0] ?? instanceId ?? '?';
+    return name.replace(`${ctx.plan.deployment}-`, '');
+  };
+  const node = nameOf(first.InstanceId);
+  const stderrTail = (detail.StandardErrorContent ?? '')
+    .trimEnd()
+    .split('\n')
+    .slice(-STDERR_TAIL_LINES)
+    .join('\n');
+  const timedOut = (first.Status ?? '').includes('Timed');
+  return new CommandFailed({
+    resource: `node ${node} (${command.document})`,
+    id: first.InstanceId ?? null,
+    awsError: null,
+    message: `${command.document} ${first.Status} on ${node} with exit code ${detail.ResponseCode}${stderrTail ? `: ${stderrTail.split('\n').pop()}` : ''}`,
+    hint: timedOut
+      ? 'The script ran past its timeout: check the node with Session Manager, then re-run create to resume.'
+      : 'Read the stderr tail (full output in the command output bucket), fix the cause, then re-run create: nodes that succeeded are skipped.',
+    details: {
+      node,
+      instanceId: first.InstanceId,
+      commandId: command.commandId,
+      document: command.document,
+      status: first.Status,
+      exitCode: detail.ResponseCode,
+      stderrTail,
+      failedNodes: failed.slice(0, 10).map((invocation) => nameOf(invocation.InstanceId)),
+    },
+  });
+}
+
+/**
+ * One status round for a phase: one ListCommandInvocations per command (≤ 50 nodes each). A command not yet
+ * registered counts as pending, never as failure. A failed node fails the step with node, instance id,
+ * command id, exit code and the tail of stderr; health checks report through their output instead.
+ */
+export async function phaseStatus(ctx: DeploymentContext, commands: SentCommand[]) {
+  let succeeded = 0;
+  let finished = 0;
+  const total = commands.reduce((sum, command) => sum + command.instances, 0);
+  const succeededIds = new Map<SentCommand, string[]>();
+  for (const command of commands) {
+    const invocations = await invocationsOf(ctx, command);
+    const ok = invocations.filter((invocation) => invocation.Status === 'Success').map((i) => i.InstanceId!);
+    const bad = invocations.filter((invocation) => FINISHED_BAD.has(invocation.Status ?? ''));
+    succeeded += ok.length;
+    finished += ok.length + bad.length;
+    succeededIds.set(command, ok);
+    if (bad.length > 0 && !command.check) {
+      await tagSucceeded(ctx, command, ok);
+      throw await commandFailure(ctx, command, bad);
+    }
+  }
+  const done = finished === total;
+  if (done) for (const [command, ok] of succeededIds) await tagSucceeded(ctx, command, ok);
+  return { done, total, succeeded, finished };
+}

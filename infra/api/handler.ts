@@ -1,0 +1,141 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { checkSpec } from '../../src/spec/schema.js';
+import {
+  DeploymentConflict,
+  DeploymentNotFound,
+  describeDeployment,
+  listDeployments,
+  type Machines,
+  type Submitted,
+  submitCreate,
+  submitDelete,
+} from './executions.js';
+
+/**
+ * The deployments API behind API Gateway (Lambda proxy integration, IAM-authorized):
+ * `POST /deployments`, `GET /deployments`, `GET /deployments/{name}`, `DELETE /deployments/{name}`.
+ * Every answer is JSON; errors are `{ "message": ... }` with the problems of a bad spec listed in `problems`.
+ */
+
+/** Read once at cold start: the stack sets both, so a missing one fails the first call loudly. */
+const env = z
+  .object({
+    CREATE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+    DELETE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  })
+  .parse(process.env);
+
+const machines: Machines = {
+  createArn: env.CREATE_STATE_MACHINE_ARN,
+  deleteArn: env.DELETE_STATE_MACHINE_ARN,
+};
+const sfn = new SFNClient({});
+
+/** The fields of an API Gateway proxy event this handler reads. */
+interface ProxyEvent {
+  resource: string;
+  httpMethod: string;
+  body: string | null;
+  isBase64Encoded?: boolean;
+  pathParameters: Record<string, string | undefined> | null;
+  requestContext?: { requestId?: string };
+}
+
+interface ProxyResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A request the API refuses before calling Step Functions (400). */
+class BadRequest extends Error {
+  override readonly name = 'BadRequest';
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const DEPLOYMENT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+const json = (statusCode: number, body: unknown): ProxyResult => ({
+  statusCode,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+const submitted = (result: Submitted) =>
+  json(result.outcome === 'done' ? 200 : 202, {
+    outcome: result.outcome,
+    message: result.message,
+    execution: result.execution,
+  });
+
+function deploymentName(event: ProxyEvent): string {
+  const name = event.pathParameters?.name ?? '';
+  if (!DEPLOYMENT_NAME.test(name) || name.length > 24) {
+    throw new BadRequest(`"${name}" is not a deployment name (lowercase letters, digits and hyphens, ≤ 24)`);
+  }
+  return name;
+}
+
+function specOf(event: ProxyEvent) {
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text ?? '');
+  } catch {
+    throw new BadRequest('the body must be a deployment spec in JSON');
+  }
+  const checked = checkSpec(raw);
+  if (!checked.spec) {
+    throw new BadRequest(
+      'the deployment spec is invalid',
+      checked.problems.map((problem) => `${problem.field}: ${problem.message}`),
+    );
+  }
+  return checked.spec;
+}
+
+async function route(event: ProxyEvent): Promise<ProxyResult> {
+  const key = `${event.httpMethod} ${event.resource}`;
+  switch (key) {
+    case 'POST /deployments':
+      return submitted(await submitCreate(sfn, machines, specOf(event)));
+    case 'GET /deployments':
+      return json(200, { deployments: await listDeployments(sfn, machines) });
+    case 'GET /deployments/{name}':
+      return json(200, await describeDeployment(sfn, machines, deploymentName(event)));
+    case 'DELETE /deployments/{name}':
+      return submitted(await submitDelete(sfn, machines, deploymentName(event)));
+    default:
+      return json(404, { message: `no route ${key}` });
+  }
+}
+
+/** API Gateway proxy handler: routes, and turns every error into a JSON answer with a clear message. */
+export async function handler(event: ProxyEvent): Promise<ProxyResult> {
+  try {
+    return await route(event);
+  } catch (error) {
+    if (error instanceof BadRequest) {
+      return json(400, {
+        message: error.message,
+        ...(error.problems.length ? { problems: error.problems } : {}),
+      });
+    }
+    if (error instanceof DeploymentNotFound) return json(404, { message: error.message });
+    if (error instanceof DeploymentConflict) return json(409, { message: error.message });
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    console.error(JSON.stringify({ message: 'request failed', requestId, error: String(error) }));
+    const throttled = (error as Error).name === 'ThrottlingException';
+    return json(throttled ? 429 : 500, {
+      message: throttled
+        ? 'Step Functions is throttling requests; retry in a few seconds'
+        : `internal error (request ${requestId}); see the DeploymentsApi function's logs`,
+    });
+  }
+}

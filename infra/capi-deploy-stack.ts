@@ -1,0 +1,379 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Annotations,
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { arnKey, FUNCTIONS, type FunctionName } from '../src/asl/dsl.js';
+import { DeploymentsApi } from './deployments-api.js';
+import { HandlerFunction, REPO_ROOT } from './handler-function.js';
+import { acknowledgeWildcards } from './nag.js';
+import {
+  type GrantedFunction,
+  INSTANCE_ROLE_PATH,
+  type RenderContext,
+  renderGrants,
+  WORKFLOW_ROLE_PATH,
+} from './permissions.js';
+import { ProvisioningDocuments } from './provisioning-documents.js';
+
+/** The state machines of `statemachines/`, by file base name, and the construct id of each. */
+const MACHINES = {
+  'create-deployment': 'CreateDeployment',
+  'delete-deployment': 'DeleteDeployment',
+} as const;
+type MachineFile = keyof typeof MACHINES;
+
+/** `DeploymentPlan` -> `deployment-plan`: the folder of a function under `functions/`. */
+const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+/** The handler file of a workflow function, relative to the repository root. */
+const handlerEntry = (fn: FunctionName) => `functions/${kebab(fn)}/handler.ts`;
+
+/** The definition file of a state machine. */
+const machineFile = (machine: MachineFile) => join(REPO_ROOT, 'statemachines', `${machine}.asl.json`);
+
+/** The `${...}` placeholders of a definition file. */
+const placeholders = (machine: MachineFile) =>
+  [
+    ...new Set([...readFileSync(machineFile(machine), 'utf8').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1])),
+  ].sort();
+
+/** The functions a state machine's definition calls (`${<Name>FunctionArn}` placeholders). */
+const functionsOf = (machine: MachineFile): FunctionName[] =>
+  FUNCTIONS.filter((fn) => placeholders(machine).includes(arnKey(fn)));
+
+/**
+ * The functions the state machines call whose handler file does not exist, in FUNCTIONS order.
+ * @param exists - whether a repository-relative file exists (tests pass their own)
+ */
+function missingHandlers(exists: (entry: string) => boolean = (entry) => existsSync(join(REPO_ROOT, entry))) {
+  const referenced = new Set((Object.keys(MACHINES) as MachineFile[]).flatMap(functionsOf));
+  return FUNCTIONS.filter((fn) => referenced.has(fn) && !exists(handlerEntry(fn)));
+}
+
+/** The synth-time error (or warning) naming the missing handlers and where each is expected. */
+const missingHandlersMessage = (missing: readonly FunctionName[]) =>
+  `the state machines reference functions without a handler: ${missing
+    .map((fn) => `${fn} (${handlerEntry(fn)})`)
+    .join(', ')}`;
+
+/** Props of {@link CapiDeployStack}. */
+interface CapiDeployStackProps extends StackProps {
+  /**
+   * Accounts of cross-account customers whose instances may write command output into the bucket (their
+   * instance roles, path `/capideploy/`, only).
+   * @default - none: single-account mode
+   */
+  readonly customerAccountIds?: readonly string[];
+  /**
+   * Synthesize even when the ASL references a function whose handler folder does not exist yet: the function is
+   * left out, its substitution stays unresolved, and a warning names it. For work in progress only; a deployable
+   * synth needs every handler.
+   * @default false: a missing handler is a synth-time error
+   */
+  readonly allowMissingHandlers?: boolean;
+  /**
+   * Retention of the Lambda, state machine and API log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long command output stays in the bucket.
+   * @default Duration.days(30)
+   */
+  readonly commandOutputExpiration?: Duration;
+}
+
+/**
+ * The operator's stack: one Lambda per workflow handler (least-privilege role each, from `infra/permissions.ts`),
+ * the two state machines from `statemachines/*.asl.json`, the SSM documents, the command-output bucket and the
+ * IAM-authorized deployments API.
+ */
+class CapiDeployStack extends Stack {
+  /** The workflow functions by name (missing handlers excluded). */
+  readonly functions: Partial<Record<FunctionName, HandlerFunction>> = {};
+  /** Each function's role, the API's included. */
+  readonly roles: Partial<Record<GrantedFunction, iam.Role>> = {};
+  readonly stateMachines: Record<MachineFile, sfn.StateMachine>;
+  readonly commandOutputBucket: s3.Bucket;
+  readonly api: DeploymentsApi;
+  /** Handlers the ASL references that do not exist (only with `allowMissingHandlers`). */
+  readonly missing: FunctionName[];
+  /** The placeholder values the permission table was rendered with. */
+  readonly renderContext: RenderContext;
+
+  constructor(scope: Construct, id: string, props: CapiDeployStackProps = {}) {
+    super(scope, id, props);
+    Tags.of(this).add('Project', 'capillaries-deploy');
+    Tags.of(this).add('Component', 'workflow');
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    this.missing = this.checkHandlers(props.allowMissingHandlers ?? false);
+    this.commandOutputBucket = this.bucket(props);
+    new ProvisioningDocuments(this, 'ProvisioningDocuments');
+
+    const machineNames: Record<MachineFile, string> = {
+      'create-deployment': `${this.stackName}-create-deployment`,
+      'delete-deployment': `${this.stackName}-delete-deployment`,
+    };
+    const machineArn = (machine: MachineFile) =>
+      `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${machineNames[machine]}`;
+    const executionsOf = (machine: MachineFile) =>
+      `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${machineNames[machine]}:*`;
+    this.renderContext = {
+      partition: Aws.PARTITION,
+      account: Aws.ACCOUNT_ID,
+      createMachineArn: machineArn('create-deployment'),
+      deleteMachineArn: machineArn('delete-deployment'),
+      createExecutions: executionsOf('create-deployment'),
+      deleteExecutions: executionsOf('delete-deployment'),
+    };
+    const context = this.renderContext;
+
+    const bucketEnv = { COMMAND_OUTPUT_BUCKET: this.commandOutputBucket.bucketName };
+    for (const fn of FUNCTIONS) {
+      // Missing and referenced: refused above unless allowed. Missing and unreferenced: nothing calls it yet.
+      if (!existsSync(join(REPO_ROOT, handlerEntry(fn)))) continue;
+      this.functions[fn] = new HandlerFunction(this, `${fn}Function`, {
+        entry: handlerEntry(fn),
+        role: this.functionRole(fn, context),
+        logRetention,
+        // Provisioning sends commands that write there; InstanceRole lets the instances write there.
+        ...(fn === 'Provisioning' || fn === 'InstanceRole' ? { environment: bucketEnv } : {}),
+        ...(fn === 'Provisioning' ? { timeout: Duration.minutes(2) } : {}),
+      });
+    }
+
+    const deleteMachine = this.stateMachine('delete-deployment', machineNames, {}, logRetention);
+    const createMachine = this.stateMachine(
+      'create-deployment',
+      machineNames,
+      { DeleteDeploymentStateMachineArn: deleteMachine.stateMachineArn },
+      logRetention,
+    );
+    this.allowChildExecution(createMachine, deleteMachine, executionsOf('delete-deployment'));
+    this.stateMachines = { 'create-deployment': createMachine, 'delete-deployment': deleteMachine };
+
+    this.api = new DeploymentsApi(this, 'DeploymentsApi', {
+      role: this.functionRole('DeploymentsApi', context),
+      createStateMachine: createMachine,
+      deleteStateMachine: deleteMachine,
+      logRetention,
+    });
+
+    new CfnOutput(this, 'CreateDeploymentStateMachineArn', {
+      value: createMachine.stateMachineArn,
+      description: 'create-deployment state machine (capi-deploy create without --local finds it here)',
+    });
+    new CfnOutput(this, 'DeleteDeploymentStateMachineArn', {
+      value: deleteMachine.stateMachineArn,
+      description: 'delete-deployment state machine',
+    });
+    new CfnOutput(this, 'DeploymentsApiUrl', {
+      value: this.api.restApi.url,
+      description: 'POST/GET /deployments, GET/DELETE /deployments/{name}; IAM (SigV4) authorization',
+    });
+    new CfnOutput(this, 'CommandOutputBucketName', {
+      value: this.commandOutputBucket.bucketName,
+      description: 'full stdout/stderr of SSM commands, under <deployment>/<phase>/',
+    });
+  }
+
+  /** Fails the synth, or with `allowMissingHandlers` warns, when the ASL uses a function without a handler. */
+  private checkHandlers(allowMissing: boolean): FunctionName[] {
+    const missing = missingHandlers();
+    if (missing.length === 0) return [];
+    if (!allowMissing) throw new Error(missingHandlersMessage(missing));
+    Annotations.of(this).addWarningV2(
+      'capideploy:missing-handlers',
+      `${missingHandlersMessage(missing)}; their ARNs stay unresolved, do not deploy this template`,
+    );
+    return missing;
+  }
+
+  /** A function's role: logs of its own group (added by HandlerFunction), X-Ray, and its rows of the table. */
+  private functionRole(fn: GrantedFunction, context: RenderContext): iam.Role {
+    const role = new iam.Role(this, `${fn}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      path: WORKFLOW_ROLE_PATH,
+      description: `capideploy ${fn} function: only the calls its code makes (infra/permissions.ts)`,
+    });
+    const grants = renderGrants(fn, context);
+    for (const grant of grants) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: grant.actions,
+          resources: grant.resources,
+          ...(grant.conditions ? { conditions: grant.conditions } : {}),
+        }),
+      );
+    }
+    acknowledgeWildcards(role, [
+      ...grants.flatMap((grant) =>
+        grant.resources.map((resource) => ({ resource, actions: grant.actions, why: grant.why })),
+      ),
+      {
+        resource: '*',
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        why: 'added by CDK for active tracing; X-Ray has no resource-level permissions',
+      },
+    ]);
+    this.roles[fn] = role;
+    return role;
+  }
+
+  /** The encrypted, private bucket SSM writes full command output to, expiring after a while. */
+  private bucket(props: CapiDeployStackProps): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'CommandOutput', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-command-output',
+          expiration: props.commandOutputExpiration ?? Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    for (const account of props.customerAccountIds ?? []) {
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `CommandOutputFrom${account}`,
+          principals: [new iam.AccountPrincipal(account)],
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects('*')],
+          conditions: {
+            ArnLike: {
+              'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${account}:role${INSTANCE_ROLE_PATH}*`,
+            },
+          },
+        }),
+      );
+    }
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The bucket only holds SSM command output of deployment instances, expired after 30 days; server access ' +
+        'logs would be a second bucket larger than this one. Writes are by instance roles, visible in CloudTrail.',
+    });
+    return bucket;
+  }
+
+  /** A state machine from its ASL file, with every `${...}` substitution and a role that invokes only its functions. */
+  private stateMachine(
+    machine: MachineFile,
+    names: Record<MachineFile, string>,
+    extra: Record<string, string>,
+    retention: logs.RetentionDays,
+  ): sfn.StateMachine {
+    const id = MACHINES[machine];
+    const present = functionsOf(machine).flatMap((fn) =>
+      this.functions[fn] ? [[fn, this.functions[fn]] as const] : [],
+    );
+    // Under /aws/vendedlogs/ so the logs delivery needs no log resource policy per group. A fixed name must go
+    // with the stack, or a later deploy of the same stack name fails on the group left behind; the executions'
+    // own history stays in Step Functions for 90 days after they end.
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      logGroupName: `/aws/vendedlogs/states/${names[machine]}`,
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const machineConstruct = new sfn.StateMachine(this, id, {
+      stateMachineName: names[machine],
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(machineFile(machine)),
+      definitionSubstitutions: {
+        ...Object.fromEntries(present.map(([fn, handler]) => [arnKey(fn), handler.functionArn])),
+        ...extra,
+      },
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The ASL calls each function by its unqualified ARN: grant exactly those, not `<arn>:*` as grantInvoke does.
+    if (present.length > 0) {
+      machineConstruct.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: present.map(([, handler]) => handler.functionArn),
+        }),
+      );
+    }
+    acknowledgeWildcards(machineConstruct.role, [
+      {
+        resource: '*',
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+          'xray:GetSamplingRules',
+          'xray:GetSamplingTargets',
+        ],
+        why: 'added by CDK for execution logging and tracing; CloudWatch Logs vended delivery and X-Ray support no resource-level permissions',
+      },
+    ]);
+    return machineConstruct;
+  }
+
+  /** create-deployment runs delete-deployment (startExecution.sync:2) when `onFailure` is `delete`. */
+  private allowChildExecution(parent: sfn.StateMachine, child: sfn.StateMachine, childExecutions: string) {
+    child.grantStartExecution(parent);
+    parent.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [childExecutions],
+      }),
+    );
+    parent.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+        ],
+      }),
+    );
+    acknowledgeWildcards(parent.role, [
+      {
+        resource: childExecutions,
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        why: 'the .sync integration follows the child execution it starts, whose name Step Functions generates; only executions of delete-deployment',
+      },
+    ]);
+  }
+}
+
+export type { CapiDeployStackProps, MachineFile };
+export {
+  CapiDeployStack,
+  functionsOf,
+  handlerEntry,
+  kebab,
+  MACHINES,
+  machineFile,
+  missingHandlers,
+  missingHandlersMessage,
+  placeholders,
+};

@@ -1,0 +1,88 @@
+import { Aws, CfnOutput, CfnParameter, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { acknowledgeWildcards } from './nag.js';
+import { OPERATOR_ROLE_PREFIX, renderCustomerGrants, WORKFLOW_ROLE_PATH } from './permissions.js';
+import { ProvisioningDocuments } from './provisioning-documents.js';
+
+/** Props of {@link CustomerRoleStack}. */
+interface CustomerRoleStackProps extends StackProps {
+  /**
+   * Name of the role; the workflow may only assume roles whose name starts with `capideploy-operator`.
+   * @default 'capideploy-operator'
+   */
+  readonly roleName?: string;
+}
+
+/**
+ * Cross-account ("SaaS") mode, deployed by the customer in their own account: the role the workflow assumes, trusted
+ * only by the operator account's workflow roles and only with the external id, allowed exactly what the workflow's
+ * handlers call (the same table as the operator's Lambda roles); and the SSM documents, which SendCommand looks up by
+ * name in the account of the instances. Two parameters, so it can also be deployed from the synthesized template.
+ */
+class CustomerRoleStack extends Stack {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: CustomerRoleStackProps = {}) {
+    super(scope, id, props);
+    Tags.of(this).add('Project', 'capillaries-deploy');
+    Tags.of(this).add('Component', 'customer-role');
+    const roleName = props.roleName ?? OPERATOR_ROLE_PREFIX;
+    if (!roleName.startsWith(OPERATOR_ROLE_PREFIX)) {
+      throw new Error(`roleName must start with ${OPERATOR_ROLE_PREFIX}, got ${roleName}`);
+    }
+
+    const operatorAccount = new CfnParameter(this, 'OperatorAccountId', {
+      type: 'String',
+      allowedPattern: '^\\d{12}$',
+      description: 'The AWS account that runs the capideploy workflow (its Lambda roles assume this role)',
+    });
+    const externalId = new CfnParameter(this, 'ExternalId', {
+      type: 'String',
+      minLength: 2,
+      maxLength: 1224,
+      allowedPattern: '^[\\w+=,.@:/-]+$',
+      noEcho: true,
+      description:
+        'The external id the operator puts in the spec (assumeRole.externalId); a random UUID is fine',
+    });
+
+    const operator = operatorAccount.valueAsString;
+    this.role = new iam.Role(this, 'OperatorRole', {
+      roleName,
+      description: 'Assumed by the capideploy workflow to create and delete Capillaries deployments here',
+      assumedBy: new iam.AccountPrincipal(operator).withConditions({
+        ArnLike: { 'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${operator}:role${WORKFLOW_ROLE_PATH}*` },
+      }),
+      externalIds: [externalId.valueAsString],
+      maxSessionDuration: Duration.hours(1),
+    });
+    const grants = renderCustomerGrants({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID });
+    for (const grant of grants) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: grant.actions,
+          resources: grant.resources,
+          ...(grant.conditions ? { conditions: grant.conditions } : {}),
+        }),
+      );
+    }
+    acknowledgeWildcards(
+      this.role,
+      grants.flatMap((grant) =>
+        grant.resources.map((resource) => ({ resource, actions: grant.actions, why: grant.why })),
+      ),
+    );
+
+    new ProvisioningDocuments(this, 'ProvisioningDocuments');
+
+    new CfnOutput(this, 'OperatorRoleArn', {
+      value: this.role.roleArn,
+      description:
+        'Put this ARN and the external id in the deployment spec: "assumeRole": { roleArn, externalId }',
+    });
+  }
+}
+
+export type { CustomerRoleStackProps };
+export { CustomerRoleStack };

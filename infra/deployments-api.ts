@@ -1,0 +1,165 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { HandlerFunction } from './handler-function.js';
+import { deploymentSpecModelSchema } from './spec-model.js';
+
+/** Props of {@link DeploymentsApi}. */
+interface DeploymentsApiProps {
+  /** The role of the API function (its permissions come from `infra/permissions.ts`). */
+  readonly role: iam.Role;
+  readonly createStateMachine: sfn.IStateMachine;
+  readonly deleteStateMachine: sfn.IStateMachine;
+  /**
+   * Retention of the function and access log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Requests per second across the stage, and the burst above it (stage throttling).
+   * @default { rate: 5, burst: 10 }
+   */
+  readonly throttling?: { rate: number; burst: number };
+}
+
+/** A gateway-level error as JSON: the same `{ "message": ... }` shape the function answers with. */
+const JSON_ERROR = { 'application/json': '{"message": $context.error.messageString}' };
+
+/**
+ * The deployments REST API: IAM (SigV4) authorization on every method, the spec validated against a model generated
+ * from the zod schema before the function runs, throttling on the stage, access logs, and JSON errors everywhere.
+ * One small Lambda (`infra/api/handler.ts`) answers all four methods with Step Functions calls: a Standard
+ * execution cannot be started through the EXPRESS-only StepFunctionsIntegration.
+ *
+ * - `POST /deployments` (spec) -> 202 started/running, 200 already done, 400, 409
+ * - `GET /deployments` -> 200 `{ deployments: [...] }`
+ * - `GET /deployments/{name}` -> 200 state, current step, failure; 404
+ * - `DELETE /deployments/{name}` -> 202 started/running, 200 already deleted, 404, 409
+ */
+class DeploymentsApi extends Construct {
+  readonly restApi: apigw.RestApi;
+  readonly handler: HandlerFunction;
+
+  constructor(scope: Construct, id: string, props: DeploymentsApiProps) {
+    super(scope, id);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const throttling = props.throttling ?? { rate: 5, burst: 10 };
+
+    this.handler = new HandlerFunction(this, 'Function', {
+      entry: 'infra/api/handler.ts',
+      role: props.role,
+      timeout: Duration.seconds(25),
+      logRetention: retention,
+      environment: {
+        CREATE_STATE_MACHINE_ARN: props.createStateMachine.stateMachineArn,
+        DELETE_STATE_MACHINE_ARN: props.deleteStateMachine.stateMachineArn,
+      },
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.restApi = new apigw.RestApi(this, 'RestApi', {
+      restApiName: `${Stack.of(this).stackName}-deployments`,
+      description: 'Create, list, inspect and delete Capillaries deployments (Step Functions executions)',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      deployOptions: {
+        stageName: 'v1',
+        throttlingRateLimit: throttling.rate,
+        throttlingBurstLimit: throttling.burst,
+        loggingLevel: apigw.MethodLoggingLevel.INFO,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+    });
+
+    for (const type of [apigw.ResponseType.DEFAULT_4XX, apigw.ResponseType.DEFAULT_5XX]) {
+      this.restApi.addGatewayResponse(type.responseType, { type, templates: JSON_ERROR });
+    }
+    this.restApi.addGatewayResponse('BadRequestBody', {
+      type: apigw.ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: {
+        'application/json':
+          '{"message": "the body is not a valid deployment spec", "problems": ["$util.escapeJavaScript($context.error.validationErrorString)"]}',
+      },
+    });
+
+    const specModel = this.restApi.addModel('DeploymentSpec', {
+      modelName: 'DeploymentSpec',
+      contentType: 'application/json',
+      description: 'A Capillaries deployment spec (generated from the zod schema in src/spec/schema.ts)',
+      schema: deploymentSpecModelSchema(),
+    });
+    const bodyValidator = this.restApi.addRequestValidator('SpecValidator', {
+      requestValidatorName: 'deployment-spec',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const pathValidator = this.restApi.addRequestValidator('PathValidator', {
+      requestValidatorName: 'path-parameters',
+      validateRequestBody: false,
+      validateRequestParameters: true,
+    });
+
+    const integration = new apigw.LambdaIntegration(this.handler, { proxy: true });
+    const deployments = this.restApi.root.addResource('deployments');
+    deployments.addMethod('POST', integration, {
+      operationName: 'CreateDeployment',
+      requestModels: { 'application/json': specModel },
+      requestValidator: bodyValidator,
+    });
+    deployments.addMethod('GET', integration, { operationName: 'ListDeployments' });
+    const deployment = deployments.addResource('{name}');
+    const byName = {
+      requestParameters: { 'method.request.path.name': true },
+      requestValidator: pathValidator,
+    };
+    deployment.addMethod('GET', integration, { operationName: 'DescribeDeployment', ...byName });
+    deployment.addMethod('DELETE', integration, { operationName: 'DeleteDeployment', ...byName });
+
+    Validations.of(this.restApi).acknowledge(
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Every method requires a SigV4 signature from an IAM principal of the account and the stage is throttled; ' +
+          'a WAF web ACL would add cost without filtering anything an unsigned caller can reach.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'The callers are operators and CI jobs with AWS credentials, so the methods use IAM authorization ' +
+          '(AWS_IAM), not a Cognito user pool.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-level CloudWatch role needs exactly this AWS managed policy to write the " +
+          'execution and access logs of the stage.',
+      },
+    );
+  }
+}
+
+export type { DeploymentsApiProps };
+export { DeploymentsApi };

@@ -1,0 +1,538 @@
+import type { FunctionName } from '../src/asl/dsl.js';
+
+/**
+ * The permission table of the workflow, as code: for each Lambda the AWS actions its code calls, and for each action
+ * the resources and conditions it is allowed on. The CDK stacks render it into the Lambda roles and into the
+ * customer role of cross-account mode; `test/infra/permissions.test.ts` checks it both ways against the `XxxCommand`s
+ * each handler really sends, so a handler that starts calling something new fails the tests until it is listed here.
+ *
+ * Resource patterns use placeholders, filled by {@link renderGrants}: `{partition}`, `{account}` (the account whose
+ * resources are touched: the operator's own, or the customer's in cross-account mode) and, for the API only, the
+ * state machine and execution ARNs. The region of EC2, IAM and SSM resources is `*`: a deployment's region comes
+ * from its spec, not from the stack.
+ */
+
+/** The tag every deployment resource carries (DESIGN §3). Mutating EC2 calls are conditioned on it. */
+const OPERATOR_TAG_KEY = 'DeploymentOperator';
+const OPERATOR_TAG_VALUE = 'capideploy';
+
+/** IAM path of the per-deployment instance roles and profiles (`capideploy-<deployment>-instance`). */
+const INSTANCE_ROLE_PATH = '/capideploy/';
+
+/** Role name prefix of the customer role that the workflow assumes in cross-account mode. */
+const OPERATOR_ROLE_PREFIX = 'capideploy-operator';
+
+/** IAM path of the workflow's Lambda roles; the customer role trusts only roles on this path. */
+const WORKFLOW_ROLE_PATH = '/capideploy-workflow/';
+
+/** Name prefix of the SSM Command documents (`provisioning-docs/capi-*.yaml`). */
+const DOCUMENT_PREFIX = 'capi-';
+
+/** The AWS managed policy the instance role needs for the SSM agent; the only policy it may attach. */
+const SSM_CORE_POLICY = 'arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore';
+
+/** The API Lambda of the stack, beside the workflow's functions. */
+type ApiFunctionName = 'DeploymentsApi';
+type GrantedFunction = FunctionName | ApiFunctionName;
+
+/** IAM condition block, as in a policy document. */
+type Conditions = Record<string, Record<string, string | string[]>>;
+
+/** Where an action is allowed: resource patterns, optional conditions, and why the patterns are wildcards. */
+interface Scope {
+  readonly resources: readonly string[];
+  readonly conditions?: Conditions;
+  /** Why a wildcard is needed and what still limits it: the written reason of the cdk-nag acknowledgment. */
+  readonly why: string;
+}
+
+/** One statement of a rendered policy. */
+interface Grant {
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly conditions?: Conditions;
+  readonly why: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What each function calls
+
+/**
+ * The actions each Lambda's code calls (`new XxxCommand(...)` of an AWS SDK client), by function. `sts:AssumeRole`
+ * comes from `functions/shared/clients.ts`, which assumes the customer role when the spec has `assumeRole`.
+ * `sts:GetCallerIdentity` is called there too but needs no permission (see {@link UNGATED_ACTIONS}).
+ */
+const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
+  DeploymentPlan: [],
+  Preflight: [
+    'sts:AssumeRole',
+    'ssm:GetParameters',
+    'ec2:DescribeImages',
+    'ec2:DescribeInstanceTypes',
+    'ec2:DescribeInstanceTypeOfferings',
+    'servicequotas:GetServiceQuota',
+  ],
+  ElasticIps: ['sts:AssumeRole', 'ec2:DescribeAddresses', 'ec2:AllocateAddress', 'ec2:ReleaseAddress'],
+  Vpc: ['sts:AssumeRole', 'ec2:DescribeVpcs', 'ec2:CreateVpc', 'ec2:DeleteVpc'],
+  Subnets: ['sts:AssumeRole', 'ec2:DescribeSubnets', 'ec2:CreateSubnet', 'ec2:DeleteSubnet'],
+  InternetGateway: [
+    'sts:AssumeRole',
+    'ec2:DescribeInternetGateways',
+    'ec2:CreateInternetGateway',
+    'ec2:AttachInternetGateway',
+    'ec2:DetachInternetGateway',
+    'ec2:DeleteInternetGateway',
+  ],
+  RouteTables: [
+    'sts:AssumeRole',
+    'ec2:DescribeRouteTables',
+    'ec2:CreateRouteTable',
+    'ec2:CreateRoute',
+    'ec2:ReplaceRoute',
+    'ec2:AssociateRouteTable',
+    'ec2:ReplaceRouteTableAssociation',
+    'ec2:DisassociateRouteTable',
+    'ec2:DeleteRouteTable',
+  ],
+  NatGateway: ['sts:AssumeRole', 'ec2:DescribeNatGateways', 'ec2:CreateNatGateway', 'ec2:DeleteNatGateway'],
+  SecurityGroups: [
+    'sts:AssumeRole',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeSecurityGroupRules',
+    'ec2:CreateSecurityGroup',
+    'ec2:AuthorizeSecurityGroupIngress',
+    'ec2:RevokeSecurityGroupIngress',
+    'ec2:DeleteSecurityGroup',
+  ],
+  InstanceRole: [
+    'sts:AssumeRole',
+    'iam:GetRole',
+    'iam:CreateRole',
+    'iam:PutRolePolicy',
+    'iam:AttachRolePolicy',
+    'iam:GetInstanceProfile',
+    'iam:CreateInstanceProfile',
+    'iam:AddRoleToInstanceProfile',
+    'iam:RemoveRoleFromInstanceProfile',
+    'iam:DeleteInstanceProfile',
+    'iam:ListRolePolicies',
+    'iam:DeleteRolePolicy',
+    'iam:ListAttachedRolePolicies',
+    'iam:DetachRolePolicy',
+    'iam:DeleteRole',
+  ],
+  Instances: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:TerminateInstances'],
+  BastionAddress: ['sts:AssumeRole', 'ec2:DescribeAddresses', 'ec2:AssociateAddress'],
+  Volumes: [
+    'sts:AssumeRole',
+    'ec2:DescribeVolumes',
+    'ec2:CreateVolume',
+    'ec2:AttachVolume',
+    'ec2:DetachVolume',
+    'ec2:DeleteVolume',
+  ],
+  SsmReadiness: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ssm:DescribeInstanceInformation'],
+  Secrets: ['sts:AssumeRole', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameters'],
+  Provisioning: [
+    'sts:AssumeRole',
+    'ec2:DescribeInstances',
+    'ec2:CreateTags',
+    'ssm:SendCommand',
+    'ssm:ListCommandInvocations',
+    'ssm:GetCommandInvocation',
+  ],
+  HealthCheck: ['sts:AssumeRole', 'ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'],
+  Inventory: [
+    'sts:AssumeRole',
+    'ec2:DescribeVpcs',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeSecurityGroups',
+    'ec2:DescribeRouteTables',
+    'ec2:DescribeInternetGateways',
+    'ec2:DescribeNatGateways',
+    'ec2:DescribeAddresses',
+    'ec2:DescribeInstances',
+    'ec2:DescribeVolumes',
+    'iam:GetRole',
+    'iam:GetInstanceProfile',
+    'tag:GetResources',
+  ],
+  DeploymentsApi: [
+    'states:StartExecution',
+    'states:ListExecutions',
+    'states:DescribeExecution',
+    'states:GetExecutionHistory',
+  ],
+};
+
+/**
+ * Actions AWS authorizes as part of another call, with no SDK command of their own in our code. Each is granted
+ * only to functions that make the call that needs it, and only on the resources that call touches.
+ */
+const IMPLIED_ACTIONS: Record<string, readonly string[]> = {
+  // Tag-on-create: a create call with TagSpecifications is also authorized as ec2:CreateTags on the new resource.
+  'ec2:AllocateAddress': ['ec2:CreateTags'],
+  'ec2:CreateVpc': ['ec2:CreateTags'],
+  'ec2:CreateSubnet': ['ec2:CreateTags'],
+  'ec2:CreateInternetGateway': ['ec2:CreateTags'],
+  'ec2:CreateRouteTable': ['ec2:CreateTags'],
+  'ec2:CreateNatGateway': ['ec2:CreateTags'],
+  'ec2:CreateSecurityGroup': ['ec2:CreateTags'],
+  'ec2:CreateVolume': ['ec2:CreateTags'],
+  // Launching with an instance profile passes its role to EC2.
+  'ec2:RunInstances': ['ec2:CreateTags', 'iam:PassRole'],
+  'ec2:AssociateIamInstanceProfile': ['iam:PassRole'],
+  // IAM: putting a role in an instance profile requires PassRole on it; tags on create need the Tag* action.
+  'iam:AddRoleToInstanceProfile': ['iam:PassRole'],
+  'iam:CreateRole': ['iam:TagRole'],
+  'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
+  // PutParameter with Tags is also authorized as AddTagsToResource.
+  'ssm:PutParameter': ['ssm:AddTagsToResource'],
+};
+
+/**
+ * Actions the code calls that IAM does not gate: AWS documents that GetCallerIdentity needs no permission and
+ * works even under an explicit deny, so granting it would only add a `Resource: *` statement.
+ */
+const UNGATED_ACTIONS: readonly string[] = ['sts:GetCallerIdentity'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where each action is allowed
+
+const tagged = (key: string) => ({ StringEquals: { [key]: OPERATOR_TAG_VALUE } });
+/** On create: the request must put `DeploymentOperator=capideploy` on the new resource. */
+const REQUEST_TAGGED: Conditions = tagged(`aws:RequestTag/${OPERATOR_TAG_KEY}`);
+/** On change or delete: the resource must carry `DeploymentOperator=capideploy`. */
+const RESOURCE_TAGGED: Conditions = tagged(`aws:ResourceTag/${OPERATOR_TAG_KEY}`);
+
+const ec2Arn = (type: string) => `arn:{partition}:ec2:*:{account}:${type}/*`;
+const ANY: Scope = {
+  resources: ['*'],
+  why: 'the action supports no resource-level permissions (Service Authorization Reference), so Resource must be "*"',
+};
+
+/**
+ * How EC2 authorizes each mutating action we call: the resource types it creates (conditioned on the request
+ * tag), the existing resource types it touches (conditioned on the resource tag), and resources that cannot
+ * carry our tag (a public AMI, a security group rule), allowed without a condition. Every other EC2 action in
+ * {@link FUNCTION_ACTIONS} must be a Describe call, or {@link ec2Scopes} throws.
+ */
+const EC2_ACTIONS: Record<string, { created?: string[]; tagged?: string[]; untaggable?: string[] }> = {
+  CreateVpc: { created: ['vpc'] },
+  DeleteVpc: { tagged: ['vpc'] },
+  CreateSubnet: { created: ['subnet'], tagged: ['vpc'] },
+  DeleteSubnet: { tagged: ['subnet'] },
+  CreateInternetGateway: { created: ['internet-gateway'] },
+  AttachInternetGateway: { tagged: ['internet-gateway', 'vpc'] },
+  DetachInternetGateway: { tagged: ['internet-gateway', 'vpc'] },
+  DeleteInternetGateway: { tagged: ['internet-gateway'] },
+  CreateRouteTable: { created: ['route-table'], tagged: ['vpc'] },
+  CreateRoute: { tagged: ['route-table', 'internet-gateway', 'natgateway'] },
+  ReplaceRoute: { tagged: ['route-table', 'internet-gateway', 'natgateway'] },
+  AssociateRouteTable: { tagged: ['route-table', 'subnet'] },
+  ReplaceRouteTableAssociation: { tagged: ['route-table', 'subnet'] },
+  DisassociateRouteTable: { tagged: ['route-table', 'subnet'] },
+  DeleteRouteTable: { tagged: ['route-table'] },
+  CreateNatGateway: { created: ['natgateway'], tagged: ['subnet', 'elastic-ip'] },
+  DeleteNatGateway: { tagged: ['natgateway'] },
+  CreateSecurityGroup: { created: ['security-group'], tagged: ['vpc'] },
+  // A rule created without TagSpecifications has no tags to check; its group is checked.
+  AuthorizeSecurityGroupIngress: { tagged: ['security-group'], untaggable: [ec2Arn('security-group-rule')] },
+  RevokeSecurityGroupIngress: { tagged: ['security-group'], untaggable: [ec2Arn('security-group-rule')] },
+  DeleteSecurityGroup: { tagged: ['security-group'] },
+  AllocateAddress: { created: ['elastic-ip'] },
+  AssociateAddress: { tagged: ['elastic-ip', 'instance', 'network-interface'] },
+  ReleaseAddress: { tagged: ['elastic-ip'] },
+  // RunInstances must tag the instance, its volumes and its network interface (TagSpecifications for all three).
+  RunInstances: {
+    created: ['instance', 'volume', 'network-interface'],
+    tagged: ['subnet', 'security-group'],
+    untaggable: ['arn:{partition}:ec2:*::image/*'],
+  },
+  TerminateInstances: { tagged: ['instance'] },
+  AssociateIamInstanceProfile: { tagged: ['instance'] },
+  CreateVolume: { created: ['volume'] },
+  AttachVolume: { tagged: ['volume', 'instance'] },
+  DetachVolume: { tagged: ['volume', 'instance'] },
+  DeleteVolume: { tagged: ['volume'] },
+  // Called directly only to mark provisioned instances with `capideploy:<document>` tags.
+  CreateTags: { tagged: ['instance'] },
+};
+
+function ec2Scopes(action: string): Scope[] {
+  const name = action.slice('ec2:'.length);
+  if (name.startsWith('Describe')) return [ANY];
+  const rule = EC2_ACTIONS[name];
+  if (!rule)
+    throw new Error(`infra/permissions.ts: no EC2 authorization rule for ${action}; add one to EC2_ACTIONS`);
+  const scopes: Scope[] = [];
+  if (rule.created) {
+    scopes.push({
+      resources: rule.created.map(ec2Arn),
+      conditions: REQUEST_TAGGED,
+      why: `EC2 assigns the ids at create time; only requests tagging the new resource ${OPERATOR_TAG_KEY}=${OPERATOR_TAG_VALUE} are allowed`,
+    });
+  }
+  if (rule.tagged) {
+    const conditions: Conditions =
+      name === 'CreateTags'
+        ? {
+            ...RESOURCE_TAGGED,
+            'ForAllValues:StringLike': { 'aws:TagKeys': [`${OPERATOR_TAG_VALUE}:*`] },
+          }
+        : RESOURCE_TAGGED;
+    scopes.push({
+      resources: rule.tagged.map(ec2Arn),
+      conditions,
+      why: `the deployment's resource ids are not known in advance; only resources tagged ${OPERATOR_TAG_KEY}=${OPERATOR_TAG_VALUE} are allowed`,
+    });
+  }
+  if (rule.untaggable) {
+    scopes.push({
+      resources: rule.untaggable,
+      why: 'a public AMI or a security group rule cannot carry our tag; the instance, group and subnet of the same call are tag-checked',
+    });
+  }
+  return scopes;
+}
+
+const INSTANCE_ROLES = `arn:{partition}:iam::{account}:role${INSTANCE_ROLE_PATH}*`;
+const INSTANCE_PROFILES = `arn:{partition}:iam::{account}:instance-profile${INSTANCE_ROLE_PATH}*`;
+const INSTANCE_ROLE_WHY = `only the per-deployment instance roles and profiles on path ${INSTANCE_ROLE_PATH}`;
+
+const STATIC_SCOPES: Record<string, Scope[]> = {
+  'iam:GetRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:CreateRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:TagRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:PutRolePolicy': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:ListRolePolicies': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:DeleteRolePolicy': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:ListAttachedRolePolicies': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:DeleteRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:AttachRolePolicy': [
+    {
+      resources: [INSTANCE_ROLES],
+      conditions: { ArnEquals: { 'iam:PolicyARN': SSM_CORE_POLICY } },
+      why: `${INSTANCE_ROLE_WHY}, and only the AmazonSSMManagedInstanceCore policy`,
+    },
+  ],
+  'iam:DetachRolePolicy': [
+    {
+      resources: [INSTANCE_ROLES],
+      conditions: { ArnEquals: { 'iam:PolicyARN': SSM_CORE_POLICY } },
+      why: `${INSTANCE_ROLE_WHY}, and only the AmazonSSMManagedInstanceCore policy`,
+    },
+  ],
+  'iam:GetInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:CreateInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:TagInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:AddRoleToInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:RemoveRoleFromInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:DeleteInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'ssm:GetParameters': [
+    {
+      resources: ['arn:{partition}:ssm:*::parameter/aws/service/canonical/*'],
+      why: "Canonical's public AMI parameters in the deployment's region",
+    },
+  ],
+  'ssm:GetParametersByPath': [
+    {
+      resources: ['arn:{partition}:ssm:*:{account}:parameter/capideploy/*'],
+      why: 'only the deployment secrets under /capideploy/<deployment>/',
+    },
+  ],
+  'ssm:PutParameter': [
+    {
+      resources: ['arn:{partition}:ssm:*:{account}:parameter/capideploy/*'],
+      why: 'only the deployment secrets under /capideploy/<deployment>/',
+    },
+  ],
+  'ssm:AddTagsToResource': [
+    {
+      resources: ['arn:{partition}:ssm:*:{account}:parameter/capideploy/*'],
+      why: 'only the deployment secrets under /capideploy/<deployment>/',
+    },
+  ],
+  'ssm:DeleteParameters': [
+    {
+      resources: ['arn:{partition}:ssm:*:{account}:parameter/capideploy/*'],
+      why: 'only the deployment secrets under /capideploy/<deployment>/',
+    },
+  ],
+  'ssm:SendCommand': [
+    {
+      resources: [`arn:{partition}:ssm:*:{account}:document/${DOCUMENT_PREFIX}*`],
+      why: `only the provisioning documents (${DOCUMENT_PREFIX}*)`,
+    },
+    {
+      resources: [ec2Arn('instance')],
+      conditions: tagged(`ssm:resourceTag/${OPERATOR_TAG_KEY}`),
+      why: `only instances tagged ${OPERATOR_TAG_KEY}=${OPERATOR_TAG_VALUE}`,
+    },
+  ],
+  'ssm:ListCommandInvocations': [ANY],
+  'ssm:GetCommandInvocation': [ANY],
+  'ssm:DescribeInstanceInformation': [ANY],
+  'servicequotas:GetServiceQuota': [
+    {
+      resources: ['arn:{partition}:servicequotas:*:{account}:ec2/*'],
+      why: "only EC2 quotas, in the deployment's region",
+    },
+  ],
+  'tag:GetResources': [ANY],
+  'sts:AssumeRole': [
+    {
+      resources: [`arn:{partition}:iam::*:role/${OPERATOR_ROLE_PREFIX}*`],
+      conditions: { Null: { 'sts:ExternalId': 'false' } },
+      why: `cross-account mode: the customer role (${OPERATOR_ROLE_PREFIX}*) in any customer account, always with an external id`,
+    },
+  ],
+  'states:StartExecution': [
+    {
+      resources: ['{createMachineArn}', '{deleteMachineArn}'],
+      why: 'the two deployment state machines',
+    },
+  ],
+  'states:ListExecutions': [
+    {
+      resources: ['{createMachineArn}', '{deleteMachineArn}'],
+      why: 'the two deployment state machines',
+    },
+  ],
+  'states:DescribeExecution': [
+    {
+      resources: ['{createExecutions}', '{deleteExecutions}'],
+      why: 'execution names are chosen per deployment; only executions of the two deployment state machines',
+    },
+  ],
+  'states:GetExecutionHistory': [
+    {
+      resources: ['{createExecutions}', '{deleteExecutions}'],
+      why: 'execution names are chosen per deployment; only executions of the two deployment state machines',
+    },
+  ],
+};
+
+/** The scopes of an implied action, which may depend on the call that implies it. */
+function impliedScopes(implied: string, by: string[]): Scope[] {
+  if (implied === 'ec2:CreateTags') {
+    const creators = by.filter((action) => EC2_ACTIONS[action.slice(4)]?.created);
+    return [
+      {
+        resources: [...new Set(creators.flatMap((action) => EC2_ACTIONS[action.slice(4)].created!))].map(
+          ec2Arn,
+        ),
+        conditions: { StringEquals: { 'ec2:CreateAction': creators.map((action) => action.slice(4)) } },
+        why: 'tag-on-create only: ec2:CreateAction limits tagging to the create calls of this function',
+      },
+    ];
+  }
+  if (implied === 'iam:PassRole') {
+    // EC2 calls pass the role to EC2; AddRoleToInstanceProfile checks PassRole without a target service.
+    const toEc2 = by.every((action) => action.startsWith('ec2:'));
+    return [
+      {
+        resources: [INSTANCE_ROLES],
+        ...(toEc2 ? { conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } } : {}),
+        why: `only the per-deployment instance roles (path ${INSTANCE_ROLE_PATH})${toEc2 ? ', only to EC2' : ''}`,
+      },
+    ];
+  }
+  return scopesOf(implied);
+}
+
+function scopesOf(action: string): Scope[] {
+  if (action.startsWith('ec2:')) return ec2Scopes(action);
+  const scopes = STATIC_SCOPES[action];
+  if (!scopes) throw new Error(`infra/permissions.ts: no scope for ${action}; add one to STATIC_SCOPES`);
+  return scopes;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering
+
+/** Values of the placeholders; tokens are fine. */
+interface RenderContext {
+  partition: string;
+  account: string;
+  createMachineArn?: string;
+  deleteMachineArn?: string;
+  /** `arn:…:execution:<create machine name>:*` */
+  createExecutions?: string;
+  deleteExecutions?: string;
+}
+
+const render = (pattern: string, context: RenderContext) =>
+  pattern.replace(/\{(\w+)\}/g, (_, key: keyof RenderContext) => {
+    const value = context[key];
+    if (value === undefined) throw new Error(`infra/permissions.ts: no value for {${key}} in ${pattern}`);
+    return value;
+  });
+
+/** Every (action, scope) pair of a set of called actions, implied ones included. */
+function scopedActions(called: readonly string[]): { action: string; scope: Scope }[] {
+  const pairs = called.flatMap((action) => scopesOf(action).map((scope) => ({ action, scope })));
+  const impliedBy = new Map<string, string[]>();
+  for (const action of called) {
+    for (const implied of IMPLIED_ACTIONS[action] ?? []) {
+      impliedBy.set(implied, [...(impliedBy.get(implied) ?? []), action]);
+    }
+  }
+  for (const [implied, by] of impliedBy) {
+    for (const scope of impliedScopes(implied, by)) pairs.push({ action: implied, scope });
+  }
+  return pairs;
+}
+
+/** Merges (action, scope) pairs into statements: one per distinct resources + conditions, actions sorted. */
+function mergeGrants(pairs: { action: string; scope: Scope }[], context: RenderContext): Grant[] {
+  const byScope = new Map<string, { actions: Set<string>; scope: Scope }>();
+  for (const { action, scope } of pairs) {
+    const key = JSON.stringify([scope.resources, scope.conditions ?? null]);
+    const entry = byScope.get(key) ?? { actions: new Set<string>(), scope };
+    entry.actions.add(action);
+    byScope.set(key, entry);
+  }
+  return [...byScope.values()].map(({ actions, scope }) => ({
+    actions: [...actions].sort(),
+    resources: scope.resources.map((resource) => render(resource, context)),
+    ...(scope.conditions
+      ? { conditions: JSON.parse(render(JSON.stringify(scope.conditions), context)) as Conditions }
+      : {}),
+    why: scope.why,
+  }));
+}
+
+/** The statements of one function's role. */
+function renderGrants(fn: GrantedFunction, context: RenderContext): Grant[] {
+  return mergeGrants(scopedActions(FUNCTION_ACTIONS[fn]), context);
+}
+
+/**
+ * The statements of the customer role (cross-account mode): everything the workflow's functions call in the
+ * customer account, on the customer's resources. Without sts:AssumeRole (the role is the end of the chain) and
+ * without the API's Step Functions calls (those run in the operator account).
+ */
+function renderCustomerGrants(context: RenderContext): Grant[] {
+  const called = Object.entries(FUNCTION_ACTIONS)
+    .filter(([fn]) => fn !== 'DeploymentsApi')
+    .flatMap(([, actions]) => actions)
+    .filter((action) => action !== 'sts:AssumeRole');
+  // Scoped on the union: tag-on-create covers every create call, PassRole is as wide as InstanceRole's.
+  return mergeGrants(scopedActions([...new Set(called)].sort()), context);
+}
+
+export type { ApiFunctionName, Conditions, Grant, GrantedFunction, RenderContext };
+export {
+  DOCUMENT_PREFIX,
+  FUNCTION_ACTIONS,
+  IMPLIED_ACTIONS,
+  INSTANCE_ROLE_PATH,
+  OPERATOR_ROLE_PREFIX,
+  OPERATOR_TAG_KEY,
+  OPERATOR_TAG_VALUE,
+  renderCustomerGrants,
+  renderGrants,
+  UNGATED_ACTIONS,
+  WORKFLOW_ROLE_PATH,
+};

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# capi-cassandra-configure: instance-store NVMe formatted xfs and mounted at /data, cassandra.yaml (cluster name,
+# one token per node at its planned initial_token, seeds, addresses, password authentication), a native systemd
+# unit with the JMX exporter agent on 7070, then starts the node. On the node given SetupAuth=true it then waits
+# for the whole ring and replaces the default superuser with `capillaries` (password from Parameter Store).
+#
+# Bootstrap order: as in capideploy, every node is a seed and has an explicit initial_token, so no node
+# bootstraps (seeds never stream) and all nodes can start at the same time without token allocation races. The
+# default `cassandra` role is created by whichever node wins after superuser_setup_delay_ms; it is raised to 30 s
+# so the ring has formed first, and the auth setup runs only once every node is UN.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
+
+require_root
+IP='[0-9]{1,3}(\.[0-9]{1,3}){3}'
+CLUSTER_NAME="$(param ClusterName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
+NODE_IP="$(param NodeIp "^${IP}$")"
+INITIAL_TOKEN="$(param InitialToken '^-?[0-9]{1,20}$')"
+SEEDS="$(param Seeds "^${IP}(,${IP})*$")"
+CLUSTER_SIZE="$(param ClusterSize '^[1-9][0-9]{0,3}$')"
+SETUP_AUTH="$(param SetupAuth '^(true|false)$')"
+CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
+CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$')"
+INSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'
+DATA_DIRS=()
+
+# instance_store_devices: the instance-store NVMe disks, by model name (never an EBS volume), in a stable order.
+instance_store_devices() {
+  local link dev seen=' '
+  for link in "${CAPI_ROOT}"/dev/disk/by-id/nvme-Amazon_EC2_NVMe_Instance_Storage_*; do
+    [[ -e "$link" && "$link" != *-part* ]] || continue
+    dev="$(readlink -f "$link")"
+    if [[ "$seen" != *" $dev "* ]]; then
+      seen+="$dev "
+      printf '%s\n' "$dev"
+    fi
+  done
+  if [[ "$seen" == ' ' ]]; then
+    lsblk -d -n -o NAME,MODEL | awk -v model="$INSTANCE_STORE_MODEL" \
+      '{ name = $1; $1 = ""; sub(/^ +/, ""); sub(/ +$/, ""); if ($0 == model) print "/dev/" name }'
+  fi
+}
+
+mount_data_disks() {
+  local devices dev mp index=0
+  mapfile -t devices < <(instance_store_devices)
+  ((${#devices[@]} > 0)) || die "no NVMe instance store ('$INSTANCE_STORE_MODEL'): use an instance type with local disks, such as c7gd or c5ad"
+  for dev in "${devices[@]}"; do
+    # The first disk is /data (data, commit log, caches, hints); more disks add /data1, /data2 … for data only.
+    mp=/data
+    if ((index > 0)); then mp="/data$index"; fi
+    ensure_mount "$dev" "$mp"
+    mkdir -p "${CAPI_ROOT}$mp/data"
+    DATA_DIRS+=("$mp/data")
+    index=$((index + 1))
+  done
+  mkdir -p "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw}
+  chown -R cassandra:cassandra "${DATA_DIRS[@]/#/${CAPI_ROOT}}" "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw}
+}
+
+write_cassandra_yaml() {
+  local dir
+  {
+    cat <<EOF
+# Written by capideploy (capi-cassandra-configure); a re-run overwrites it. Settings left out take the
+# Cassandra 5.0 defaults.
+cluster_name: '$CLUSTER_NAME'
+num_tokens: 1
+initial_token: '$INITIAL_TOKEN'
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+role_manager: CassandraRoleManager
+network_authorizer: AllowAllNetworkAuthorizer
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "$SEEDS"
+listen_address: $NODE_IP
+rpc_address: $NODE_IP
+storage_port: 7000
+native_transport_port: 9042
+start_native_transport: true
+endpoint_snitch: SimpleSnitch
+data_file_directories:
+EOF
+    for dir in "${DATA_DIRS[@]}"; do
+      printf '  - %s\n' "$dir"
+    done
+    cat <<'EOF'
+commitlog_directory: /data/commitlog
+saved_caches_directory: /data/saved_caches
+hints_directory: /data/hints
+cdc_raw_directory: /data/cdc_raw
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+disk_failure_policy: stop
+commit_failure_policy: stop
+# Capillaries writes in large batches from many workers: give the coordinator time (the client waits 15 s).
+write_request_timeout: 10000ms
+EOF
+  } | write_file "${CAPI_ROOT}/etc/cassandra/cassandra.yaml" 0644 cassandra-config
+}
+
+write_cassandra_unit() {
+  # A native unit replaces the package's SysV script, which shows "active (exited)" and hides crashes.
+  # cassandra-env.sh appends JVM_EXTRA_OPTS to the JVM options.
+  write_unit cassandra <<'EOF'
+[Unit]
+Description=Apache Cassandra
+Wants=network-online.target
+After=network-online.target
+RequiresMountsFor=/data
+
+[Service]
+Type=simple
+User=cassandra
+Group=cassandra
+Environment=CASSANDRA_CONF=/etc/cassandra
+Environment="JVM_EXTRA_OPTS=-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent.jar=7070:/etc/cassandra/jmx_exporter.yml -Dcassandra.superuser_setup_delay_ms=30000"
+ExecStart=/usr/sbin/cassandra -f
+Restart=on-failure
+RestartSec=10
+TimeoutStopSec=180
+LimitNOFILE=1048576
+LimitNPROC=32768
+LimitMEMLOCK=infinity
+LimitAS=infinity
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# up_nodes: how many nodes `nodetool status` reports Up/Normal, and whether this node is one of them.
+up_nodes() {
+  { nodetool status 2>/dev/null || true; } |
+    awk -v self="$NODE_IP" '$1 == "UN" { n++; if ($2 == self) me = 1 } END { print n + 0, me + 0 }'
+}
+
+# wait_for_ring COUNT SECONDS: waits until this node and at least COUNT nodes in all are UN.
+wait_for_ring() {
+  local want="$1" limit="$2" waited=0 up self
+  while true; do
+    read -r up self <<<"$(up_nodes)"
+    if ((self == 1 && up >= want)); then
+      log "$up/$want Cassandra nodes are UN"
+      return 0
+    fi
+    ((waited < limit)) || die "$up of $want Cassandra nodes are UN after ${waited}s (this node: $([[ $self == 1 ]] && echo UN || echo not UN))"
+    sleep 10
+    waited=$((waited + 10))
+  done
+}
+
+# cql USER PASSWORD FILE: runs the CQL in FILE as USER. Credentials and statements are in root-only files, never on
+# the command line; the output is shown with the new password masked.
+cql() {
+  local user="$1" password="$2" file="$3" rc="$CAPI_TMP/cqlshrc.$1" out status=0
+  (
+    umask 077
+    printf '[authentication]\nusername = %s\ncredentials = %s\n[connection]\nrequest_timeout = 60\n' \
+      "$user" "$CAPI_TMP/credentials.$user" >"$rc"
+    printf '[PlainTextAuthProvider]\nusername = %s\npassword = %s\n' "$user" "$password" >"$CAPI_TMP/credentials.$user"
+  )
+  out="$(cqlsh --cqlshrc="$rc" --file="$file" "$NODE_IP" 9042 2>&1)" || status=$?
+  if [[ -n "$out" ]]; then
+    printf '%s\n' "${out//"$CASSANDRA_PASSWORD"/<redacted>}" >&2
+  fi
+  return "$status"
+}
+
+setup_auth() {
+  local rf=$((CLUSTER_SIZE < 3 ? CLUSTER_SIZE : 3)) throwaway quoted
+  CASSANDRA_PASSWORD="$(read_secret cassandra/password)"
+  (
+    umask 077
+    printf 'SELECT role FROM system_auth.roles LIMIT 1;\n' >"$CAPI_TMP/probe.cql"
+  )
+  if cql capillaries "$CASSANDRA_PASSWORD" "$CAPI_TMP/probe.cql" 2>/dev/null; then
+    log "the capillaries role already logs in: authentication is set up"
+    return 0
+  fi
+  quoted="${CASSANDRA_PASSWORD//\'/\'\'}"
+  (
+    umask 077
+    cat >"$CAPI_TMP/auth.cql" <<EOF
+ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': $rf};
+CREATE ROLE IF NOT EXISTS capillaries WITH PASSWORD = '$quoted' AND SUPERUSER = true AND LOGIN = true;
+ALTER ROLE capillaries WITH PASSWORD = '$quoted' AND SUPERUSER = true AND LOGIN = true;
+EOF
+  )
+  # The default superuser's password is public knowledge; it is used once, then the role is locked.
+  retry 5 cql cassandra cassandra "$CAPI_TMP/auth.cql" ||
+    die "cannot log in as the default superuser to create the capillaries role"
+  # The auth rows written before the replication change exist on one replica only; repair copies them.
+  nodetool repair --full system_auth >/dev/null
+  throwaway="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  (
+    umask 077
+    printf "ALTER ROLE cassandra WITH PASSWORD = '%s' AND SUPERUSER = false AND LOGIN = false;\n" "$throwaway" \
+      >"$CAPI_TMP/lock.cql"
+  )
+  retry 5 cql capillaries "$CASSANDRA_PASSWORD" "$CAPI_TMP/lock.cql"
+  log "created the capillaries superuser and locked the default cassandra role"
+}
+
+CASSANDRA_PASSWORD=''
+mount_data_disks
+write_cassandra_yaml
+write_cassandra_unit
+service_up cassandra cassandra-config
+log "waiting for this node ($NODE_IP) to be UN"
+wait_for_ring 1 900
+if [[ "$SETUP_AUTH" == true ]]; then
+  wait_for_ring "$CLUSTER_SIZE" 1800
+  setup_auth
+fi
+log "cassandra configure done"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# capi-daemon-install: the Capillaries daemon binary and its JSON config from the release URL, Python 3 with the
+# modules py_calc formulas use, node_exporter and the AWS CLI. The unit and CAPI_* settings are configure's.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
+
+require_root
+NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
+RELEASE_URL="$(param CapillariesReleaseUrl '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%+-]+)*$')"
+
+ensure_system_user capillaries
+apt_install ca-certificates curl python3 python3-dateutil
+install_capi_binary "$RELEASE_URL" capidaemon
+install_node_exporter "$NODE_EXPORTER_VERSION"
+ensure_awscli
+log "daemon install done"

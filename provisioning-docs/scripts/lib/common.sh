@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# Helpers shared by every provisioning script. SSM cannot ship files, so the document loader
+# (src/provisioning/documents.ts) inlines this file in place of the `. …/common.sh # capi:inline` line of each
+# script; run from the repository (tests, by hand), the scripts source it from disk instead.
+#
+# Conventions:
+# - Parameters arrive as SSM_<Name> environment variables (interpolationType ENV_VAR) and are read with `param`.
+# - Every path written is prefixed with CAPI_ROOT (empty on a node), so tests run the scripts against a fake root.
+# - Files are written with `write_file`, which replaces a file only when its content or mode differs and records a
+#   change tag; services restart only when something they use changed. A second run changes nothing.
+# - Secrets are read with `read_secret` into variables, written only to root-only files, never echoed and never
+#   passed as a command-line argument (other users can read /proc/<pid>/cmdline).
+set -euo pipefail
+# `producer | write_file …` must record its change tag in this shell, not in a pipeline subshell.
+shopt -s lastpipe
+umask 022
+
+CAPI_ROOT="${CAPI_ROOT:-}"
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
+CAPI_CHANGED=' '
+CAPI_APT_UPDATED=0
+CAPI_EXIT_HOOKS=()
+CAPI_TMP="$(mktemp -d)"
+
+log() { printf '[capideploy %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+die() {
+  printf 'ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# on_exit FUNCTION: runs FUNCTION when the script exits, before the temporary directory is removed.
+on_exit() { CAPI_EXIT_HOOKS+=("$1"); }
+run_exit_hooks() {
+  local hook
+  for hook in "${CAPI_EXIT_HOOKS[@]}"; do
+    "$hook" || true
+  done
+  rm -rf "$CAPI_TMP"
+}
+trap run_exit_hooks EXIT
+
+require_root() {
+  # Tests run as any user against a fake root; on a node SSM runs the document as root.
+  [[ -n "$CAPI_ROOT" || "$EUID" -eq 0 ]] || die "run as root (SSM Run Command does)"
+}
+
+# param NAME REGEX: prints the value of the document parameter NAME, checked again against REGEX. The document's
+# allowedPattern already did; this catches a script run by hand or a document edited out of step with its script.
+param() {
+  local var="SSM_$1"
+  local value="${!var-}"
+  [[ "$value" =~ $2 ]] || die "parameter $1 is missing or malformed (expected $2)"
+  printf '%s' "$value"
+}
+
+# retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, sleeping 2, 4, 8 … (at most 60) seconds in between.
+# COMMAND runs in a condition, where `set -e` is off: a function passed here must return its own failures.
+retry() {
+  local attempts="$1" delay=2 n=1
+  shift
+  until "$@"; do
+    if ((n >= attempts)); then
+      printf 'ERROR: %s failed %d times, giving up\n' "$1" "$n" >&2
+      return 1
+    fi
+    # Only the command name is printed: arguments may be long and are nobody's business in the log.
+    printf 'retry: %s failed (attempt %d/%d), next try in %ss\n' "$1" "$n" "$attempts" "$delay" >&2
+    sleep "$delay"
+    n=$((n + 1))
+    delay=$((delay * 2 > 60 ? 60 : delay * 2))
+  done
+}
+
+# changed TAG: true if write_file (or mark_changed) recorded TAG during this run.
+changed() { [[ "$CAPI_CHANGED" == *" $1 "* ]]; }
+mark_changed() { CAPI_CHANGED+="$1 "; }
+
+# write_file PATH MODE [TAG] < CONTENT: replaces PATH atomically when its content or mode differs, and records TAG.
+# The temporary file is created 0600, so a secret is never readable by others, not even for an instant.
+write_file() {
+  local path="$1" mode="$2" tag="${3:-file}" tmp
+  mkdir -p "$(dirname "$path")"
+  tmp="$(mktemp "$path.XXXXXX")"
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [[ -f "$path" && ! -L "$path" ]] && cmp -s "$tmp" "$path" && [[ "$(stat -c %a "$path")" == "${mode#0}" ]]; then
+    rm -f "$tmp"
+    return 0
+  fi
+  mv -f "$tmp" "$path"
+  mark_changed "$tag"
+  log "updated ${path#"$CAPI_ROOT"}"
+}
+
+# link PATH TARGET [TAG]: makes PATH a symbolic link to TARGET (a path on the node, without CAPI_ROOT).
+link() {
+  local path="$1" target="$2" tag="${3:-file}"
+  [[ -L "$path" && "$(readlink "$path")" == "$target" ]] && return 0
+  mkdir -p "$(dirname "$path")"
+  ln -sfn "$target" "$path"
+  mark_changed "$tag"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Packages
+
+# wait_apt_lock: waits (up to 15 minutes) while cloud-init, unattended-upgrades or apt-daily hold the dpkg/apt locks.
+wait_apt_lock() {
+  local waited=0
+  if command -v cloud-init >/dev/null 2>&1; then
+    cloud-init status --wait >/dev/null 2>&1 || true
+  fi
+  while fuser "${CAPI_ROOT}/var/lib/dpkg/lock-frontend" "${CAPI_ROOT}/var/lib/dpkg/lock" \
+    "${CAPI_ROOT}/var/lib/apt/lists/lock" >/dev/null 2>&1; do
+    ((waited < 900)) || die "the apt/dpkg lock is still held after ${waited}s"
+    log "waiting for the apt/dpkg lock (another apt run, e.g. unattended-upgrades)"
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
+apt_get() {
+  wait_apt_lock
+  # DPkg::Lock::Timeout makes apt itself wait for a lock taken between our check and its start.
+  apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+
+dpkg_installed() {
+  # shellcheck disable=SC2016 # ${Status} is a dpkg-query format field, not a shell expansion
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# apt_install PACKAGE[=VERSION]...: installs the packages not yet installed; refreshes the lists at most once per run
+# (or again after an apt source changed), with retries because mirrors fail intermittently.
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg_installed "${pkg%%=*}" || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  if ((CAPI_APT_UPDATED == 0)); then
+    retry 6 apt_get update --error-on=any
+    CAPI_APT_UPDATED=1
+  fi
+  log "installing ${missing[*]}"
+  retry 6 apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# apt_source NAME < LINES: writes /etc/apt/sources.list.d/NAME.list; the next apt_install refreshes the lists.
+apt_source() {
+  write_file "${CAPI_ROOT}/etc/apt/sources.list.d/$1.list" 0644 "apt-$1"
+  if changed "apt-$1"; then
+    CAPI_APT_UPDATED=0
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Downloads
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+fetch() { curl -fsSL --connect-timeout 15 --max-time 900 -o "$2" "$1"; }
+
+# download URL DEST [SHA256]: fetches URL with retries and exponential backoff; verifies SHA256 when given.
+download() {
+  local url="$1" dest="$2" sum="${3:-}"
+  mkdir -p "$(dirname "$dest")"
+  retry 6 fetch "$url" "$dest.part"
+  if [[ -n "$sum" && "$(sha256_of "$dest.part")" != "$sum" ]]; then
+    rm -f "$dest.part"
+    die "checksum mismatch for $url"
+  fi
+  mv -f "$dest.part" "$dest"
+}
+
+# fetch_release_tarball BASE_URL FILE DEST_DIR: downloads a GitHub release asset, checks it against the release's
+# sha256sums.txt and extracts it into DEST_DIR.
+fetch_release_tarball() {
+  local base="$1" file="$2" dest="$3" expected
+  download "$base/sha256sums.txt" "$CAPI_TMP/sha256sums.txt"
+  expected="$(awk -v f="$file" '$2 == f || $2 == "*" f { print $1 }' "$CAPI_TMP/sha256sums.txt")"
+  [[ -n "$expected" ]] || die "$file is not listed in $base/sha256sums.txt"
+  download "$base/$file" "$CAPI_TMP/$file" "$expected"
+  mkdir -p "$dest"
+  tar -xzf "$CAPI_TMP/$file" -C "$dest" --no-same-owner
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Node facts
+
+node_arch() {
+  case "$(uname -m)" in
+  x86_64 | amd64) printf 'amd64' ;;
+  aarch64 | arm64) printf 'arm64' ;;
+  *) die "unsupported architecture $(uname -m)" ;;
+  esac
+}
+
+os_codename() {
+  local file="${CAPI_ROOT}/etc/os-release" codename
+  [[ -r "$file" ]] || file=/etc/os-release
+  codename="$(sed -n 's/^VERSION_CODENAME=//p' "$file" | tr -d '"')"
+  [[ -n "$codename" ]] || die "cannot tell the Ubuntu release from $file"
+  printf '%s' "$codename"
+}
+
+# mem_mib PERCENT: PERCENT of the node's memory in MiB (for GOMEMLIMIT).
+mem_mib() {
+  local file="${CAPI_ROOT}/proc/meminfo"
+  [[ -r "$file" ]] || file=/proc/meminfo
+  awk -v p="$1" '/^MemTotal:/ { printf "%d", $2 / 1024 * p / 100 }' "$file"
+}
+
+# imds PATH: reads instance metadata with IMDSv2 (the instances enforce it). The session token goes in a header
+# read from a file descriptor, not on the command line.
+imds() {
+  local token
+  token="$(retry 5 curl -fsS --connect-timeout 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' \
+    http://169.254.169.254/latest/api/token)"
+  curl -fsS --connect-timeout 2 -H @<(printf 'X-aws-ec2-metadata-token: %s\n' "$token") \
+    "http://169.254.169.254/latest/$1"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Users and services
+
+ensure_system_user() {
+  if ! id -u "$1" >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$1"
+  fi
+}
+
+# write_unit NAME < CONTENT: writes the systemd unit NAME.service (tagged NAME, so service_up restarts it).
+write_unit() {
+  write_file "${CAPI_ROOT}/etc/systemd/system/$1.service" 0644 "$1"
+  if changed "$1"; then
+    mark_changed systemd
+  fi
+}
+
+# service_up UNIT [TAG...]: enables and starts UNIT; restarts it when its unit file or anything tagged TAG changed.
+service_up() {
+  local unit="$1" tag restart=0
+  shift
+  if changed systemd; then
+    systemctl daemon-reload
+    CAPI_CHANGED="${CAPI_CHANGED// systemd / }"
+  fi
+  for tag in "$unit" "$@"; do
+    if changed "$tag"; then restart=1; fi
+  done
+  systemctl enable --quiet "$unit"
+  if ((restart)); then
+    log "restarting $unit"
+    systemctl restart "$unit"
+  else
+    systemctl start "$unit"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Block devices
+
+# ensure_mount DEVICE MOUNTPOINT: formats DEVICE as xfs if it holds no filesystem (never reformats one), then mounts
+# it at MOUNTPOINT through an fstab entry by UUID with nofail, so a missing disk never blocks the boot.
+ensure_mount() {
+  local dev="$1" mp="$2" fstab="${CAPI_ROOT}/etc/fstab" fstype uuid
+  udevadm settle >/dev/null 2>&1 || true
+  fstype="$(blkid -s TYPE -o value "$dev" || true)"
+  if [[ -z "$fstype" ]]; then
+    log "formatting $dev as xfs"
+    mkfs.xfs -q -K "$dev"
+  elif [[ "$fstype" != xfs ]]; then
+    die "$dev already holds a $fstype filesystem; refusing to reformat it"
+  fi
+  uuid="$(blkid -s UUID -o value "$dev")"
+  [[ -n "$uuid" ]] || die "$dev has no filesystem UUID"
+  mkdir -p "${CAPI_ROOT}${mp}"
+  # Replace any older entry for this mount point: an instance-store disk comes back blank (new UUID) after a stop.
+  {
+    if [[ -f "$fstab" ]]; then
+      awk -v mp="$mp" '$2 != mp' "$fstab"
+    fi
+    printf 'UUID=%s %s xfs defaults,noatime,nofail 0 2\n' "$uuid" "$mp"
+  } | write_file "$fstab" 0644 fstab
+  if changed fstab; then
+    systemctl daemon-reload
+  fi
+  if ! mountpoint -q "${CAPI_ROOT}${mp}"; then
+    mount "${CAPI_ROOT}${mp}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Software shared by several roles
+
+# install_node_exporter VERSION: the Prometheus node exporter on :9100 as a systemd unit (every role runs it).
+install_node_exporter() {
+  local version="$1" arch name
+  arch="$(node_arch)"
+  name="node_exporter-${version}.linux-${arch}"
+  ensure_system_user node_exporter
+  if [[ ! -x "${CAPI_ROOT}/opt/${name}/node_exporter" ]]; then
+    fetch_release_tarball "https://github.com/prometheus/node_exporter/releases/download/v${version}" \
+      "${name}.tar.gz" "${CAPI_ROOT}/opt"
+  fi
+  link "${CAPI_ROOT}/usr/local/bin/node_exporter" "/opt/${name}/node_exporter" node_exporter
+  write_unit node_exporter <<'EOF'
+[Unit]
+Description=Prometheus node exporter
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=node_exporter
+Group=node_exporter
+ExecStart=/usr/local/bin/node_exporter --web.listen-address=:9100
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=true
+ProtectHome=true
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  service_up node_exporter
+}
+
+# ensure_awscli: AWS CLI v2 (Ubuntu 24.04 has no awscli package), used to read the deployment's secrets.
+ensure_awscli() {
+  if command -v aws >/dev/null 2>&1; then
+    return 0
+  fi
+  apt_install unzip
+  download "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" "$CAPI_TMP/awscliv2.zip"
+  unzip -q -o "$CAPI_TMP/awscliv2.zip" -d "$CAPI_TMP"
+  "$CAPI_TMP/aws/install" --update
+}
+
+# install_capi_binary RELEASE_URL NAME: a Capillaries binary and its JSON config (it must sit next to the binary)
+# from the release bucket, as capideploy and the Terraform deployment fetch them. The running unit is restarted
+# only when the binary or its config changed.
+install_capi_binary() {
+  local release="$1" name="$2" arch bin="${CAPI_ROOT}/opt/capillaries/bin"
+  arch="$(node_arch)"
+  download "$release/linux/$arch/$name.gz" "$CAPI_TMP/$name.gz"
+  download "$release/linux/$arch/$name.json" "$CAPI_TMP/$name.json"
+  gzip -dc "$CAPI_TMP/$name.gz" | write_file "$bin/$name" 0755 "$name"
+  write_file "$bin/$name.json" 0644 "$name" <"$CAPI_TMP/$name.json"
+  if changed "$name" && [[ -f "${CAPI_ROOT}/etc/systemd/system/$name.service" ]]; then
+    systemctl restart "$name"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Secrets
+
+# read_secret NAME: prints the SecureString /capideploy/<deployment>/NAME. Use only as VAR="$(read_secret NAME)".
+# Needs CAPI_DEPLOYMENT and CAPI_REGION. Retries because a fresh instance profile takes a while to be usable.
+read_secret() {
+  local name="/capideploy/${CAPI_DEPLOYMENT:?}/$1" value
+  value="$(retry 8 aws ssm get-parameter --region "${CAPI_REGION:?}" --name "$name" --with-decryption \
+    --query Parameter.Value --output text)" || die "cannot read $name from Parameter Store (check the instance role)"
+  [[ -n "$value" && "$value" != None ]] || die "$name is empty"
+  printf '%s' "$value"
+}
+
+# env_line KEY VALUE: one systemd EnvironmentFile assignment, double-quoted with \ and " escaped.
+env_line() {
+  local value="$2"
+  value="${value//\\/\\\\}"
+  value="${value//\"/\\\"}"
+  printf '%s="%s"\n' "$1" "$value"
+}
+
+# urlencode TEXT: percent-encodes TEXT for a URL's userinfo (a password in the AMQP URL).
+urlencode() {
+  local text="$1" out="" char i
+  for ((i = 0; i < ${#text}; i++)); do
+    char="${text:i:1}"
+    case "$char" in
+    [A-Za-z0-9._~-]) out+="$char" ;;
+    *)
+      printf -v char '%%%02X' "'$char"
+      out+="$char"
+      ;;
+    esac
+  done
+  printf '%s' "$out"
+}

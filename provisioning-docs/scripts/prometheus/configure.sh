@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# capi-prometheus-configure: prometheus.yml with every node's node_exporter (:9100) and every Cassandra JMX
+# exporter (:7070) from the NodeTargets and JmxTargets parameters, and the Prometheus systemd unit.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
+
+require_root
+TARGET='[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}'
+NODE_TARGETS="$(param NodeTargets "^${TARGET}(,${TARGET})*$")"
+JMX_TARGETS="$(param JmxTargets "^(${TARGET}(,${TARGET})*)?$")"
+CONFIG=/etc/prometheus/prometheus.yml
+
+# targets LIST: one YAML list item per comma-separated target.
+targets() {
+  local target list
+  IFS=, read -ra list <<<"$1"
+  for target in "${list[@]}"; do
+    printf "          - '%s'\n" "$target"
+  done
+}
+
+write_config() {
+  {
+    cat <<'EOF'
+# Written by capideploy (capi-prometheus-configure); a re-run overwrites it.
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:9090']
+  - job_name: node
+    scrape_interval: 5s
+    static_configs:
+      - targets:
+EOF
+    targets "$NODE_TARGETS"
+    if [[ -n "$JMX_TARGETS" ]]; then
+      printf '  - job_name: cassandra-jmx\n    static_configs:\n      - targets:\n'
+      targets "$JMX_TARGETS"
+    fi
+  } | write_file "${CAPI_ROOT}${CONFIG}" 0644 prometheus-config
+}
+
+write_unit_file() {
+  write_unit prometheus <<'EOF'
+[Unit]
+Description=Prometheus server
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=prometheus
+Group=prometheus
+ExecStart=/usr/local/bin/prometheus --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/var/lib/prometheus --storage.tsdb.retention.time=7d --web.listen-address=:9090
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=true
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+write_config
+promtool check config --syntax-only "${CAPI_ROOT}${CONFIG}" >/dev/null
+write_unit_file
+service_up prometheus
+# A changed target list needs no restart: Prometheus reloads its configuration on SIGHUP.
+if changed prometheus-config && ! changed prometheus; then
+  systemctl reload prometheus
+fi
+IFS=, read -ra ALL_TARGETS <<<"$NODE_TARGETS${JMX_TARGETS:+,$JMX_TARGETS}"
+log "prometheus configure done (${#ALL_TARGETS[@]} targets)"

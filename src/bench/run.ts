@@ -1,0 +1,60 @@
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import sample from '../../examples/sample.json' with { type: 'json' };
+import { openLocalSession, runLocalExecution } from '../local/local-mode.js';
+import { DeploymentSpecSchema } from '../spec/schema.js';
+import { criticalPathSeconds } from './critical-path.js';
+
+/**
+ * `npm run bench`: creates and deletes a deployment in local mode for several cluster sizes and prints, per size,
+ * what Step Functions would record (history events, state transitions), the AWS API calls, the virtual time of the
+ * create, the critical path of the create from the simulator's latency model, and wall-clock time.
+ */
+const SIZES = (process.argv[2] ?? '4,16,64,128').split(',').map(Number);
+
+interface Row {
+  nodes: number;
+  historyEvents: number;
+  stateTransitions: number;
+  apiCalls: number;
+  virtualSeconds: number;
+  criticalPath: number;
+  ratio: string;
+  deleteHistoryEvents: number;
+  deleteVirtualSeconds: number;
+  wallSeconds: string;
+}
+
+async function measure(size: number): Promise<Row> {
+  const stateDir = `.capi-bench-${size}`;
+  rmSync(stateDir, { recursive: true, force: true });
+  const spec = DeploymentSpecSchema.parse({ ...sample, name: `bench${size}`, cassandraNodes: size, daemons: size });
+  const started = performance.now();
+  const create = await runLocalExecution(openLocalSession(stateDir), 'create-deployment', spec);
+  const removed = await runLocalExecution(openLocalSession(stateDir), 'delete-deployment', spec);
+  const wallSeconds = ((performance.now() - started) / 1000).toFixed(1);
+  rmSync(stateDir, { recursive: true, force: true });
+  if (create.status !== 'SUCCEEDED' || removed.status !== 'SUCCEEDED') {
+    throw new Error(`size ${size}: create ${create.status}, delete ${removed.status}: ${JSON.stringify(create.failure ?? removed.failure)}`);
+  }
+  const criticalPath = criticalPathSeconds();
+  return {
+    nodes: size,
+    historyEvents: create.metrics.historyEvents,
+    stateTransitions: create.metrics.stateTransitions,
+    apiCalls: create.metrics.apiCalls,
+    virtualSeconds: create.metrics.virtualSeconds,
+    criticalPath,
+    ratio: (create.metrics.virtualSeconds / criticalPath).toFixed(3),
+    deleteHistoryEvents: removed.metrics.historyEvents,
+    deleteVirtualSeconds: removed.metrics.virtualSeconds,
+    wallSeconds,
+  };
+}
+
+const rows: Row[] = [];
+for (const size of SIZES) rows.push(await measure(size));
+console.log('cassandraNodes = daemons = N; figures of the create unless marked delete\n');
+console.table(rows);
+const growth = rows.length > 1 ? rows[rows.length - 1].historyEvents / rows[0].historyEvents - 1 : 0;
+console.log(`history events grow ${(growth * 100).toFixed(1)}% from N=${rows[0].nodes} to N=${rows[rows.length - 1].nodes}`);

@@ -1,0 +1,39 @@
+import { type ServiceSimulator, SimulatedAccount } from '../account.js';
+import type { FaultRule } from '../faults.js';
+import { ec2Simulator } from './ec2.js';
+import { iamSimulator } from './iam.js';
+import { quotasSimulator } from './quotas.js';
+import { createSsmSimulator, type SimDocument } from './ssm.js';
+import { stsSimulator } from './sts.js';
+import { taggingSimulator } from './tagging.js';
+
+export interface SimulatorOptions {
+  /** SSM Command documents by name (the runner passes `loadDocuments()`). */
+  documents: Record<string, SimDocument>;
+}
+
+/** Every service of the simulated account: EC2, IAM, STS, SSM, ServiceQuotas, ResourceGroupsTaggingAPI. */
+export function createSimulators(options: SimulatorOptions): ServiceSimulator[] {
+  return [
+    ec2Simulator,
+    iamSimulator,
+    stsSimulator,
+    createSsmSimulator({ documents: options.documents }),
+    quotasSimulator,
+    taggingSimulator,
+  ];
+}
+
+export interface OpenAccountOptions extends SimulatorOptions {
+  faults?: FaultRule[];
+  seed?: number;
+}
+
+/** A simulated account with every service: persisted in `stateDir` (see `SimulatedAccount.save`), or in memory. */
+export function openAccount(stateDir: string | null, options: OpenAccountOptions): SimulatedAccount {
+  const simulators = createSimulators(options);
+  const accountOptions = { faults: options.faults, seed: options.seed };
+  return stateDir === null
+    ? new SimulatedAccount(simulators, accountOptions)
+    : SimulatedAccount.open(stateDir, simulators, accountOptions);
+}

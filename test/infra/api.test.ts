@@ -1,0 +1,227 @@
+import { fileURLToPath } from 'node:url';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { canonicalJson, createName, HistoryReader } from '../../infra/api/executions.js';
+import { readSpecFile } from '../../src/cli/spec-file.js';
+
+const sfnMock = mockClient(SFNClient);
+const PREFIX = 'arn:aws:states:us-east-1:111122223333';
+const CREATE_MACHINE = `${PREFIX}:stateMachine:CapiDeploy-create-deployment`;
+const DELETE_MACHINE = `${PREFIX}:stateMachine:CapiDeploy-delete-deployment`;
+const spec = readSpecFile(fileURLToPath(new URL('../../examples/sample.json', import.meta.url)));
+
+let handler: typeof import('../../infra/api/handler.js').handler;
+
+beforeAll(async () => {
+  // The handler reads its environment once, at import.
+  vi.stubEnv('CREATE_STATE_MACHINE_ARN', CREATE_MACHINE);
+  vi.stubEnv('DELETE_STATE_MACHINE_ARN', DELETE_MACHINE);
+  ({ handler } = await import('../../infra/api/handler.js'));
+});
+
+beforeEach(() => {
+  sfnMock.reset();
+  sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+  vi.spyOn(console, 'error').mockImplementation(() => {});
+});
+
+const event = (httpMethod: string, resource: string, extra: Record<string, unknown> = {}) => ({
+  httpMethod,
+  resource,
+  body: null,
+  pathParameters: null,
+  requestContext: { requestId: 'req-1' },
+  ...extra,
+});
+const body = (result: { body: string }) => JSON.parse(result.body);
+
+describe('the deployments API function', () => {
+  it('starts a create for a valid spec (202) named after the deployment and its spec', async () => {
+    // Prepare
+    const name = createName(spec, 1);
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${PREFIX}:execution:x:${name}`, startDate: new Date() });
+    // Act
+    const result = await handler(event('POST', '/deployments', { body: JSON.stringify(spec) }));
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(result.headers['Content-Type']).toBe('application/json');
+    expect(body(result)).toMatchObject({ outcome: 'started', execution: { name } });
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: CREATE_MACHINE,
+      name,
+      input: canonicalJson(spec),
+    });
+  });
+
+  it('answers 400 with one problem per bad field, before calling Step Functions', async () => {
+    const result = await handler(
+      event('POST', '/deployments', {
+        body: JSON.stringify({ ...spec, availabilityZone: 'eu-west-1a', daemons: 0 }),
+      }),
+    );
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toEqual({
+      message: 'the deployment spec is invalid',
+      problems: ['daemons: must be at least 1', 'availabilityZone: must be a zone of region us-east-1'],
+    });
+    expect(sfnMock).not.toReceiveCommand(ListExecutionsCommand);
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const result = await handler(event('POST', '/deployments', { body: '{not json' }));
+    expect(result.statusCode).toBe(400);
+    expect(body(result).message).toBe('the body must be a deployment spec in JSON');
+  });
+
+  it('answers 404 for a deployment without executions, and 400 for a malformed name', async () => {
+    const unknown = await handler(
+      event('GET', '/deployments/{name}', { pathParameters: { name: 'nothing' } }),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(body(unknown).message).toBe('no deployment named nothing: it has no create execution');
+    const bad = await handler(
+      event('DELETE', '/deployments/{name}', { pathParameters: { name: 'Bad_Name' } }),
+    );
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('answers 409 to a delete while the create still runs', async () => {
+    const name = createName(spec, 1);
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: CREATE_MACHINE }).resolves({
+      executions: [
+        {
+          name,
+          executionArn: `${PREFIX}:execution:CapiDeploy-create-deployment:${name}`,
+          stateMachineArn: CREATE_MACHINE,
+          status: 'RUNNING',
+          startDate: new Date(),
+        },
+      ],
+    });
+    const result = await handler(
+      event('DELETE', '/deployments/{name}', { pathParameters: { name: 'sample' } }),
+    );
+    expect(result.statusCode).toBe(409);
+    expect(body(result).message).toMatch(/^sample is being created by execution sample-/);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('lists deployments', async () => {
+    const result = await handler(event('GET', '/deployments'));
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toEqual({ deployments: [] });
+  });
+
+  it('answers 500 with the request id, not the internal error, when Step Functions fails', async () => {
+    sfnMock.on(ListExecutionsCommand).rejects(new Error('socket hang up'));
+    const result = await handler(event('GET', '/deployments'));
+    expect(result.statusCode).toBe(500);
+    expect(body(result).message).toBe(
+      "internal error (request req-1); see the DeploymentsApi function's logs",
+    );
+  });
+
+  it('reports the failing step of a create that failed inside a Parallel branch', async () => {
+    // Prepare: Create VPC fails for good inside the Parallel, which catches into the Fail state
+    const name = createName(spec, 1);
+    const arn = `${PREFIX}:execution:CapiDeploy-create-deployment:${name}`;
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: CREATE_MACHINE }).resolves({
+      executions: [
+        { name, executionArn: arn, stateMachineArn: CREATE_MACHINE, status: 'FAILED', startDate: new Date() },
+      ],
+    });
+    const cause = '{"resource":"VPC sample_vpc","message":"VpcLimitExceeded","hint":"raise the quota"}';
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({ executionArn: arn, name, status: 'FAILED', startDate: new Date() });
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: parallelFailure(cause) });
+    // Act
+    const result = await handler(event('GET', '/deployments/{name}', { pathParameters: { name: 'sample' } }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toMatchObject({
+      deployment: 'sample',
+      state: 'create-failed',
+      operation: 'create',
+      currentStep: 'Deployment failed',
+      failure: { state: 'Create VPC', error: 'ResourceConflict', cause },
+    });
+  });
+});
+
+/** Two branches: Create VPC fails, the other branch's Task is aborted; the Parallel's Catch goes to the Fail state. */
+function parallelFailure(cause: string): HistoryEvent[] {
+  const e = (
+    id: number,
+    previousEventId: number,
+    type: string,
+    extra: Partial<HistoryEvent> = {},
+  ): HistoryEvent => ({
+    id,
+    previousEventId,
+    timestamp: new Date(Date.UTC(2026, 10, 24, 10, 0, id)),
+    type: type as HistoryEvent['type'],
+    ...extra,
+  });
+  const failed = { error: 'ResourceConflict', cause };
+  return [
+    e(1, 0, 'ExecutionStarted'),
+    e(2, 1, 'ParallelStateEntered', {
+      stateEnteredEventDetails: { name: 'Create network and instance role' },
+    }),
+    e(3, 2, 'ParallelStateStarted'),
+    e(4, 3, 'TaskStateEntered', { stateEnteredEventDetails: { name: 'Create VPC' } }),
+    e(5, 3, 'TaskStateEntered', { stateEnteredEventDetails: { name: 'Create instance role and profile' } }),
+    e(6, 4, 'LambdaFunctionScheduled'),
+    e(7, 5, 'LambdaFunctionScheduled'),
+    e(8, 6, 'LambdaFunctionStarted'),
+    e(9, 8, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: failed }),
+    e(10, 9, 'ParallelStateFailed', { executionFailedEventDetails: failed }),
+    e(11, 7, 'TaskStateAborted'),
+    e(12, 10, 'ParallelStateExited', {
+      stateExitedEventDetails: { name: 'Create network and instance role' },
+    }),
+    e(13, 12, 'ChoiceStateEntered', { stateEnteredEventDetails: { name: 'Create failed' } }),
+    e(14, 13, 'ChoiceStateExited', { stateExitedEventDetails: { name: 'Create failed' } }),
+    e(15, 14, 'FailStateEntered', { stateEnteredEventDetails: { name: 'Deployment failed' } }),
+    e(16, 15, 'ExecutionFailed', { executionFailedEventDetails: failed }),
+  ];
+}
+
+describe('HistoryReader', () => {
+  it('nests branch steps under their Parallel and closes them when it catches', () => {
+    const steps: string[] = [];
+    const reader = new HistoryReader((step, phase) => {
+      if (phase === 'end')
+        steps.push(`${step.parent ? `${step.parent} > ` : ''}${step.name}: ${step.outcome}`);
+    });
+    reader.read(parallelFailure('{}'));
+    expect(steps).toEqual([
+      'Create network and instance role > Create instance role and profile: failed',
+      'Create network and instance role > Create VPC: failed',
+      'Create network and instance role: caught',
+      'Create failed: succeeded',
+      'Deployment failed: failed',
+    ]);
+    expect(reader.historyEvents).toBe(16);
+  });
+
+  it('skips events it has already read, so a re-read page counts once', () => {
+    const reader = new HistoryReader();
+    const events = parallelFailure('{}');
+    reader.read(events.slice(0, 8));
+    reader.read(events);
+    expect(reader.historyEvents).toBe(16);
+    expect(reader.failure?.state).toBe('Create VPC');
+  });
+});
