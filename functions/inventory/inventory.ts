@@ -210,7 +210,9 @@ async function identityResources({ plan, clients }: DeploymentContext): Promise<
       await lookup.get();
       items.push({ type: lookup.type, id: lookup.name, name: lookup.name, state: 'present', billed: false });
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(error)) {
+        throw asDeploymentError(error, { resource: `${lookup.type} ${lookup.name}`, id: lookup.name });
+      }
     }
   }
   return items;

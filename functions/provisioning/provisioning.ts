@@ -217,7 +217,8 @@ async function commandFailure(ctx: DeploymentContext, command: SentCommand, fail
   return new CommandFailed({
     resource: `node ${node} (${command.document})`,
     id: first.InstanceId ?? null,
-    awsError: null,
+    // The invocation status (Failed, TimedOut, Cancelled) is SSM's code for how the command ended.
+    awsError: first.Status ?? null,
     message: `${command.document} ${first.Status} on ${node} with exit code ${detail.ResponseCode}${stderrTail ? `: ${stderrTail.split('\n').pop()}` : ''}`,
     hint: timedOut
       ? 'The script ran past its timeout: check the node with Session Manager, then re-run create to resume.'

@@ -21,8 +21,11 @@ export interface SecurityGroupsResult {
 }
 
 const ruleKey = (protocol: string, port: number, cidr: string) => `${protocol}:${port}:${cidr}`;
+/** A port range (80-65535) never matches a planned single-port rule, so it is revoked as extra. */
 const existingKey = (rule: SecurityGroupRule) =>
-  ruleKey(rule.IpProtocol!, rule.FromPort!, rule.CidrIpv4 ?? '');
+  rule.FromPort === rule.ToPort
+    ? ruleKey(rule.IpProtocol!, rule.FromPort!, rule.CidrIpv4 ?? '')
+    : `${rule.IpProtocol}:${rule.FromPort}-${rule.ToPort}:${rule.CidrIpv4 ?? ''}`;
 
 async function findOrCreateGroup(
   { plan, clients }: DeploymentContext,

@@ -86,10 +86,20 @@ function networkAndIdentity(next: string) {
           }),
         },
       },
+      {
+        startAt: 'Generate deployment secrets',
+        states: {
+          'Generate deployment secrets': task('Secrets', {
+            comment: 'SecureString parameters under the deployment path; only their names enter the execution.',
+            parameters: { action: 'ensure' },
+            resultPath: null,
+          }),
+        },
+      },
     ],
     {
       comment:
-        'Elastic IPs, the VPC with its subnets, security groups and internet gateway, and the instance role, side by side.',
+        'Elastic IPs, the VPC with its subnets, security groups and internet gateway, the instance role and the generated secrets, side by side.',
       resultSelector: {
         'elasticIps.$': '$[0].elasticIps',
         'instanceProfileArn.$': '$[2].instanceRole.instanceProfileArn',

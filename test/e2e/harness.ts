@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sample from '../../examples/sample.json' with { type: 'json' };
 import type { MachineName } from '../../src/asl/write.js';
 import type { ExecutionRecord } from '../../src/local/history.js';
 import { localInventory, openLocalSession, runLocalExecution } from '../../src/local/local-mode.js';
+import type { SimulatedAccount } from '../../src/sim/account.js';
 import type { FaultRule } from '../../src/sim/faults.js';
 import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
 
@@ -25,8 +26,18 @@ export async function run(
   spec: DeploymentSpec = sampleSpec,
   rules: Partial<FaultRule>[] = [],
   seed?: number,
+  prepare?: (account: SimulatedAccount) => void,
 ): Promise<ExecutionRecord> {
-  return runLocalExecution(openLocalSession(stateDir, { faults: faults(rules), seed }), machine, spec);
+  const session = openLocalSession(stateDir, { faults: faults(rules), seed });
+  prepare?.(session.account);
+  return runLocalExecution(session, machine, spec);
+}
+
+/** A copy of a simulated account, to take two different paths from the same state. */
+export function forkStateDir(stateDir: string): string {
+  const copy = newStateDir();
+  cpSync(stateDir, copy, { recursive: true });
+  return copy;
 }
 
 export async function inventory(stateDir: string, spec: DeploymentSpec = sampleSpec) {

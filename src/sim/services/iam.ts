@@ -371,7 +371,9 @@ function addRoleToInstanceProfile(ctx: Ctx, input: any) {
     throw iamError('LimitExceeded', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
   }
   profile.Roles.push(role.RoleName);
-  profile.usableAt = ctx.now() + LATENCY_SECONDS.instanceProfilePropagation * 1000;
+  // A fault rule with delaySeconds on AddRoleToInstanceProfile models slow IAM propagation.
+  const extra = ctx.effect('AddRoleToInstanceProfile', [profile.InstanceProfileName])?.delaySeconds ?? 0;
+  profile.usableAt = ctx.now() + (LATENCY_SECONDS.instanceProfilePropagation + extra) * 1000;
   return {};
 }
 

@@ -595,7 +595,7 @@ function observe(ctx: Ctx, ec2: Ec2View, instance: Ec2Instance): PingStatus | un
   if (GONE_STATES.has(instance.State?.Name)) return undefined;
   const now = ctx.now();
   const record = managedRecord(ctx, instance.InstanceId);
-  if (!reachable(ctx, ec2, instance)) {
+  if (!reachable(ctx, ec2, instance) || agentRegistrationFails(ctx, instance)) {
     record.reachableSince = undefined;
     return record.onlineAt === undefined ? undefined : 'ConnectionLost';
   }
@@ -605,6 +605,18 @@ function observe(ctx: Ctx, ec2: Ec2View, instance: Ec2Instance): PingStatus | un
   record.onlineAt ??= onlineAt;
   record.lastPingAt = now;
   return 'Online';
+}
+
+/**
+ * The agent registers and pings through UpdateInstanceInformation; an error rule on that operation (for example
+ * AccessDeniedException on target cass002) keeps the node's agent from ever coming online.
+ */
+function agentRegistrationFails(ctx: Ctx, instance: Ec2Instance): boolean {
+  const targets = [nameOf(instance, instance.InstanceId), instance.InstanceId];
+  return (
+    ctx.account.faults.take({ service: 'SSM', operation: 'UpdateInstanceInformation', targets }, 'error') !==
+    undefined
+  );
 }
 
 function managedRecord(ctx: Ctx, instanceId: string): SsmManagedInstance {
