@@ -25,7 +25,15 @@ interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** When temporary credentials run out; the SDK asks its provider again shortly before. */
+  expiration?: Date;
 }
+
+/** A source of credentials the SDK calls when it has none or they are about to expire. */
+type CredentialsProvider = () => Promise<Credentials>;
+
+/** Assumed-role credentials are renewed this long before they expire (the SDK's own refresh window too). */
+const REFRESH_BEFORE_MS = 5 * 60_000;
 
 /** Called on every new client; the local engine uses it to put the simulated account under the SDK. */
 type ClientCustomizer = (
@@ -54,7 +62,7 @@ export function configureClients(next: ClientSettings): void {
   cache.clear();
 }
 
-function buildClients(region: string, credentials?: Credentials): AwsClients {
+function buildClients(region: string, credentials?: Credentials | CredentialsProvider): AwsClients {
   const config = { region, credentials, maxAttempts: settings.maxAttempts ?? 5 };
   const made = new Map<string, unknown>();
   const lazy = <T>(key: string, create: () => T): T => {
@@ -87,18 +95,10 @@ function buildClients(region: string, credentials?: Credentials): AwsClients {
   };
 }
 
-/**
- * Assumes the customer's role with its external id and checks that the identity really changed
- * (the seed's SaaS mode). Credentials last an hour; cached clients are renewed before that.
- */
-async function assumedClients(
-  region: string,
-  base: AwsClients,
-  target: AssumeRoleTarget,
-): Promise<AwsClients> {
-  const hint =
-    'Check that the role trusts the operator account with this external id (see README, cross-account mode).';
-  let credentials: Credentials;
+const ASSUME_HINT =
+  'Check that the role trusts the operator account with this external id (see README, cross-account mode).';
+
+async function assumeRole(base: AwsClients, target: AssumeRoleTarget): Promise<Credentials> {
   try {
     const assumed = await base.sts.send(
       new AssumeRoleCommand({
@@ -109,18 +109,63 @@ async function assumedClients(
       }),
     );
     const c = assumed.Credentials!;
-    credentials = {
+    return {
       accessKeyId: c.AccessKeyId!,
       secretAccessKey: c.SecretAccessKey!,
       sessionToken: c.SessionToken,
+      expiration: c.Expiration,
     };
   } catch (error) {
     const e = error as Error;
     throw new AccessDenied(
-      { resource: `role ${target.roleArn}`, id: target.roleArn, awsError: e.name, message: e.message, hint },
+      {
+        resource: `role ${target.roleArn}`,
+        id: target.roleArn,
+        awsError: e.name,
+        message: e.message,
+        hint: ASSUME_HINT,
+      },
       { cause: error },
     );
   }
+}
+
+/**
+ * Credentials of the assumed role, shared by every client of the set: assumed once, then assumed again when less
+ * than {@link REFRESH_BEFORE_MS} of their hour is left, so a warm Lambda keeps working past the first hour.
+ * Concurrent callers during a renewal share one AssumeRole call.
+ */
+function renewingCredentials(base: AwsClients, target: AssumeRoleTarget): CredentialsProvider {
+  let current: Credentials | undefined;
+  let renewing: Promise<Credentials> | undefined;
+  const fresh = (credentials: Credentials) =>
+    !credentials.expiration || credentials.expiration.getTime() - Date.now() > REFRESH_BEFORE_MS;
+  return async () => {
+    if (current && fresh(current)) return current;
+    renewing ??= assumeRole(base, target)
+      .then((credentials) => {
+        current = credentials;
+        return credentials;
+      })
+      .finally(() => {
+        renewing = undefined;
+      });
+    return renewing;
+  };
+}
+
+/**
+ * Assumes the customer's role with its external id and checks that the identity really changed
+ * (the seed's SaaS mode). Credentials last an hour and are renewed before they expire (see renewingCredentials).
+ */
+async function assumedClients(
+  region: string,
+  base: AwsClients,
+  target: AssumeRoleTarget,
+): Promise<AwsClients> {
+  const credentials = renewingCredentials(base, target);
+  // Assume now, so a refused AssumeRole fails here as AccessDenied rather than inside the first AWS call.
+  await credentials();
   const clients = buildClients(region, credentials);
   const [before, after] = await Promise.all([
     base.sts.send(new GetCallerIdentityCommand({})),
@@ -131,7 +176,7 @@ async function assumedClients(
       resource: `role ${target.roleArn}`,
       id: target.roleArn,
       message: `AssumeRole returned credentials of the same identity ${before.Arn}`,
-      hint,
+      hint: ASSUME_HINT,
     });
   }
   return clients;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { configureClients } from '../../functions/shared/clients.js';
+import { configureHttp } from '../../functions/shared/http.js';
 import { arnKey, FUNCTIONS, type FunctionName } from '../asl/dsl.js';
 import type { MachineName } from '../asl/write.js';
 import type { SimulatedAccount } from '../sim/account.js';
@@ -134,6 +135,19 @@ export function useSimulatedAccount(account: SimulatedAccount): void {
     credentials: { accessKeyId: OPERATOR_ACCESS_KEY, secretAccessKey: 'simulated-secret' },
     maxAttempts: 5,
   });
+  configureHttp(simulatedInternet);
 }
 
 export type { ExecutionRecord };
+
+/**
+ * Local mode never leaves the machine: every https URL answers 200, except hosts under `.invalid` (RFC 2606),
+ * which do not resolve, so a spec can provoke the release-URL preflight failure offline.
+ */
+async function simulatedInternet(url: string): Promise<{ status: number }> {
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== 'https:' || hostname.endsWith('.invalid')) {
+    throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${hostname}`);
+  }
+  return { status: 200 };
+}

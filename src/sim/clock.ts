@@ -1,5 +1,7 @@
 import FakeTimers from '@sinonjs/fake-timers';
 
+const REAL_IO = /^(FSReq|FileHandle|GetAddrInfo|TCPConnect|Zlib|StatWatcher)/;
+
 /**
  * Runs `work` under a virtual clock: `setTimeout`, `setInterval` and `Date` are faked, so ASL `Wait` states,
  * `Retry` intervals, SDK retry backoff and the simulator's own timestamps all move in virtual time.
@@ -15,7 +17,13 @@ export async function runInVirtualTime<T>(
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
     loopLimit: 10_000_000,
   });
-  const idle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  // Real I/O in flight (a module import, the SDK reading ~/.aws/config) can span many event-loop turns; moving the
+  // clock meanwhile would fire far-away timers (the execution's own timeout) before the handler is done.
+  const idle = async () => {
+    await turn();
+    while (process.getActiveResourcesInfo().some((resource) => REAL_IO.test(resource))) await turn();
+  };
   try {
     let settled = false;
     const outcome = work().finally(() => {

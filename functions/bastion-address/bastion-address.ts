@@ -1,0 +1,65 @@
+import { AssociateAddressCommand, DescribeAddressesCommand } from '@aws-sdk/client-ec2';
+import { awsCall } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { ProvisioningFailed, ResourceConflict } from '../shared/errors.js';
+import { bastionNode, currentInstance, describeFleet } from '../shared/fleet.js';
+
+export interface BastionAddressResult {
+  publicIp: string;
+  associationId: string;
+}
+
+/**
+ * Gives the bastion (found by the deployment tags and its Name) the bastion elastic IP, unless the address is
+ * already associated with it. An address held by another instance is a conflict, never silently moved.
+ */
+export async function associateBastionAddress(
+  ctx: DeploymentContext,
+  allocationId: string,
+): Promise<BastionAddressResult> {
+  const { plan, clients } = ctx;
+  const bastion = bastionNode(ctx);
+  const instance = currentInstance(
+    await describeFleet(ctx, { name: bastion.name, states: ['pending', 'running'] }),
+  );
+  if (!instance) {
+    throw new ProvisioningFailed({
+      resource: `instance ${bastion.name}`,
+      message: `no pending or running instance tagged Name=${bastion.name} in deployment ${plan.deployment}`,
+      hint: 'The bastion was terminated or never launched; re-run create to launch it.',
+    });
+  }
+  const site = { resource: `elastic IP ${plan.names.bastionElasticIp}`, id: allocationId };
+  const found = await awsCall(site, () =>
+    clients.ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] })),
+  );
+  const address = found.Addresses?.[0];
+  if (!address) {
+    throw new ProvisioningFailed({
+      ...site,
+      awsError: 'InvalidAllocationID.NotFound',
+      message: `elastic IP ${allocationId} does not exist`,
+      hint: 'The bastion elastic IP was released; re-run create to allocate a new one.',
+    });
+  }
+  if (address.AssociationId && address.InstanceId === instance.InstanceId) {
+    return { publicIp: address.PublicIp!, associationId: address.AssociationId };
+  }
+  if (address.AssociationId) {
+    throw new ResourceConflict({
+      ...site,
+      message: `elastic IP ${address.PublicIp} is associated with ${address.InstanceId ?? address.NetworkInterfaceId}, not with the bastion ${instance.InstanceId}`,
+      hint: 'Disassociate the address from the other instance (aws ec2 disassociate-address) and re-run create.',
+    });
+  }
+  const associated = await awsCall(site, () =>
+    clients.ec2.send(
+      new AssociateAddressCommand({
+        AllocationId: allocationId,
+        InstanceId: instance.InstanceId,
+        AllowReassociation: false,
+      }),
+    ),
+  );
+  return { publicIp: address.PublicIp!, associationId: associated.AssociationId! };
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  type InstanceProfile,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  type Role,
+} from '@aws-sdk/client-iam';
+import type { Plan } from '../../src/spec/plan.js';
+import {
+  asDeploymentError,
+  awsCall,
+  type CallSite,
+  deleteIfPresent,
+  isNotFound,
+} from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { ResourceConflict } from '../shared/errors.js';
+
+/** IAM path of every per-deployment role and profile; the workflow's own permissions are limited to it. */
+export const INSTANCE_ROLE_PATH = '/capideploy/';
+/** The one managed policy the instance role carries: what the SSM agent needs to register and run commands. */
+export const SSM_CORE_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
+/** Inline policy names start with this; the rest is a hash of the document, so a changed policy gets a new name. */
+export const INLINE_POLICY_PREFIX = 'capideploy-instance-access-';
+
+export interface InstanceRoleResult {
+  roleName: string;
+  instanceProfileName: string;
+  instanceProfileArn: string;
+}
+
+const TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+const iamTags = (plan: Plan, name: string) => [
+  { Key: 'Name', Value: name },
+  { Key: 'DeploymentName', Value: plan.tagsBase.DeploymentName },
+  { Key: 'DeploymentOperator', Value: plan.tagsBase.DeploymentOperator },
+];
+
+/**
+ * What the instances may do besides SSM: the seed's PolicyAccessCapillariesTestbucket for each of the spec's
+ * buckets (omitted when there are none), reading the deployment's own secrets and nothing else, and decrypting them
+ * only through Parameter Store of the deployment's region. `partition` and `account` come from the role's ARN.
+ */
+export function instancePolicy(plan: Plan, buckets: string[], partition: string, account: string): string {
+  const statements: object[] = [];
+  if (buckets.length > 0) {
+    statements.push(
+      {
+        Sid: 'ListDeploymentBuckets',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: buckets.map((bucket) => `arn:${partition}:s3:::${bucket}`),
+      },
+      {
+        Sid: 'ReadWriteDeploymentObjects',
+        Effect: 'Allow',
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: buckets.map((bucket) => `arn:${partition}:s3:::${bucket}/*`),
+      },
+    );
+  }
+  const secretsPath = plan.names.secretsPath.replace(/\/+$/, '');
+  statements.push(
+    {
+      Sid: 'ReadDeploymentSecrets',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter', 'ssm:GetParameters'],
+      Resource: `arn:${partition}:ssm:${plan.region}:${account}:parameter${secretsPath}/*`,
+    },
+    {
+      Sid: 'DecryptDeploymentSecretsThroughSsm',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': `ssm.${plan.region}.amazonaws.com` } },
+    },
+  );
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+/** The name of an inline policy document: prefix + a hash of the document, within IAM's 128 characters. */
+export const inlinePolicyName = (document: string) =>
+  `${INLINE_POLICY_PREFIX}${createHash('sha256').update(document).digest('hex').slice(0, 16)}`;
+
+/** `arn:<partition>:iam::<account>:role/...` → partition and account. */
+function arnParts(arn: string): { partition: string; account: string } {
+  const [, partition, , , account] = arn.split(':');
+  return { partition, account };
+}
+
+async function getOrCreateRole({ plan, clients }: DeploymentContext): Promise<Role> {
+  const roleName = plan.names.instanceRole;
+  const site = { resource: `instance role ${roleName}`, id: roleName };
+  try {
+    return (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!;
+  } catch (error) {
+    if (!isNotFound(error)) throw asDeploymentError(error, site);
+  }
+  const created = await awsCall(site, () =>
+    clients.iam.send(
+      new CreateRoleCommand({
+        RoleName: roleName,
+        Path: INSTANCE_ROLE_PATH,
+        AssumeRolePolicyDocument: TRUST_POLICY,
+        Description: `Capillaries deployment ${plan.deployment}: SSM agent, its S3 buckets and its secrets`,
+        Tags: iamTags(plan, roleName),
+      }),
+    ),
+  );
+  return created.Role!;
+}
+
+async function getOrCreateProfile({ plan, clients }: DeploymentContext): Promise<InstanceProfile> {
+  const profileName = plan.names.instanceProfile;
+  const site = { resource: `instance profile ${profileName}`, id: profileName };
+  try {
+    return (await clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profileName })))
+      .InstanceProfile!;
+  } catch (error) {
+    if (!isNotFound(error)) throw asDeploymentError(error, site);
+  }
+  const created = await awsCall(site, () =>
+    clients.iam.send(
+      new CreateInstanceProfileCommand({
+        InstanceProfileName: profileName,
+        Path: INSTANCE_ROLE_PATH,
+        Tags: iamTags(plan, profileName),
+      }),
+    ),
+  );
+  return created.InstanceProfile!;
+}
+
+/**
+ * Ensures the deployment's instance role (trusting ec2.amazonaws.com only, with AmazonSSMManagedInstanceCore and
+ * the inline access policy) and its instance profile holding the role. Reads before every write, so a converged
+ * deployment costs only reads: the inline policy's name carries a hash of its document, so a changed spec (other
+ * buckets) puts the new document and deletes the outdated one.
+ */
+export async function ensureInstanceRole(
+  ctx: DeploymentContext,
+  buckets: string[],
+): Promise<InstanceRoleResult> {
+  const { plan, clients } = ctx;
+  const roleName = plan.names.instanceRole;
+  const roleSite = { resource: `instance role ${roleName}`, id: roleName };
+  const role = await getOrCreateRole(ctx);
+  const { partition, account } = arnParts(role.Arn!);
+
+  const document = instancePolicy(plan, buckets, partition, account);
+  const policyName = inlinePolicyName(document);
+  const inline = await awsCall(roleSite, () =>
+    clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })),
+  );
+  const existingPolicies = inline.PolicyNames ?? [];
+  if (!existingPolicies.includes(policyName)) {
+    await awsCall(roleSite, () =>
+      clients.iam.send(
+        new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
+      ),
+    );
+  }
+  for (const outdated of existingPolicies.filter(
+    (name) => name !== policyName && name.startsWith(INLINE_POLICY_PREFIX),
+  )) {
+    await deleteIfPresent(roleSite, () =>
+      clients.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: outdated })),
+    );
+  }
+
+  const attached = await awsCall(roleSite, () =>
+    clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName })),
+  );
+  if (!(attached.AttachedPolicies ?? []).some((policy) => policy.PolicyArn === SSM_CORE_POLICY_ARN)) {
+    await awsCall(roleSite, () =>
+      clients.iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: SSM_CORE_POLICY_ARN })),
+    );
+  }
+
+  const profile = await getOrCreateProfile(ctx);
+  const profileName = plan.names.instanceProfile;
+  const members = (profile.Roles ?? []).map((member) => member.RoleName);
+  if (members.length > 0 && !members.includes(roleName)) {
+    throw new ResourceConflict({
+      resource: `instance profile ${profileName}`,
+      id: profile.Arn ?? profileName,
+      message: `the instance profile holds role ${members.join(', ')}, not ${roleName}`,
+      hint: 'An instance profile holds one role. Remove the other role from it (aws iam remove-role-from-instance-profile) and re-run create.',
+    });
+  }
+  if (members.length === 0) {
+    await awsCall({ resource: `instance profile ${profileName}`, id: profileName }, () =>
+      clients.iam.send(
+        new AddRoleToInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName }),
+      ),
+    );
+  }
+  return { roleName, instanceProfileName: profileName, instanceProfileArn: profile.Arn! };
+}
+
+/** Runs a call; false when AWS says the entity does not exist, any other failure as a named error. */
+async function present(site: CallSite, call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw asDeploymentError(error, site);
+  }
+}
+
+/**
+ * Deletes the profile and the role in IAM's required order (role out of the profile, profile, managed policies,
+ * inline policies, role); every step tolerates "already gone", so a re-run converges.
+ */
+export async function deleteInstanceRole({
+  plan,
+  clients,
+}: DeploymentContext): Promise<{ deleted: string[] }> {
+  const roleName = plan.names.instanceRole;
+  const profileName = plan.names.instanceProfile;
+  const roleSite = { resource: `instance role ${roleName}`, id: roleName };
+  const profileSite = { resource: `instance profile ${profileName}`, id: profileName };
+  const deleted: string[] = [];
+
+  // NoSuchEntity here means the profile is gone or no longer holds the role: both are fine.
+  await present(profileSite, () =>
+    clients.iam.send(
+      new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName }),
+    ),
+  );
+  if (
+    await present(profileSite, () =>
+      clients.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profileName })),
+    )
+  ) {
+    deleted.push(`instance-profile/${profileName}`);
+  }
+
+  let attachedArns: string[] = [];
+  const roleFound = await present(roleSite, async () => {
+    const attached = await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
+    attachedArns = (attached.AttachedPolicies ?? []).map((policy) => policy.PolicyArn!);
+  });
+  if (!roleFound) return { deleted };
+  for (const policyArn of attachedArns) {
+    await deleteIfPresent(roleSite, () =>
+      clients.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),
+    );
+  }
+  let inlineNames: string[] = [];
+  await present(roleSite, async () => {
+    inlineNames =
+      (await clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
+  });
+  for (const policyName of inlineNames) {
+    await deleteIfPresent(roleSite, () =>
+      clients.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+    );
+  }
+  if (await present(roleSite, () => clients.iam.send(new DeleteRoleCommand({ RoleName: roleName })))) {
+    deleted.push(`role/${roleName}`);
+  }
+  return { deleted };
+}

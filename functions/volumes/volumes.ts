@@ -1,0 +1,184 @@
+import {
+  AttachVolumeCommand,
+  CreateVolumeCommand,
+  DeleteVolumeCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  type Volume,
+} from '@aws-sdk/client-ec2';
+import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
+import type { DeploymentContext } from '../shared/context.js';
+import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
+import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../shared/errors.js';
+import { bastionNode, currentInstance, describeFleet } from '../shared/fleet.js';
+
+/** The API device name of the bastion log volume, as in capideploy; scripts find it by volume id under /dev/disk/by-id. */
+export const LOG_VOLUME_DEVICE = '/dev/sdf';
+/** capideploy waits 30 s for `attached`; past this a volume still creating or attaching is a failed wait. */
+export const VOLUME_WAIT_TIMEOUT_SECONDS = 300;
+
+export interface VolumeResult {
+  volumeId: string;
+  state: string;
+  /** True only once the attachment to the bastion is `attached`; the ASL loops until then. */
+  attached: boolean;
+}
+
+const STATE_RANK: Record<string, number> = { 'in-use': 0, available: 1, creating: 2 };
+
+async function describeLogVolumes({ plan, clients }: DeploymentContext): Promise<Volume[]> {
+  const name = plan.names.logVolume;
+  const found = await awsCall({ resource: `volume ${name}` }, () =>
+    clients.ec2.send(new DescribeVolumesCommand({ Filters: deploymentFilters(plan, { name }) })),
+  );
+  return found.Volumes ?? [];
+}
+
+const olderThan = (time: Date | undefined, seconds: number) =>
+  time !== undefined && Date.now() - time.getTime() > seconds * 1000;
+
+/**
+ * Ensures the bastion log volume (encrypted gp3 in the deployment's zone) exists and is attached to the bastion as
+ * /dev/sdf. One step per call, so the ASL's wait loop sees progress: create, then attach once `available`, then
+ * report `attached` once the attachment says so.
+ */
+export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeResult> {
+  const { plan, clients } = ctx;
+  const name = plan.names.logVolume;
+  const bastion = bastionNode(ctx);
+  const instance = currentInstance(
+    await describeFleet(ctx, { name: bastion.name, states: ['pending', 'running'] }),
+  );
+  if (!instance) {
+    throw new ProvisioningFailed({
+      resource: `instance ${bastion.name}`,
+      message: `no pending or running instance tagged Name=${bastion.name}: the log volume has nothing to attach to`,
+      hint: 'The bastion was terminated or never launched; re-run create to launch it.',
+    });
+  }
+  const volumes = await describeLogVolumes(ctx);
+  const volume = volumes
+    .filter((candidate) => (candidate.State ?? '') in STATE_RANK)
+    .sort((a, b) => STATE_RANK[a.State!] - STATE_RANK[b.State!])[0];
+
+  const broken = volumes.find((candidate) => candidate.State === 'error');
+  if (!volume && broken) {
+    throw new ProvisioningFailed({
+      resource: `volume ${name}`,
+      id: broken.VolumeId,
+      message: 'the volume is in state error',
+      hint: 'Delete the volume (aws ec2 delete-volume) and re-run create to make a new one.',
+    });
+  }
+  if (!volume) {
+    const created = await awsCall({ resource: `volume ${name}` }, () =>
+      clients.ec2.send(
+        new CreateVolumeCommand({
+          AvailabilityZone: plan.availabilityZone,
+          Size: plan.logVolume.sizeGiB,
+          VolumeType: 'gp3',
+          Encrypted: true,
+          // Bound to this bastion's lifetime: a retry after a lost answer returns the same volume, while a
+          // bastion launched again later (after a delete) gets a fresh one.
+          ClientToken: `${plan.deployment}-log-${instance.InstanceId}`,
+          TagSpecifications: tagSpecifications(plan, 'volume', name),
+        }),
+      ),
+    );
+    return { volumeId: created.VolumeId!, state: created.State!, attached: false };
+  }
+
+  const site = { resource: `volume ${name}`, id: volume.VolumeId };
+  const result = (attached: boolean): VolumeResult => ({
+    volumeId: volume.VolumeId!,
+    state: volume.State!,
+    attached,
+  });
+  if (volume.State === 'creating') {
+    if (olderThan(volume.CreateTime, VOLUME_WAIT_TIMEOUT_SECONDS)) {
+      throw new WaitTimedOut({
+        ...site,
+        message: `the volume is still creating after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
+        hint: 'Check the AWS Health Dashboard for EBS in the zone; delete the volume and re-run create.',
+      });
+    }
+    return result(false);
+  }
+  if (volume.State === 'available') {
+    if (instance.State?.Name !== 'running') return result(false);
+    await awsCall(site, () =>
+      clients.ec2.send(
+        new AttachVolumeCommand({
+          VolumeId: volume.VolumeId,
+          InstanceId: instance.InstanceId,
+          Device: LOG_VOLUME_DEVICE,
+        }),
+      ),
+    );
+    return result(false);
+  }
+  const attachment = volume.Attachments?.find((candidate) => candidate.State !== 'detached');
+  if (attachment && attachment.InstanceId !== instance.InstanceId) {
+    throw new ResourceConflict({
+      ...site,
+      message: `the volume is attached to ${attachment.InstanceId}, not to the bastion ${instance.InstanceId}`,
+      hint: 'Detach the volume from the other instance (aws ec2 detach-volume) and re-run create.',
+    });
+  }
+  if (attachment?.State === 'attached') return result(true);
+  if (attachment?.State === 'attaching' && olderThan(attachment.AttachTime, VOLUME_WAIT_TIMEOUT_SECONDS)) {
+    throw new WaitTimedOut({
+      ...site,
+      message: `the volume is still attaching to ${instance.InstanceId} after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
+      hint: 'Stop and start the bastion, or detach the volume, then re-run create.',
+    });
+  }
+  return result(false);
+}
+
+/**
+ * Deletes the bastion log volume: detaches it first when it is still attached (normally instances are terminated
+ * before, which detaches it), and deletes it once `available`. `waiting` says a detach or create is in progress.
+ * A volume AWS still reports in use is a DependencyViolation, which the ASL retries.
+ */
+export async function deleteLogVolumes(
+  ctx: DeploymentContext,
+): Promise<{ deleted: string[]; waiting: boolean }> {
+  const { plan, clients } = ctx;
+  const deleted: string[] = [];
+  let waiting = false;
+  for (const volume of await describeLogVolumes(ctx)) {
+    const site = { resource: `volume ${plan.names.logVolume}`, id: volume.VolumeId };
+    switch (volume.State) {
+      case 'deleting':
+      case 'deleted':
+        deleted.push(volume.VolumeId!);
+        break;
+      case 'creating':
+        waiting = true;
+        break;
+      case 'in-use':
+        for (const attachment of volume.Attachments ?? []) {
+          if (attachment.State === 'attached' || attachment.State === 'attaching') {
+            await deleteIfPresent(site, () =>
+              clients.ec2.send(
+                new DetachVolumeCommand({
+                  VolumeId: volume.VolumeId,
+                  InstanceId: attachment.InstanceId,
+                  Device: attachment.Device,
+                }),
+              ),
+            );
+          }
+        }
+        waiting = true;
+        break;
+      default:
+        await deleteIfPresent(site, () =>
+          clients.ec2.send(new DeleteVolumeCommand({ VolumeId: volume.VolumeId })),
+        );
+        deleted.push(volume.VolumeId!);
+    }
+  }
+  return { deleted, waiting };
+}
