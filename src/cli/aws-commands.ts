@@ -5,6 +5,7 @@ import {
   RedriveExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import type { InventoryItem } from '../../functions/inventory/inventory.js';
 import { parseCause } from '../../functions/shared/errors.js';
 import {
   DeploymentConflict,
@@ -22,9 +23,10 @@ import {
   submitCreate,
   submitDelete,
 } from '../../infra/api/executions.js';
-import type { DeploymentSpec } from '../spec/schema.js';
+import { type CostEstimate, estimateCost } from '../cost/estimate.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from '../spec/schema.js';
 import { EXIT, type GlobalOptions } from './options.js';
-import { describeFailure, progressPrinter } from './output.js';
+import { costJson, costTable, describeFailure, listLine, progressPrinter } from './output.js';
 import { BadInput } from './spec-file.js';
 
 /**
@@ -44,6 +46,10 @@ interface AwsOptions extends GlobalOptions {
   redrive?: boolean;
   /** `--poll-seconds <n>`: how often a running execution is checked. Default 5. */
   pollSeconds?: string;
+  /** `--no-wait` sets false: create/delete start (or find) the execution and return without following it. */
+  wait?: boolean;
+  /** `--region <region>`: the region of the stack (used where the clients are made, src/cli/aws-clients.ts). */
+  region?: string;
 }
 
 /** What AWS mode talks to; tests pass clients under aws-sdk-client-mock and an instant sleep. */
@@ -52,6 +58,11 @@ interface AwsDeps {
   cloudformation: CloudFormationClient;
   /** @default setTimeout-based */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * What a deployment owns in its account now (Resource Groups Tagging API plus describes), for `status` and
+   * `list`; without it they show executions only.
+   */
+  inventory?: (spec: DeploymentSpec) => Promise<InventoryItem[]>;
 }
 
 /** One resource of the `--json` output (the fields of local mode's resources). */
@@ -314,8 +325,53 @@ async function run(
     if (submitted.outcome === 'done') await readHistory(deps.sfn, executionArn, reader);
   }
   printing = true;
+  if (options.wait === false) {
+    const now = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (now.status === 'RUNNING' || now.status === 'PENDING_REDRIVE') {
+      if (options.json) {
+        say(
+          JSON.stringify(
+            {
+              deployment,
+              operation,
+              status: now.status,
+              mode: 'aws',
+              execution: now.name,
+              executionArn,
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        say(`${now.status}: not waiting; follow it with: capi-deploy watch ${deployment}`);
+      }
+      process.exitCode = EXIT.ok;
+      return;
+    }
+  }
   const described = await follow(deps, executionArn, reader, pollMs);
   report(options, operation, deployment, described, reader);
+}
+
+/**
+ * What the deployment of an execution owns now and its cost: the spec is the execution's input (a delete runs
+ * with its create's input). Listing problems (permissions, an unreadable input) are shown, not fatal.
+ */
+async function ownedBy(
+  deps: AwsDeps,
+  executionArn: string,
+): Promise<{ estimate?: CostEstimate; error?: string }> {
+  if (!deps.inventory) return {};
+  try {
+    const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const parsed = DeploymentSpecSchema.safeParse(parseOutput(described.input));
+    if (!parsed.success)
+      return { error: `the input of ${described.name ?? executionArn} is not a deployment spec` };
+    return { estimate: estimateCost(await deps.inventory(parsed.data), parsed.data.region) };
+  } catch (error) {
+    return { error: `${(error as Error).name}: ${(error as Error).message}` };
+  }
 }
 
 /** The commands of AWS mode, with the same output conventions and exit codes as the local ones. */
@@ -332,6 +388,7 @@ function awsCommands(deps: AwsDeps) {
     async status(name: string, options: AwsOptions) {
       const machines = await machinesOf(deps, options);
       const status = await asInput(() => describeDeployment(deps.sfn, machines, name));
+      const owned = await ownedBy(deps, status.execution.arn);
       if (options.json) {
         say(
           JSON.stringify(
@@ -345,6 +402,9 @@ function awsCommands(deps: AwsDeps) {
               executionArn: status.execution.arn,
               currentStep: status.currentStep,
               failure: status.failure,
+              ...(owned.estimate ? costJson(owned.estimate) : {}),
+              ...(owned.error ? { resources: null, hourlyUsd: null } : {}),
+              ...(owned.error ? { resourcesError: owned.error } : {}),
             },
             null,
             2,
@@ -360,25 +420,54 @@ function awsCommands(deps: AwsDeps) {
       if (status.currentStep)
         say(`  ${execution.stopDate ? 'last step' : 'current step'}: ${status.currentStep}`);
       if (status.failure) for (const line of describeFailure(status.failure)) say(line);
+      if (owned.estimate) {
+        const billed = owned.estimate.items.filter((item) => item.billed).length;
+        say(`resources: ${owned.estimate.items.length}, ${billed} billed`);
+        for (const line of costTable(owned.estimate)) say(line);
+      } else if (owned.error) {
+        say(`resources: not listed (${owned.error})`);
+      }
     },
     async list(options: AwsOptions) {
       const machines = await machinesOf(deps, options);
-      const rows = (await listDeployments(deps.sfn, machines)).map((row) => ({
-        deployment: row.deployment,
-        state: row.state,
-        execution: row.execution.name,
-        status: row.execution.status,
-        startDate: row.execution.startDate,
-        stopDate: row.execution.stopDate,
-      }));
+      const rows = [];
+      for (const row of await listDeployments(deps.sfn, machines)) {
+        const owned = await ownedBy(deps, row.execution.arn);
+        rows.push({
+          deployment: row.deployment,
+          state: row.state,
+          execution: row.execution.name,
+          status: row.execution.status,
+          startDate: row.execution.startDate,
+          stopDate: row.execution.stopDate,
+          region: owned.estimate?.region ?? null,
+          resources: owned.estimate?.items.length ?? null,
+          billed: owned.estimate?.items.filter((item) => item.billed).length ?? null,
+          hourlyUsd: owned.estimate?.hourlyUsd ?? null,
+          complete: owned.estimate?.complete ?? null,
+          ...(owned.error ? { resourcesError: owned.error } : {}),
+        });
+      }
       if (options.json) return say(JSON.stringify({ mode: 'aws', deployments: rows }, null, 2));
       if (rows.length === 0) return say('no deployments');
       for (const row of rows) {
-        say(`${row.deployment.padEnd(24)} ${row.state.padEnd(13)} ${row.execution} (${row.status})`);
+        const head = `${row.deployment.padEnd(24)} ${row.state.padEnd(13)} ${row.execution} (${row.status})`;
+        if (row.resources === null || row.billed === null || row.hourlyUsd === null) {
+          say(row.resourcesError ? `${head}  resources not listed: ${row.resourcesError}` : head);
+        } else {
+          const costed = listLine({
+            deployment: '',
+            resources: row.resources,
+            billed: row.billed,
+            hourlyUsd: row.hourlyUsd,
+            complete: row.complete !== false,
+          }).trim();
+          say(`${head}  ${costed}`);
+        }
       }
     },
   };
 }
 
 export type { AwsDeps, AwsOptions };
-export { awsCommands };
+export { awsCommands, machinesOf };

@@ -1,5 +1,6 @@
 import type { InventoryItem } from '../../functions/inventory/inventory.js';
 import type { MachineName } from '../asl/write.js';
+import { estimateCost } from '../cost/estimate.js';
 import type { ExecutionRecord } from '../local/history.js';
 import {
   knownDeployments,
@@ -11,7 +12,15 @@ import {
 } from '../local/local-mode.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
-import { describeFailure, progressPrinter, resourceTable, summaryLines } from './output.js';
+import {
+  costJson,
+  costTable,
+  describeFailure,
+  listLine,
+  progressPrinter,
+  resourceTable,
+  summaryLines,
+} from './output.js';
 import { BadInput } from './spec-file.js';
 
 const say = (line: string) => console.log(line);
@@ -88,24 +97,32 @@ export function localCommands() {
       const local = session(options);
       const rows = [];
       for (const name of knownDeployments(options.stateDir)) {
-        const resources = await localInventory(local, specOf(options, name));
+        const spec = specOf(options, name);
+        const estimate = estimateCost(await localInventory(local, spec), spec.region);
         rows.push({
           deployment: name,
-          resources: resources.length,
-          billed: resources.filter((r) => r.billed).length,
+          region: spec.region,
+          resources: estimate.items.length,
+          billed: estimate.items.filter((r) => r.billed).length,
+          hourlyUsd: estimate.hourlyUsd,
+          complete: estimate.complete,
         });
       }
       if (options.json) return say(JSON.stringify({ mode: 'local', deployments: rows }, null, 2));
       if (rows.length === 0) return say('no deployments');
-      for (const row of rows)
-        say(`${row.deployment.padEnd(24)} ${row.resources} resources, ${row.billed} billed`);
+      for (const row of rows) say(listLine(row));
     },
     async status(name: string, options: GlobalOptions) {
       const spec = specOf(options, name);
-      const resources = await localInventory(session(options), spec);
-      if (options.json) return say(JSON.stringify({ deployment: name, mode: 'local', resources }, null, 2));
-      say(`${name}: ${resources.length} resources`);
-      for (const line of resourceTable(resources)) say(line);
+      const estimate = estimateCost(await localInventory(session(options), spec), spec.region);
+      if (options.json) {
+        return say(JSON.stringify({ deployment: name, mode: 'local', ...costJson(estimate) }, null, 2));
+      }
+      const billed = estimate.items.filter((item) => item.billed).length;
+      say(
+        `${name}: ${estimate.items.length} resources, ${billed} billed (local mode, state in ${options.stateDir})`,
+      );
+      for (const line of costTable(estimate)) say(line);
     },
   };
 }

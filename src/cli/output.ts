@@ -1,5 +1,6 @@
 import type { InventoryItem } from '../../functions/inventory/inventory.js';
 import { parseCause } from '../../functions/shared/errors.js';
+import { type CostEstimate, formatUsd } from '../cost/estimate.js';
 import type { ExecutionRecord, StepRecord } from '../local/history.js';
 import type { Plan } from '../spec/plan.js';
 
@@ -90,4 +91,74 @@ export function planLines(plan: Plan): string[] {
     lines.push(`  ${group.name}: ${rules}`);
   }
   return lines;
+}
+
+/** `status`: each resource with type, id, name, state, billed and $/hour, then the total hourly cost. */
+export function costTable(estimate: CostEstimate): string[] {
+  if (estimate.items.length === 0) return ['  (no resources)', '  total: $0.0000/hour'];
+  const header = { type: 'TYPE', id: 'ID', name: 'NAME', state: 'STATE', billed: 'BILLED', cost: '$/HOUR' };
+  const rows = [
+    header,
+    ...estimate.items.map((item) => ({
+      type: item.type,
+      id: item.id,
+      name: item.name,
+      state: item.state,
+      billed: item.billed ? 'yes' : 'no',
+      cost: formatUsd(item.hourlyUsd),
+    })),
+  ];
+  const keys = ['type', 'id', 'name', 'state', 'billed'] as const;
+  const widths = keys.map((key) => Math.max(...rows.map((row) => row[key].length)));
+  const costWidth = Math.max(...rows.map((row) => row.cost.length));
+  const lines = rows.map(
+    (row) =>
+      `  ${keys.map((key, i) => row[key].padEnd(widths[i])).join('  ')}  ${row.cost.padStart(costWidth)}`,
+  );
+  lines.push(`  ${totalLine(estimate)}`);
+  for (const note of estimate.notes) lines.push(`  note: ${note}`);
+  return lines;
+}
+
+/** `total: $0.8123/hour (about $593.00 per 30-day month) in us-east-1`, marked when some price is missing. */
+export function totalLine(estimate: CostEstimate): string {
+  const hourly = `$${estimate.hourlyUsd.toFixed(4)}/hour`;
+  const monthly = `$${(estimate.hourlyUsd * 24 * 30).toFixed(2)} per 30-day month`;
+  return estimate.complete
+    ? `total: ${hourly} (about ${monthly}) in ${estimate.region}`
+    : `total: at least ${hourly} (at least ${monthly}) in ${estimate.region}: some resources are not priced, see the notes`;
+}
+
+/** One resource of the `status --json` output. */
+export function costJson(estimate: CostEstimate) {
+  return {
+    resources: estimate.items.map(({ type, id, name, state, billed, size, hourlyUsd, note }) => ({
+      type,
+      id,
+      name,
+      state,
+      billed,
+      hourlyUsd,
+      ...(size === undefined ? {} : { size }),
+      ...(note === undefined ? {} : { note }),
+    })),
+    hourlyUsd: estimate.hourlyUsd,
+    region: estimate.region,
+    complete: estimate.complete,
+    notes: estimate.notes,
+  };
+}
+
+/** One deployment of `list`: resource counts and the hourly cost of what it owns. */
+export function listLine(row: {
+  deployment: string;
+  resources: number;
+  billed: number;
+  hourlyUsd: number;
+  complete: boolean;
+  state?: string;
+}): string {
+  const state = row.state ? `${row.state.padEnd(13)} ` : '';
+  const cost = `${row.complete ? '' : '≥ '}$${row.hourlyUsd.toFixed(4)}/hour`;
+  return `${row.deployment.padEnd(24)} ${state}${row.resources} resources, ${row.billed} billed, ${cost}`;
 }

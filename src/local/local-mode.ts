@@ -10,7 +10,7 @@ import type { FaultRule } from '../sim/faults.js';
 import { openAccount } from '../sim/services/index.js';
 import { planDeployment } from '../spec/plan.js';
 import type { DeploymentSpec } from '../spec/schema.js';
-import { executeMachine, useSimulatedAccount } from './engine.js';
+import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import type { ExecutionRecord, StepRecord } from './history.js';
 import { HistoryRecorder } from './recorder.js';
 
@@ -62,6 +62,7 @@ export async function runLocalExecution(
   const recorder = new HistoryRecorder();
   const execution = executionName(machine, spec.name, startMs);
   if (machine === 'create-deployment') saveDeploymentSpec(stateDir, spec);
+  await preloadHandlers();
   const outcome = await runInVirtualTime(startMs, async () => {
     try {
       return {

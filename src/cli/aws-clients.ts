@@ -1,0 +1,29 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { InventoryItem } from '../../functions/inventory/inventory.js';
+import type { DeploymentSpec } from '../spec/schema.js';
+import type { AwsDeps } from './aws-commands.js';
+
+/**
+ * The only place AWS mode makes clients: Step Functions and CloudFormation in `--region` (else the SDK's default
+ * region chain: AWS_REGION, the profile), with the SDK's default credential chain (environment, SSO/profile,
+ * instance or container role). The inventory of a deployment runs in the deployment's own region and account
+ * (its spec's `region` and `assumeRole`), through the handlers' client factory, as the inventory Lambda does.
+ */
+export function awsClients(options: { region?: string }): AwsDeps {
+  const config = options.region ? { region: options.region } : {};
+  return {
+    sfn: new SFNClient(config),
+    cloudformation: new CloudFormationClient(config),
+    inventory: awsInventory,
+  };
+}
+
+/** What a deployment owns in its account now: Resource Groups Tagging API plus one describe per type. */
+export async function awsInventory(spec: DeploymentSpec): Promise<InventoryItem[]> {
+  const [{ deploymentContext }, { listResources }] = await Promise.all([
+    import('../../functions/shared/context.js'),
+    import('../../functions/inventory/inventory.js'),
+  ]);
+  return listResources(await deploymentContext(spec));
+}
