@@ -75,6 +75,17 @@ export const PARSERS: Record<string, (plan: Plan, stdout: string) => Omit<CheckR
   },
 };
 
+/** Where to look when a check fails (nodes are reached with Session Manager, never SSH). */
+const CHECK_HINTS: Record<string, string> = {
+  cassandra:
+    'A Cassandra node is not UN in nodetool status: on that node read journalctl -u cassandra and /var/log/cassandra/system.log.',
+  rabbitmq: 'On the rabbitmq node read journalctl -u rabbitmq-server and rabbitmq-diagnostics listeners.',
+  webapi: 'On the bastion read journalctl -u capiwebapi.',
+  ui: 'On the bastion check nginx -t and /var/log/nginx/error.log.',
+  prometheus:
+    'A scrape target is down: check node_exporter (9100) or the Cassandra JMX exporter (7070) on that node.',
+};
+
 async function checkOutput({ clients }: DeploymentContext, command: CheckCommand): Promise<string> {
   const site = { resource: `health check ${command.check}`, id: command.commandId };
   const listed = await awsCall(site, () =>
@@ -109,10 +120,12 @@ export async function evaluateChecks(
   const healthy = results.every((result) => result.healthy);
   if (!healthy && failWhenUnhealthy) {
     const failed = results.filter((result) => !result.healthy);
+    const checks = failed.map((result) => result.check);
     throw new HealthCheckFailed({
-      resource: `deployment ${ctx.plan.deployment}`,
+      resource: `${checks.join(', ')} health check of deployment ${ctx.plan.deployment}`,
+      id: failed[0].unhealthy[0] ?? null,
       message: failed.map((result) => `${result.summary} (${result.unhealthy.join(', ')})`).join('; '),
-      hint: 'Look at the failed nodes with Session Manager (journalctl -u <service>), fix, then re-run create.',
+      hint: `${checks.map((check) => CHECK_HINTS[check] ?? '').join(' ')} Fix, then re-run create.`.trim(),
       details: { failed },
     });
   }

@@ -356,7 +356,6 @@ export function createDeployment(): {
     States: {
       'Validate the deployment spec': task('DeploymentPlan', {
         parameters: { action: 'validate', 'spec.$': '$' },
-        resultPath: '$',
         next: 'Check AMI, instance types and quota',
         catchTo: { next: 'Spec or preflight failed', resultPath: '$.failure' },
       }),

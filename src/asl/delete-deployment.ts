@@ -97,7 +97,6 @@ export function deleteDeployment(): {
     States: {
       'Validate the deployment spec': task('DeploymentPlan', {
         parameters: { action: 'validate', 'spec.$': '$' },
-        resultPath: '$',
         next: 'Start teardown',
         catchTo: { next: 'Spec is invalid', resultPath: '$.failure' },
       }),

@@ -106,7 +106,7 @@ export async function runLocalExecution(
       apiCallsByOperation,
     },
   };
-  account.save(stateDir);
+  account.save(stateDir, outcome.endMs);
   saveExecution(stateDir, record);
   return record;
 }

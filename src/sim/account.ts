@@ -93,9 +93,10 @@ export class SimulatedAccount {
     return new SimulatedAccount(simulators, options, persisted);
   }
 
-  save(stateDir: string): void {
+  /** Persists the account; `nowMs` is the virtual time the run ended at, so the next run starts after it. */
+  save(stateDir: string, nowMs = Date.now()): void {
     mkdirSync(stateDir, { recursive: true });
-    this.data.clock = Math.max(this.data.clock, Date.now());
+    this.data.clock = Math.max(this.data.clock, nowMs);
     writeFileSync(join(stateDir, 'account.json'), `${JSON.stringify(this.data, null, 1)}\n`);
   }
 

@@ -49,7 +49,13 @@ describe('failure classes, as the operator sees them', () => {
 
   it('capacity: no capacity for one node, after the capacity retries', async () => {
     const record = await run(newStateDir(), 'create-deployment', sampleSpec, [
-      { service: 'EC2', operation: 'RunInstances', target: 'cass002', error: 'InsufficientInstanceCapacity', times: -1 },
+      {
+        service: 'EC2',
+        operation: 'RunInstances',
+        target: 'cass002',
+        error: 'InsufficientInstanceCapacity',
+        times: -1,
+      },
     ]);
     assertRenderedFailure(record, {
       step: /Launch instances/,
@@ -88,7 +94,13 @@ describe('failure classes, as the operator sees them', () => {
 
   it('SSM agent offline: one node never registers', async () => {
     const record = await run(newStateDir(), 'create-deployment', sampleSpec, [
-      { service: 'SSM', operation: 'UpdateInstanceInformation', target: 'daemon002', error: 'AccessDeniedException', times: -1 },
+      {
+        service: 'SSM',
+        operation: 'UpdateInstanceInformation',
+        target: 'daemon002',
+        error: 'AccessDeniedException',
+        times: -1,
+      },
     ]);
     assertRenderedFailure(record, {
       step: /SSM agents/,
@@ -148,7 +160,7 @@ describe('failure classes, as the operator sees them', () => {
     assertRenderedFailure(record, {
       step: /Create VPC/,
       error: /Throttled/,
-      resource: /VPC sample_vpc/,
+      resource: /VPC sample_network/,
       awsError: 'RequestLimitExceeded',
       hint: /throttled/,
     });

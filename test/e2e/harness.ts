@@ -17,7 +17,8 @@ export const specWith = (overrides: Partial<Record<keyof DeploymentSpec, unknown
 export const newStateDir = () => mkdtempSync(join(tmpdir(), 'capi-e2e-'));
 
 /** Faults as the CLI would parse them (times defaults to 1). */
-export const faults = (rules: Partial<FaultRule>[]) => rules.map((rule) => ({ times: 1, ...rule }) as FaultRule);
+export const faults = (rules: Partial<FaultRule>[]) =>
+  rules.map((rule) => ({ times: 1, ...rule }) as FaultRule);
 
 /** Runs one machine in local mode against the account persisted in `stateDir`, with this run's faults. */
 export async function run(

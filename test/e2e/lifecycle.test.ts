@@ -39,7 +39,9 @@ describe('local create and delete of the sample', () => {
     // Assess
     expect(record.status).toBe('SUCCEEDED');
     expect(creations(record)).toEqual([]);
-    expect((await inventory(stateDir)).map((item) => item.id).sort()).toEqual(before.map((item) => item.id).sort());
+    expect((await inventory(stateDir)).map((item) => item.id).sort()).toEqual(
+      before.map((item) => item.id).sort(),
+    );
   });
 
   it('deletes every resource it created', async () => {

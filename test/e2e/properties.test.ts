@@ -1,8 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../src/local/history.js';
+import type { SimulatedAccount } from '../../src/sim/account.js';
 import type { FaultRule } from '../../src/sim/faults.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
-import { forkStateDir, inventory, newStateDir, resourceCounts, run, sampleSpec, specWith } from './harness.js';
+import {
+  forkStateDir,
+  inventory,
+  newStateDir,
+  resourceCounts,
+  run,
+  sampleSpec,
+  specWith,
+} from './harness.js';
 
 /**
  * The lifecycle properties of issue 6, for every step of create that changes something:
@@ -90,9 +99,9 @@ function lifecycleProperties(label: string, spec: DeploymentSpec) {
       expect(clean.failure).toBeNull();
       cleanCounts = await resourceCounts(stateDir, spec);
       const called = Object.keys(clean.metrics.apiCallsByOperation).filter(isMutating);
-      expect(called.filter((operation) => !(MUTATING_OPERATIONS as readonly string[]).includes(operation))).toEqual(
-        [],
-      );
+      expect(
+        called.filter((operation) => !(MUTATING_OPERATIONS as readonly string[]).includes(operation)),
+      ).toEqual([]);
     });
 
     it.each(failures)('fail at %s: delete leaves nothing, resume equals a clean run', async (_, rule) => {
@@ -116,8 +125,13 @@ function lifecycleProperties(label: string, spec: DeploymentSpec) {
       const throttling: Partial<FaultRule>[] = [
         { service: 'EC2', operation: '*', error: 'RequestLimitExceeded', probability: 0.3, times: -1 },
       ];
-      const created = await run(stateDir, 'create-deployment', spec, throttling, 7);
+      let account: SimulatedAccount | undefined;
+      const created = await run(stateDir, 'create-deployment', spec, throttling, 7, (opened) => {
+        account = opened;
+      });
       expect(created.failure).toBeNull();
+      // Proof that the faults fired: each throttled call was retried by the SDK or the ASL.
+      expect(account?.faults.fired.length).toBeGreaterThan(20);
       expect(await resourceCounts(stateDir, spec)).toEqual(cleanCounts);
       const removed = await run(stateDir, 'delete-deployment', spec, throttling, 11);
       expect(removed.failure).toBeNull();
@@ -127,4 +141,7 @@ function lifecycleProperties(label: string, spec: DeploymentSpec) {
 }
 
 lifecycleProperties('sample (4 Cassandra nodes, 4 daemons)', sampleSpec);
-lifecycleProperties('16 Cassandra nodes, 16 daemons', specWith({ name: 'sixteen', cassandraNodes: 16, daemons: 16 }));
+lifecycleProperties(
+  '16 Cassandra nodes, 16 daemons',
+  specWith({ name: 'sixteen', cassandraNodes: 16, daemons: 16 }),
+);

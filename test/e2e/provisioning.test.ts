@@ -49,7 +49,13 @@ describe('provisioning over SSM Run Command', () => {
 
   it('fails a command that times out, saying so', async () => {
     const failed = await run(newStateDir(), 'create-deployment', sampleSpec, [
-      { service: 'SSM', operation: 'SendCommand', target: 'daemon001', document: 'capi-daemon-install', status: 'TimedOut' },
+      {
+        service: 'SSM',
+        operation: 'SendCommand',
+        target: 'daemon001',
+        document: 'capi-daemon-install',
+        status: 'TimedOut',
+      },
     ]);
     expect(failed.status).toBe('FAILED');
     const cause = parseCause(failed.failure?.cause);
@@ -66,7 +72,9 @@ describe('provisioning over SSM Run Command', () => {
     const secrets = Object.values(ssm.parameters).filter((parameter) => parameter.Type === 'SecureString');
     expect(secrets.length).toBeGreaterThanOrEqual(3);
     const execution = JSON.stringify(record);
-    const commandParameters = JSON.stringify(Object.values(ssm.commands).map((command) => command.Parameters));
+    const commandParameters = JSON.stringify(
+      Object.values(ssm.commands).map((command) => command.Parameters),
+    );
     for (const secret of secrets) {
       expect(secret.Value.length).toBeGreaterThanOrEqual(32);
       expect(execution).not.toContain(secret.Value);
