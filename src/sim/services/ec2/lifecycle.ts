@@ -166,23 +166,31 @@ function settleVolume(state: Ec2State, volume: Volume, now: number): void {
   if (volume.State === 'in-use' && volume.Attachments.length === 0) volume.State = 'available';
 }
 
-/** An instance's block devices, as DescribeInstances shows them: its attached EBS volumes. */
-function syncBlockDevices(state: Ec2State, instance: Instance): void {
-  instance.BlockDeviceMappings = Object.values(state.volumes)
-    .flatMap((volume) =>
-      volume.Attachments.filter((attachment) => attachment.InstanceId === instance.InstanceId).map(
-        (attachment) => ({
-          DeviceName: attachment.Device,
-          Ebs: {
-            AttachTime: attachment.AttachTime,
-            DeleteOnTermination: attachment.DeleteOnTermination,
-            Status: attachment.State,
-            VolumeId: volume.VolumeId,
-          },
-        }),
-      ),
-    )
-    .sort((a, b) => a.Ebs.AttachTime - b.Ebs.AttachTime || a.DeviceName.localeCompare(b.DeviceName));
+type BlockDevice = NonNullable<Instance['BlockDeviceMappings']>[number];
+
+/** Every instance's block devices, as DescribeInstances shows them: its attached EBS volumes (one pass). */
+function syncBlockDevices(state: Ec2State): void {
+  const devices = new Map<string, BlockDevice[]>();
+  for (const volume of Object.values(state.volumes)) {
+    for (const attachment of volume.Attachments) {
+      const list = devices.get(attachment.InstanceId) ?? [];
+      list.push({
+        DeviceName: attachment.Device,
+        Ebs: {
+          AttachTime: attachment.AttachTime,
+          DeleteOnTermination: attachment.DeleteOnTermination,
+          Status: attachment.State,
+          VolumeId: volume.VolumeId,
+        },
+      });
+      devices.set(attachment.InstanceId, list);
+    }
+  }
+  for (const instance of Object.values(state.instances)) {
+    instance.BlockDeviceMappings = (devices.get(instance.InstanceId) ?? []).sort(
+      (a, b) => a.Ebs.AttachTime - b.Ebs.AttachTime || a.DeviceName.localeCompare(b.DeviceName),
+    );
+  }
 }
 
 /**
@@ -199,7 +207,7 @@ export function refreshEc2(state: Ec2State, nowMs: number): void {
   for (const nat of Object.values(state.natGateways)) settleNat(state, nat, nowMs);
   for (const instance of Object.values(state.instances)) settleInstance(state, instance, nowMs);
   for (const volume of Object.values(state.volumes)) settleVolume(state, volume, nowMs);
-  for (const instance of Object.values(state.instances)) syncBlockDevices(state, instance);
+  syncBlockDevices(state);
 }
 
 /** The route table that routes a subnet: its explicit association, else the VPC's main table. */
