@@ -5,7 +5,8 @@ import { register } from 'tsx/esm/api';
 // The AWS SDK warns on Node 20 that future releases need Node 22; the CLI supports both, so keep stderr for errors.
 process.removeAllListeners('warning');
 process.on('warning', (warning) => {
-  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning')) console.error(`${warning.name}: ${warning.message}`);
+  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning'))
+    console.error(`${warning.name}: ${warning.message}`);
 });
 
 register();

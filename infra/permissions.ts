@@ -122,7 +122,12 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'iam:DeleteRole',
   ],
   Instances: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:TerminateInstances'],
-  BastionAddress: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:DescribeAddresses', 'ec2:AssociateAddress'],
+  BastionAddress: [
+    'sts:AssumeRole',
+    'ec2:DescribeInstances',
+    'ec2:DescribeAddresses',
+    'ec2:AssociateAddress',
+  ],
   Volumes: [
     'sts:AssumeRole',
     'ec2:DescribeInstances',

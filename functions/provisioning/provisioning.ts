@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CreateTagsCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import {
-  GetCommandInvocationCommand,
   type CommandInvocation,
+  GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';

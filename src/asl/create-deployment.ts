@@ -90,7 +90,8 @@ function networkAndIdentity(next: string) {
         startAt: 'Generate deployment secrets',
         states: {
           'Generate deployment secrets': task('Secrets', {
-            comment: 'SecureString parameters under the deployment path; only their names enter the execution.',
+            comment:
+              'SecureString parameters under the deployment path; only their names enter the execution.',
             parameters: { action: 'ensure' },
             resultPath: null,
           }),
@@ -315,20 +316,32 @@ function provisioning(next: string): States {
     ),
     ...phase(
       'Configure and start Cassandra',
-      { check: 'Check Cassandra configuration', question: 'Is Cassandra configured everywhere?', wait: 'Wait for Cassandra configuration' },
+      {
+        check: 'Check Cassandra configuration',
+        question: 'Is Cassandra configured everywhere?',
+        wait: 'Wait for Cassandra configuration',
+      },
       5,
       'Start counting Cassandra checks',
     ),
     ...cassandraReadiness('Configure RabbitMQ, Prometheus, daemons and bastion'),
     ...phase(
       'Configure RabbitMQ, Prometheus, daemons and bastion',
-      { check: 'Check service configuration', question: 'Are all services configured?', wait: 'Wait for service configuration' },
+      {
+        check: 'Check service configuration',
+        question: 'Are all services configured?',
+        wait: 'Wait for service configuration',
+      },
       5,
       'Run health checks',
     ),
     ...phase(
       'Run health checks',
-      { check: 'Check health-check commands', question: 'Have all health checks answered?', wait: 'Wait for health checks' },
+      {
+        check: 'Check health-check commands',
+        question: 'Have all health checks answered?',
+        wait: 'Wait for health checks',
+      },
       2,
       'Judge cluster health',
     ),

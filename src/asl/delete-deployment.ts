@@ -48,7 +48,9 @@ function fleetBranch() {
       }),
       'Is the log volume gone?': {
         Type: 'Choice',
-        Choices: [{ Variable: '$.logVolume.waiting', BooleanEquals: true, Next: 'Wait for log volume to detach' }],
+        Choices: [
+          { Variable: '$.logVolume.waiting', BooleanEquals: true, Next: 'Wait for log volume to detach' },
+        ],
         Default: 'Delete security groups',
       },
       'Wait for log volume to detach': { Type: 'Wait', Seconds: 3, Next: 'Delete bastion log volume' },

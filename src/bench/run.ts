@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import sample from '../../examples/sample.json' with { type: 'json' };
 import { openLocalSession, runLocalExecution } from '../local/local-mode.js';
-import { DeploymentSpecSchema } from '../spec/schema.js';
 import { setVcpuQuota } from '../sim/services/quotas.js';
+import { DeploymentSpecSchema } from '../spec/schema.js';
 import { criticalPathSeconds } from './critical-path.js';
 
 const BENCH_VCPU_QUOTA = 4096;
@@ -31,7 +31,12 @@ interface Row {
 async function measure(size: number): Promise<Row> {
   const stateDir = `.capi-bench-${size}`;
   rmSync(stateDir, { recursive: true, force: true });
-  const spec = DeploymentSpecSchema.parse({ ...sample, name: `bench${size}`, cassandraNodes: size, daemons: size });
+  const spec = DeploymentSpecSchema.parse({
+    ...sample,
+    name: `bench${size}`,
+    cassandraNodes: size,
+    daemons: size,
+  });
   const started = performance.now();
   const session = openLocalSession(stateDir);
   // 128 + 128 nodes of the sample flavor need ~1300 vCPUs: bench an account whose quota was raised for it.
@@ -41,7 +46,9 @@ async function measure(size: number): Promise<Row> {
   const wallSeconds = ((performance.now() - started) / 1000).toFixed(1);
   rmSync(stateDir, { recursive: true, force: true });
   if (create.status !== 'SUCCEEDED' || removed.status !== 'SUCCEEDED') {
-    throw new Error(`size ${size}: create ${create.status}, delete ${removed.status}: ${JSON.stringify(create.failure ?? removed.failure)}`);
+    throw new Error(
+      `size ${size}: create ${create.status}, delete ${removed.status}: ${JSON.stringify(create.failure ?? removed.failure)}`,
+    );
   }
   const criticalPath = criticalPathSeconds();
   return {
@@ -63,4 +70,6 @@ for (const size of SIZES) rows.push(await measure(size));
 console.log('cassandraNodes = daemons = N; figures of the create unless marked delete\n');
 console.table(rows);
 const growth = rows.length > 1 ? rows[rows.length - 1].historyEvents / rows[0].historyEvents - 1 : 0;
-console.log(`history events grow ${(growth * 100).toFixed(1)}% from N=${rows[0].nodes} to N=${rows[rows.length - 1].nodes}`);
+console.log(
+  `history events grow ${(growth * 100).toFixed(1)}% from N=${rows[0].nodes} to N=${rows[rows.length - 1].nodes}`,
+);
