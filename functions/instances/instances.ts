@@ -242,6 +242,12 @@ const nicknameOf = (ctx: DeploymentContext, instance: Instance) =>
  */
 export async function terminateInstances(ctx: DeploymentContext): Promise<{ terminating: string[] }> {
   const live = await describeFleet(ctx, { states: LIVE_STATES });
+  await terminateRunning(ctx, live);
+  return { terminating: live.map((instance) => instance.InstanceId!) };
+}
+
+/** TerminateInstances for the given instances that are not shutting down already. */
+async function terminateRunning(ctx: DeploymentContext, live: Instance[]): Promise<void> {
   const toTerminate = live.filter((instance) => stateOf(instance) !== 'shutting-down');
   for (const batch of chunks(toTerminate, TERMINATE_BATCH)) {
     const ids = batch.map((instance) => instance.InstanceId!);
@@ -249,7 +255,6 @@ export async function terminateInstances(ctx: DeploymentContext): Promise<{ term
       ctx.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })),
     );
   }
-  return { terminating: live.map((instance) => instance.InstanceId!) };
 }
 
 /** Whether every instance of the deployment is terminated: one paginated DescribeInstances. */
@@ -257,6 +262,9 @@ export async function instancesTerminated(
   ctx: DeploymentContext,
 ): Promise<{ allTerminated: boolean; remaining: number; waiting: string[] }> {
   const live = await describeFleet(ctx, { states: LIVE_STATES });
+  // An instance launched just before the teardown can be invisible to the first terminate (EC2 eventual
+  // consistency): terminate whatever still runs, so the wait loop always converges.
+  await terminateRunning(ctx, live);
   return {
     allTerminated: live.length === 0,
     remaining: live.length,

@@ -417,6 +417,8 @@ export function createDeployment(): {
       'Delete everything after failure': {
         Type: 'Task',
         Resource: 'arn:aws:states:::states:startExecution.sync:2',
+        // As long as delete-deployment may run (its own TimeoutSeconds), plus a margin.
+        TimeoutSeconds: 2 * 3600 + 300,
         Parameters: { StateMachineArn: '${DeleteDeploymentStateMachineArn}', 'Input.$': '$.spec' },
         ResultPath: '$.teardown',
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.teardownFailure', Next: 'Deployment failed' }],

@@ -79,7 +79,9 @@ export async function preloadHandlers(): Promise<void> {
 function lambdaInvoker(fn: string): LocalHandler {
   return async (input) => {
     const handler = await loadHandler(fn);
-    const output = await handler(JSON.parse(JSON.stringify(input)));
+    const output = await handler(JSON.parse(JSON.stringify(input))).catch((error: Error) => {
+      throw asLambdaError(error);
+    });
     const text = JSON.stringify(output ?? null);
     if (Buffer.byteLength(text) > PAYLOAD_LIMIT_BYTES) {
       const error = new Error(`${fn} returned ${Buffer.byteLength(text)} bytes, over the 256 KB state limit`);
@@ -88,6 +90,16 @@ function lambdaInvoker(fn: string): LocalHandler {
     }
     return JSON.parse(text);
   };
+}
+
+/**
+ * What Step Functions gets from a failed Lambda: only `errorType` (the error's name) and `errorMessage`. Any
+ * `cause` chain stays inside the function, as on AWS, so the step's Cause is the JSON failure cause.
+ */
+function asLambdaError(error: Error): Error {
+  const surfaced = new Error(error?.message ?? String(error));
+  surfaced.name = error?.name ?? 'Error';
+  return surfaced;
 }
 
 export interface MachineRun {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCause } from '../../functions/shared/errors.js';
-import { creations, inventory, newStateDir, resourceCounts, run } from './harness.js';
+import { creations, inventory, newStateDir, resourceCounts, run, specWith } from './harness.js';
 
 describe('local create and delete of the sample', () => {
   const stateDir = newStateDir();
@@ -81,5 +81,30 @@ describe('NAT gateway faults', () => {
     const cause = parseCause(record.failure?.cause);
     expect(cause).toMatchObject({ resource: 'NAT gateway sample_natgw', awsError: 'InternalError' });
     expect(cause?.hint).toBeTruthy();
+  });
+});
+
+describe('onFailure: delete', () => {
+  it('tears the deployment down after a failed create and still reports the original failure', async () => {
+    // Prepare
+    const stateDir = newStateDir();
+    const spec = specWith({ onFailure: 'delete' });
+    // Act
+    const record = await run(stateDir, 'create-deployment', spec, [
+      {
+        service: 'EC2',
+        operation: 'RunInstances',
+        target: 'cass003',
+        error: 'UnauthorizedOperation',
+        times: -1,
+      },
+    ]);
+    // Assess
+    expect(record.status).toBe('FAILED');
+    expect(record.failure?.error).toBe('AccessDenied');
+    expect(parseCause(record.failure?.cause)?.resource).toMatch(/cass003/);
+    expect(record.steps.map((step) => step.name)).toContain('Delete everything after failure');
+    expect(record.steps.map((step) => step.name)).toContain('List what is left');
+    expect(await inventory(stateDir, spec)).toEqual([]);
   });
 });
