@@ -13,36 +13,17 @@ import { DeploymentError, type FailureCause, parseCause } from '../../functions/
 import { planDeployment } from '../../src/spec/plan.js';
 import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
 
-/** The sample spec (4 Cassandra nodes, 4 daemons: 11 nodes), as the state machine passes it. */
-export const RAW_SPEC = sample;
-
-export const specWith = (overrides: Record<string, unknown> = {}): DeploymentSpec =>
-  DeploymentSpecSchema.parse({ ...RAW_SPEC, ...overrides });
-
-/** A deployment context for the sample spec, with real SDK clients (patched by `mockClient` in each test file). */
-export function sampleContext(overrides: Record<string, unknown> = {}): DeploymentContext {
-  const spec = specWith(overrides);
-  const config = { region: spec.region };
-  const clients: AwsClients = {
-    ec2: new EC2Client(config),
-    iam: new IAMClient(config),
-    ssm: new SSMClient(config),
-    sts: new STSClient(config),
-    quotas: new ServiceQuotasClient(config),
-    tagging: new ResourceGroupsTaggingAPIClient(config),
-  };
-  return { plan: planDeployment(spec), clients };
-}
-
-/** An error shaped as the SDK throws it for an AWS error code. */
-export const awsError = (name: string, message = `${name} from AWS`) =>
-  Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
-
-/** The filters that find the deployment's own resources by tags: literal values, independent of the code. */
-export const ownFilters = [
-  { Name: 'tag:DeploymentName', Values: ['sample'] },
-  { Name: 'tag:DeploymentOperator', Values: ['capideploy'] },
-];
+// The sample spec, its deployment context on mocked SDK clients and the error assertions are shared with the
+// network handler tests.
+export {
+  awsError,
+  expectNamedError,
+  ownFilters,
+  RAW_SPEC,
+  rejectionOf,
+  sampleContext,
+  specWith,
+} from './network/helpers.js';
 
 /** The 11 nicknames of the sample fleet, in plan order. */
 export const SAMPLE_NICKNAMES = [
@@ -94,28 +75,3 @@ export const fleetPage = (state: string, overrides: Record<string, Partial<Insta
     },
   ],
 });
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
-
-/** Asserts a rejection with our named error, whose JSON cause matches `expected` and has a real hint. */
-export async function expectNamedError(
-  promise: Promise<unknown>,
-  name: string,
-  expected: Partial<FailureCause>,
-): Promise<FailureCause> {
-  const error = await rejectionOf(promise);
-  expect(error).toBeInstanceOf(DeploymentError);
-  expect((error as Error).name).toBe(name);
-  const cause = parseCause((error as Error).message);
-  expect(cause).not.toBeNull();
-  expect(cause).toMatchObject(expected);
-  expect(cause!.hint.trim().length).toBeGreaterThan(10);
-  return cause!;
-}

@@ -87,9 +87,8 @@ EOF
 }
 
 write_webapi_env() {
-  local address="$1" cassandra_password amqp_password
-  cassandra_password="$(read_secret cassandra/password)"
-  amqp_password="$(read_secret rabbitmq/user-password)"
+  local address="$1"
+  read_data_secrets
   {
     env_line GOMEMLIMIT "$(mem_mib 50)MiB"
     env_line GOGC 100
@@ -98,48 +97,14 @@ write_webapi_env() {
     env_line CAPI_WEBAPI_ACCESS_CONTROL_ALLOW_ORIGIN "http://$address"
     env_line CAPI_PROMETHEUS_EXPORTER_PORT 9200
     env_line CAPI_LOG_LEVEL info
-    env_line CAPI_CASSANDRA_HOSTS "$CASSANDRA_HOSTS"
-    env_line CAPI_CASSANDRA_PORT 9042
-    env_line CAPI_CASSANDRA_USERNAME capillaries
-    env_line CAPI_CASSANDRA_PASSWORD "$cassandra_password"
-    env_line CAPI_CASSANDRA_ENABLE_HOST_VERIFICATION false
-    env_line CAPI_CASSANDRA_KEYSPACE_REPLICATION_CONFIG "{ 'class' : 'NetworkTopologyStrategy', 'datacenter1' : 1 }"
-    env_line CAPI_CASSANDRA_CONSISTENCY LOCAL_QUORUM
-    env_line CAPI_CASSANDRA_TIMEOUT 15000
-    env_line CAPI_MQ_TYPE amqp10
-    env_line CAPI_AMQP10_URL "amqp://capiuser:$(urlencode "$amqp_password")@$RABBITMQ_IP:5672/"
-    env_line CAPI_AMQP10_ADDRESS /queues/capidaemon
+    capillaries_data_env "$CASSANDRA_HOSTS" "$RABBITMQ_IP"
   } | write_file "${CAPI_ROOT}/etc/capillaries/capiwebapi.env" 0600 capiwebapi
-}
-
-write_webapi_unit() {
-  write_unit capiwebapi <<'EOF'
-[Unit]
-Description=Capillaries webapi
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-User=capillaries
-Group=capillaries
-EnvironmentFile=/etc/capillaries/capiwebapi.env
-WorkingDirectory=/opt/capillaries/bin
-ExecStart=/opt/capillaries/bin/capiwebapi
-KillSignal=SIGINT
-TimeoutStopSec=60
-Restart=on-failure
-RestartSec=5
-NoNewPrivileges=true
-
-[Install]
-WantedBy=multi-user.target
-EOF
 }
 
 ADDRESS="$(public_address)"
 log "public address $ADDRESS"
 write_webapi_env "$ADDRESS"
-write_webapi_unit
+capillaries_unit capiwebapi 'Capillaries webapi'
 service_up capiwebapi
 write_allow_list
 write_sites "$ADDRESS"

@@ -16,9 +16,7 @@ THREAD_POOL_SIZE="$(param ThreadPoolSize '^[1-9][0-9]{0,2}$')"
 WRITER_WORKERS="$(param WriterWorkers '^[1-9][0-9]{0,2}$')"
 
 write_env() {
-  local cassandra_password amqp_password
-  cassandra_password="$(read_secret cassandra/password)"
-  amqp_password="$(read_secret rabbitmq/user-password)"
+  read_data_secrets
   {
     env_line GOMEMLIMIT "$(mem_mib 75)MiB"
     env_line GOGC 100
@@ -26,50 +24,15 @@ write_env() {
     env_line CAPI_PROMETHEUS_EXPORTER_PORT 9201
     env_line CAPI_LOG_LEVEL info
     env_line CAPI_THREAD_POOL_SIZE "$THREAD_POOL_SIZE"
-    env_line CAPI_CASSANDRA_HOSTS "$CASSANDRA_HOSTS"
-    env_line CAPI_CASSANDRA_PORT 9042
-    env_line CAPI_CASSANDRA_USERNAME capillaries
-    env_line CAPI_CASSANDRA_PASSWORD "$cassandra_password"
-    env_line CAPI_CASSANDRA_ENABLE_HOST_VERIFICATION false
-    env_line CAPI_CASSANDRA_KEYSPACE_REPLICATION_CONFIG "{ 'class' : 'NetworkTopologyStrategy', 'datacenter1' : 1 }"
-    env_line CAPI_CASSANDRA_CONSISTENCY LOCAL_QUORUM
-    env_line CAPI_CASSANDRA_TIMEOUT 15000
+    capillaries_data_env "$CASSANDRA_HOSTS" "$RABBITMQ_IP"
     env_line CAPI_CASSANDRA_WRITER_WORKERS "$WRITER_WORKERS"
-    env_line CAPI_MQ_TYPE amqp10
-    env_line CAPI_AMQP10_URL "amqp://capiuser:$(urlencode "$amqp_password")@$RABBITMQ_IP:5672/"
-    env_line CAPI_AMQP10_ADDRESS /queues/capidaemon
     # RabbitMQ dead-letters a rejected message into the 5 s delay queue (capi-rabbitmq-configure).
     env_line CAPI_AMQP10_RETRY_METHOD reject
     env_line CAPI_PYCALC_INTERPRETER_PATH python3
   } | write_file "${CAPI_ROOT}/etc/capillaries/capidaemon.env" 0600 capidaemon
 }
 
-write_daemon_unit() {
-  write_unit capidaemon <<'EOF'
-[Unit]
-Description=Capillaries daemon
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-User=capillaries
-Group=capillaries
-EnvironmentFile=/etc/capillaries/capidaemon.env
-WorkingDirectory=/opt/capillaries/bin
-ExecStart=/opt/capillaries/bin/capidaemon
-# The daemon finishes its current batch on SIGINT, as capideploy stopped it.
-KillSignal=SIGINT
-TimeoutStopSec=60
-Restart=on-failure
-RestartSec=5
-NoNewPrivileges=true
-
-[Install]
-WantedBy=multi-user.target
-EOF
-}
-
 write_env
-write_daemon_unit
+capillaries_unit capidaemon 'Capillaries daemon'
 service_up capidaemon
 log "daemon configure done"

@@ -240,6 +240,56 @@ write_unit() {
   fi
 }
 
+# capillaries_unit NAME DESCRIPTION: a Capillaries binary (/opt/capillaries/bin/NAME) as a systemd unit with its
+# root-only EnvironmentFile /etc/capillaries/NAME.env; restarts on failure, starts on boot, and stops with SIGINT so
+# the process finishes its current batch, as capideploy stopped it.
+capillaries_unit() {
+  write_unit "$1" <<EOF
+[Unit]
+Description=$2
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+User=capillaries
+Group=capillaries
+EnvironmentFile=/etc/capillaries/$1.env
+WorkingDirectory=/opt/capillaries/bin
+ExecStart=/opt/capillaries/bin/$1
+KillSignal=SIGINT
+TimeoutStopSec=60
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=true
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# read_data_secrets: the Cassandra and AMQP passwords from Parameter Store into CAPI_CASSANDRA_SECRET and
+# CAPI_AMQP_SECRET (never echoed). Read before writing an env file, so a failed read never leaves a partial file.
+read_data_secrets() {
+  CAPI_CASSANDRA_SECRET="$(read_secret cassandra/password)"
+  CAPI_AMQP_SECRET="$(read_secret rabbitmq/user-password)"
+}
+
+# capillaries_data_env CASSANDRA_HOSTS RABBITMQ_IP: the CAPI_* lines of the Cassandra and AMQP 1.0 connections that
+# the webapi and the daemon share (after read_data_secrets).
+capillaries_data_env() {
+  env_line CAPI_CASSANDRA_HOSTS "$1"
+  env_line CAPI_CASSANDRA_PORT 9042
+  env_line CAPI_CASSANDRA_USERNAME capillaries
+  env_line CAPI_CASSANDRA_PASSWORD "$CAPI_CASSANDRA_SECRET"
+  env_line CAPI_CASSANDRA_ENABLE_HOST_VERIFICATION false
+  env_line CAPI_CASSANDRA_KEYSPACE_REPLICATION_CONFIG "{ 'class' : 'NetworkTopologyStrategy', 'datacenter1' : 1 }"
+  env_line CAPI_CASSANDRA_CONSISTENCY LOCAL_QUORUM
+  env_line CAPI_CASSANDRA_TIMEOUT 15000
+  env_line CAPI_MQ_TYPE amqp10
+  env_line CAPI_AMQP10_URL "amqp://capiuser:$(urlencode "$CAPI_AMQP_SECRET")@$2:5672/"
+  env_line CAPI_AMQP10_ADDRESS /queues/capidaemon
+}
+
 # service_up UNIT [TAG...]: enables and starts UNIT; restarts it when its unit file or anything tagged TAG changed.
 service_up() {
   local unit="$1" tag restart=0
