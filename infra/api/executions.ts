@@ -6,10 +6,10 @@ import {
   type ExecutionStatus,
   GetExecutionHistoryCommand,
   type HistoryEvent,
-  ListExecutionsCommand,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { allExecutions } from '../../src/aws/list-executions.js';
 import type { StepRecord } from '../../src/local/history.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
 
@@ -117,18 +117,6 @@ function summaryOf(item: ExecutionListItem | DescribeExecutionCommandOutput): Ex
     startDate: iso(item.startDate),
     stopDate: iso(item.stopDate),
   };
-}
-
-/** Every execution of a machine (newest first as Step Functions lists them). */
-async function allExecutions(sfn: SFNClient, stateMachineArn: string): Promise<ExecutionListItem[]> {
-  const items: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
-    items.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return items;
 }
 
 /** The latest create of a deployment: the highest generation among its create executions. */

@@ -1,13 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import {
-  DescribeExecutionCommand,
-  type DescribeExecutionOutput,
-  type ExecutionListItem,
-  ListExecutionsCommand,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import type { InventoryItem } from '../../functions/inventory/inventory.js';
 import { listDeployments, type Machines } from '../../infra/api/executions.js';
+import { allExecutions } from '../aws/list-executions.js';
 import { EXIT } from '../cli/options.js';
 import { BadInput } from '../cli/spec-file.js';
 import type { ExecutionRecord } from '../local/history.js';
@@ -231,17 +226,6 @@ function reportCommands(deps: Partial<LocalReportDeps> = {}) {
       writeReport(options.html, record, { resources, resourcesNote, hourlyCost }, options, io);
     },
   };
-}
-
-async function allExecutions(sfn: SFNClient, stateMachineArn: string): Promise<ExecutionListItem[]> {
-  const items: ExecutionListItem[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, nextToken }));
-    items.push(...(page.executions ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return items;
 }
 
 function machinesFromArn(options: AwsReportOptions): Machines {
