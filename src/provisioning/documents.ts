@@ -258,15 +258,11 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
   },
   'capi-cassandra-configure': (ctx) => {
     requireRole(ctx, 'capi-cassandra-configure', ['cassandra']);
-    if (ctx.node.initialToken === undefined) throw new Error(`${ctx.node.nickname} has no initial token`);
+    // The same for every node (one command per batch): a node's token and role follow from its place in Seeds.
     return {
       ClusterName: ctx.plan.deployment,
-      NodeIp: ctx.node.privateIp,
-      InitialToken: ctx.node.initialToken,
-      Seeds: ctx.plan.cassandra.seeds.join(','),
+      Seeds: ctx.plan.cassandra.hosts.join(','),
       ClusterSize: String(ctx.plan.cassandra.hosts.length),
-      // Exactly one node sets up authentication, once every node is UN: the first one.
-      SetupAuth: String(nodeOfRole(ctx.plan, 'cassandra').name === ctx.node.name),
       ...secretsSource(ctx),
     };
   },

@@ -143,18 +143,36 @@ describe('capi-cassandra-configure', () => {
 
   it('puts data on every instance-store disk and leaves authentication to the first node', () => {
     // Prepare
-    node = fakeNode({ lsblk: `nvme2n1 ${STORE}\\n${ROOT_EBS}\\nnvme1n1 ${STORE}  `, nodes: RING });
+    node = fakeNode({
+      lsblk: `nvme2n1 ${STORE}\\n${ROOT_EBS}\\nnvme1n1 ${STORE}  `,
+      nodes: RING,
+      ip: '10.5.0.13',
+    });
     const parameters = parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass003');
     // Act
     const run = runDocument(node, 'capi-cassandra-configure', parameters);
     // Assess
     expect(run.status, explain(run)).toBe(0);
-    expect(parameters.SetupAuth).toBe('false');
     const yaml = read(node, 'etc/cassandra/cassandra.yaml');
     expect(yaml).toContain("initial_token: '0'");
     expect(yaml).toContain('data_file_directories:\n  - /data/data\n  - /data1/data\n');
     expect(read(node, 'etc/fstab').split('\n').filter(Boolean)).toHaveLength(2);
     expect(run.calls.filter((call) => call.startsWith('cqlsh') || call.includes('aws '))).toEqual([]);
+  });
+
+  it('refuses to configure a node whose address is not in the node list', () => {
+    // Prepare
+    node = fakeNode({ lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`, nodes: RING, ip: '10.5.0.99' });
+    // Act
+    const run = runDocument(
+      node,
+      'capi-cassandra-configure',
+      parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass001'),
+    );
+    // Assess
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('this node (10.5.0.99) is not in the Cassandra node list');
+    expect(run.calls.filter((call) => call.startsWith('mkfs'))).toEqual([]);
   });
 
   it('fails with a clear message on an instance type without instance store', () => {

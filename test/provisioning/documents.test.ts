@@ -174,14 +174,15 @@ describe('documentParameters', () => {
     }
   });
 
-  it('builds per-node Cassandra values: address, token, one auth node', () => {
+  it('gives every Cassandra node the same values: the ordered node list its address and token follow from', () => {
     const plan = plan128();
     const cassandra = plan.nodes.filter((node) => node.role === 'cassandra');
     const configure = cassandra.map((node) => documentParameters(plan, 'capi-cassandra-configure', node));
-    expect(configure[0]).toMatchObject({ NodeIp: ['10.5.2.11'], SetupAuth: ['true'], ClusterSize: ['128'] });
-    expect(configure[127].InitialToken).toEqual([cassandra[127].initialToken]);
-    expect(configure.filter((parameters) => parameters.SetupAuth[0] === 'true')).toHaveLength(1);
-    expect(configure[5].Seeds[0].split(',')).toHaveLength(128);
+    expect(new Set(configure.map((parameters) => JSON.stringify(parameters))).size).toBe(1);
+    expect(configure[0]).toMatchObject({ ClusterSize: ['128'] });
+    expect(configure[0].Seeds[0].split(',')).toEqual(cassandra.map((node) => node.privateIp));
+    expect(configure[0]).not.toHaveProperty('NodeIp');
+    expect(configure[0]).not.toHaveProperty('InitialToken');
   });
 
   it('takes versions and the release URL from extras, without a trailing slash', () => {

@@ -160,7 +160,7 @@ export interface FakeNode {
 
 /** A fresh fake Ubuntu 24.04 node with 4 GiB of memory. */
 export function fakeNode(
-  options: { lsblk?: string; nodes?: string[]; env?: Record<string, string> } = {},
+  options: { lsblk?: string; nodes?: string[]; ip?: string; env?: Record<string, string> } = {},
 ): FakeNode {
   const base = mkdtempSync(join(tmpdir(), 'capi-node-'));
   const [root, bin, state, fixtures, scratch] = ['root', 'bin', 'state', 'fixtures', 'tmp'].map((name) => {
@@ -196,6 +196,8 @@ export function fakeNode(
       STUB_SECRET_USER: SECRETS.user,
       STUB_SECRET_CASSANDRA: SECRETS.cassandra,
       STUB_NODES: (options.nodes ?? []).join(' '),
+      // The private address the instance metadata service reports.
+      STUB_LOCAL_IPV4: options.ip ?? '10.5.0.11',
       STUB_LSBLK: options.lsblk ?? '',
       ...options.env,
     },

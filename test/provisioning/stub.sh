@@ -67,6 +67,7 @@ curl_stub() {
     case "$url" in
     */latest/api/token) printf 'imds-token' >"$state/body" ;;
     */meta-data/public-ipv4) printf '198.51.100.7' >"$state/body" ;;
+    */meta-data/local-ipv4) printf '%s' "${STUB_LOCAL_IPV4:-10.5.0.11}" >"$state/body" ;;
     http://127.0.0.1:15672/api/queues/*)
       add queues "${url##*/}"
       code=201

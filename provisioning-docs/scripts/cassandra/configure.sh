@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # capi-cassandra-configure: instance-store NVMe formatted xfs and mounted at /data, cassandra.yaml (cluster name,
 # one token per node at its planned initial_token, seeds, addresses, password authentication), a native systemd
-# unit with the JMX exporter agent on 7070, then starts the node. On the node given SetupAuth=true it then waits
-# for the whole ring and replaces the default superuser with `capillaries` (password from Parameter Store).
+# unit with the JMX exporter agent on 7070, then starts the node. On the first node of the list it then waits for
+# the whole ring and replaces the default superuser with `capillaries` (password from Parameter Store).
 #
 # Bootstrap order: as in capideploy, every node is a seed and has an explicit initial_token, so no node
 # bootstraps (seeds never stream) and all nodes can start at the same time without token allocation races. The
@@ -16,15 +16,35 @@ set -euo pipefail
 require_root
 IP='[0-9]{1,3}(\.[0-9]{1,3}){3}'
 CLUSTER_NAME="$(param ClusterName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
-NODE_IP="$(param NodeIp "^${IP}$")"
-INITIAL_TOKEN="$(param InitialToken '^-?[0-9]{1,20}$')"
 SEEDS="$(param Seeds "^${IP}(,${IP})*$")"
 CLUSTER_SIZE="$(param ClusterSize '^[1-9][0-9]{0,3}$')"
-SETUP_AUTH="$(param SetupAuth '^(true|false)$')"
 CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
 CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$')"
 INSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'
 DATA_DIRS=()
+
+# initial_token I N: -2^63 + floor(I * 2^64 / N), exact in 64-bit shell arithmetic (long division in base 2^32),
+# the same token the planner computes for the I-th node.
+initial_token() {
+  local i="$1" n="$2" q_hi q_lo r
+  q_hi=$(((1 << 32) / n))
+  r=$(((1 << 32) % n))
+  q_lo=$(((r << 32) / n))
+  r=$(((r << 32) % n))
+  printf '%s\n' "$(((i * q_hi - (1 << 31)) * (1 << 32) + i * q_lo + i * r / n))"
+}
+
+# Every node gets the same parameters (one SendCommand per batch of 50 nodes): each finds itself by its private
+# address in the ordered node list, which gives its token; the first node sets up authentication.
+NODE_IP="$(imds meta-data/local-ipv4)"
+[[ "$NODE_IP" =~ ^${IP}$ ]] || die "the instance metadata service gave no private IPv4 address"
+NODE_INDEX="$(awk -v RS=, -v self="$NODE_IP" '$1 == self { print NR - 1; exit }' <<<"$SEEDS")"
+[[ -n "$NODE_INDEX" ]] || die "this node ($NODE_IP) is not in the Cassandra node list $SEEDS"
+IFS=, read -r -a SEED_LIST <<<"$SEEDS"
+((${#SEED_LIST[@]} == CLUSTER_SIZE)) || die "ClusterSize $CLUSTER_SIZE does not match the ${#SEED_LIST[@]} nodes listed"
+INITIAL_TOKEN="$(initial_token "$NODE_INDEX" "$CLUSTER_SIZE")"
+SETUP_AUTH=false
+if ((NODE_INDEX == 0)); then SETUP_AUTH=true; fi
 
 # instance_store_devices: the instance-store NVMe disks, by model name (never an EBS volume), in a stable order.
 instance_store_devices() {
