@@ -55,10 +55,34 @@ const iamTags = (plan: Plan, name: string) => [
 /**
  * What the instances may do besides SSM: the seed's PolicyAccessCapillariesTestbucket for each of the spec's
  * buckets (omitted when there are none), reading the deployment's own secrets and nothing else, and decrypting them
- * only through Parameter Store of the deployment's region. `partition` and `account` come from the role's ARN.
+ * only through Parameter Store of the deployment's region, and (in AWS) writing its own command output under
+ * `<outputBucket>/<deployment>/`. `partition` and `account` come from the role's ARN.
  */
-export function instancePolicy(plan: Plan, buckets: string[], partition: string, account: string): string {
+export function instancePolicy(
+  plan: Plan,
+  buckets: string[],
+  partition: string,
+  account: string,
+  outputBucket?: string,
+): string {
   const statements: object[] = [];
+  if (outputBucket) {
+    // The SSM agent uploads each command's full output with the instance's own credentials.
+    statements.push(
+      {
+        Sid: 'WriteCommandOutput',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: `arn:${partition}:s3:::${outputBucket}/${plan.deployment}/*`,
+      },
+      {
+        Sid: 'ReadCommandOutputBucketEncryption',
+        Effect: 'Allow',
+        Action: 's3:GetEncryptionConfiguration',
+        Resource: `arn:${partition}:s3:::${outputBucket}`,
+      },
+    );
+  }
   if (buckets.length > 0) {
     statements.push(
       {
@@ -156,6 +180,7 @@ async function getOrCreateProfile({ plan, clients }: DeploymentContext): Promise
 export async function ensureInstanceRole(
   ctx: DeploymentContext,
   buckets: string[],
+  outputBucket?: string,
 ): Promise<InstanceRoleResult> {
   const { plan, clients } = ctx;
   const roleName = plan.names.instanceRole;
@@ -163,7 +188,7 @@ export async function ensureInstanceRole(
   const role = await getOrCreateRole(ctx);
   const { partition, account } = arnParts(role.Arn!);
 
-  const document = instancePolicy(plan, buckets, partition, account);
+  const document = instancePolicy(plan, buckets, partition, account, outputBucket);
   const policyName = inlinePolicyName(document);
   const inline = await awsCall(roleSite, () =>
     clients.iam.send(new ListRolePoliciesCommand({ RoleName: roleName })),

@@ -94,6 +94,25 @@ describe('instancePolicy', () => {
     );
   });
 
+  it('lets the instances write their command output under the deployment prefix of the output bucket only', () => {
+    const ctx = sampleContext({ s3Buckets: [] });
+    const document = JSON.parse(instancePolicy(ctx.plan, [], 'aws', '123456789012', 'capideploy-output'));
+    expect(document.Statement.slice(0, 2)).toEqual([
+      {
+        Sid: 'WriteCommandOutput',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::capideploy-output/sample/*',
+      },
+      {
+        Sid: 'ReadCommandOutputBucketEncryption',
+        Effect: 'Allow',
+        Action: 's3:GetEncryptionConfiguration',
+        Resource: 'arn:aws:s3:::capideploy-output',
+      },
+    ]);
+  });
+
   it('omits the S3 statements when the spec has no bucket', () => {
     const ctx = sampleContext({ s3Buckets: [] });
     const document = JSON.parse(instancePolicy(ctx.plan, [], 'aws', '123456789012'));
