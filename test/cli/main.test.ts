@@ -14,18 +14,6 @@ import type { ExecutionRecord } from '../../src/local/history.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLE = join(root, 'examples/sample.json');
 
-/** Local mode loads the simulated account; the e2e part also needs the EC2 simulator and compute handlers. */
-const localModeLoads = await import('../../src/local/local-mode.js').then(
-  () => true,
-  () => false,
-);
-const computeReady =
-  localModeLoads &&
-  existsSync(join(root, 'src/sim/services/ec2')) &&
-  ['instances', 'volumes', 'bastion-address', 'ssm-readiness', 'preflight'].every((handler) =>
-    existsSync(join(root, `functions/${handler}/handler.ts`)),
-  );
-
 let out: string[];
 let err: string[];
 const stdout = () => out.join('\n');
@@ -162,7 +150,7 @@ describe('capi-deploy: flags and exit codes', () => {
   });
 });
 
-describe.skipIf(!localModeLoads)('capi-deploy --local: unknown names', () => {
+describe('capi-deploy --local: unknown names', () => {
   it('status, delete, history and report of an unknown deployment are bad input (exit 2)', async () => {
     // Arrange
     const empty = join(dir, 'empty');
@@ -185,101 +173,98 @@ describe.skipIf(!localModeLoads)('capi-deploy --local: unknown names', () => {
   });
 });
 
-describe.skipIf(!localModeLoads)(
-  'capi-deploy --local: history, watch and report of a recorded execution',
-  () => {
-    // A failed create recorded in the state directory, as runLocalExecution writes it.
-    const stateDir = () => join(dir, 'recorded');
-    const T0 = Date.parse('2026-11-24T10:00:00Z');
-    const cause = JSON.stringify({
-      resource: 'NAT gateway sample_natgw',
-      id: 'nat-0abc',
-      awsError: 'NatGatewayLimitExceeded',
-      message: 'The maximum number of NAT gateways has been reached.',
-      hint: 'Delete unused NAT gateways or ask for a higher quota.',
-    });
-    beforeAll(() => {
-      mkdirSync(join(stateDir(), 'executions'), { recursive: true });
-      mkdirSync(join(stateDir(), 'deployments'), { recursive: true });
-      writeFileSync(join(stateDir(), 'deployments', 'sample.json'), readFileSync(SAMPLE));
-      const record: ExecutionRecord = {
-        execution: 'create-sample-20261124T100000Z',
-        machine: 'create-deployment',
-        deployment: 'sample',
-        mode: 'local',
-        status: 'FAILED',
-        startDate: T0,
-        stopDate: T0 + 90_000,
-        output: null,
-        failure: { state: 'Create NAT gateway', error: 'QuotaExceeded', cause },
-        steps: [
-          { name: 'Create VPC', type: 'Task', start: T0, end: T0 + 2000, retries: 0, outcome: 'succeeded' },
-          {
-            name: 'Create NAT gateway',
-            type: 'Task',
-            start: T0 + 2000,
-            end: T0 + 90_000,
-            retries: 2,
-            outcome: 'failed',
-            error: 'QuotaExceeded',
-            cause,
-          },
-        ],
-        metrics: {
-          historyEvents: 20,
-          stateTransitions: 4,
-          virtualSeconds: 90,
-          apiCalls: 5,
-          apiCallsByOperation: {},
+describe('capi-deploy --local: history, watch and report of a recorded execution', () => {
+  // A failed create recorded in the state directory, as runLocalExecution writes it.
+  const stateDir = () => join(dir, 'recorded');
+  const T0 = Date.parse('2026-11-24T10:00:00Z');
+  const cause = JSON.stringify({
+    resource: 'NAT gateway sample_natgw',
+    id: 'nat-0abc',
+    awsError: 'NatGatewayLimitExceeded',
+    message: 'The maximum number of NAT gateways has been reached.',
+    hint: 'Delete unused NAT gateways or ask for a higher quota.',
+  });
+  beforeAll(() => {
+    mkdirSync(join(stateDir(), 'executions'), { recursive: true });
+    mkdirSync(join(stateDir(), 'deployments'), { recursive: true });
+    writeFileSync(join(stateDir(), 'deployments', 'sample.json'), readFileSync(SAMPLE));
+    const record: ExecutionRecord = {
+      execution: 'create-sample-20261124T100000Z',
+      machine: 'create-deployment',
+      deployment: 'sample',
+      mode: 'local',
+      status: 'FAILED',
+      startDate: T0,
+      stopDate: T0 + 90_000,
+      output: null,
+      failure: { state: 'Create NAT gateway', error: 'QuotaExceeded', cause },
+      steps: [
+        { name: 'Create VPC', type: 'Task', start: T0, end: T0 + 2000, retries: 0, outcome: 'succeeded' },
+        {
+          name: 'Create NAT gateway',
+          type: 'Task',
+          start: T0 + 2000,
+          end: T0 + 90_000,
+          retries: 2,
+          outcome: 'failed',
+          error: 'QuotaExceeded',
+          cause,
         },
-      };
-      writeFileSync(join(stateDir(), 'executions', `${record.execution}.json`), JSON.stringify(record));
-    });
-    const local = (...args: string[]) => main([...args, '--local', '--state-dir', stateDir()]);
+      ],
+      metrics: {
+        historyEvents: 20,
+        stateTransitions: 4,
+        virtualSeconds: 90,
+        apiCalls: 5,
+        apiCallsByOperation: {},
+      },
+    };
+    writeFileSync(join(stateDir(), 'executions', `${record.execution}.json`), JSON.stringify(record));
+  });
+  const local = (...args: string[]) => main([...args, '--local', '--state-dir', stateDir()]);
 
-    it('history shows the failed step first, with resource, id, AWS error and hint (exit 0)', async () => {
-      expect(await local('history', 'sample', '--no-color')).toBe(0);
-      expect(stdout()).toContain('Create NAT gateway');
-      expect(stdout()).toContain('nat-0abc');
-      expect(stdout()).toContain('NatGatewayLimitExceeded');
-      expect(stdout()).not.toContain('\u001b[');
-    });
+  it('history shows the failed step first, with resource, id, AWS error and hint (exit 0)', async () => {
+    expect(await local('history', 'sample', '--no-color')).toBe(0);
+    expect(stdout()).toContain('Create NAT gateway');
+    expect(stdout()).toContain('nat-0abc');
+    expect(stdout()).toContain('NatGatewayLimitExceeded');
+    expect(stdout()).not.toContain('\u001b[');
+  });
 
-    it('history --json prints the record; by execution name too', async () => {
-      expect(await local('history', 'create-sample-20261124T100000Z', '--json')).toBe(0);
-      expect(JSON.parse(stdout())).toMatchObject({ deployment: 'sample', status: 'FAILED' });
-    });
+  it('history --json prints the record; by execution name too', async () => {
+    expect(await local('history', 'create-sample-20261124T100000Z', '--json')).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({ deployment: 'sample', status: 'FAILED' });
+  });
 
-    it('watch of a failed execution exits 1, like the run it follows', async () => {
-      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-      expect(await local('watch', 'sample', '--no-color')).toBe(1);
-    });
+  it('watch of a failed execution exits 1, like the run it follows', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    expect(await local('watch', 'sample', '--no-color')).toBe(1);
+  });
 
-    it('report --html writes the page with the failure and a cost section (exit 0)', async () => {
-      // Arrange
-      const file = join(dir, 'recorded.html');
-      // Act
-      const code = await local('report', 'sample', '--html', file);
-      // Assert
-      expect(code).toBe(0);
-      const html = readFileSync(file, 'utf8');
-      expect(html).toContain('Create NAT gateway');
-      expect(html).toContain('NatGatewayLimitExceeded');
-      expect(html).toContain('Cost estimate');
-      expect(stdout()).toContain(`written to ${file}`);
-    });
+  it('report --html writes the page with the failure and a cost section (exit 0)', async () => {
+    // Arrange
+    const file = join(dir, 'recorded.html');
+    // Act
+    const code = await local('report', 'sample', '--html', file);
+    // Assert
+    expect(code).toBe(0);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('Create NAT gateway');
+    expect(html).toContain('NatGatewayLimitExceeded');
+    expect(html).toContain('Cost estimate');
+    expect(stdout()).toContain(`written to ${file}`);
+  });
 
-    it('status of a deployment that owns nothing: no resources, total $0 (exit 0)', async () => {
-      expect(await local('status', 'sample')).toBe(0);
-      expect(stdout()).toContain('sample: 0 resources, 0 billed');
-      expect(stdout()).toContain('total: $0.0000/hour');
-    });
-  },
-);
+  it('status of a deployment that owns nothing: no resources, total $0 (exit 0)', async () => {
+    expect(await local('status', 'sample')).toBe(0);
+    expect(stdout()).toContain('sample: 0 resources, 0 billed');
+    expect(stdout()).toContain('total: $0.0000/hour');
+  });
+});
 
 // Needs the EC2 simulator and the compute handlers (instances, volumes, bastion address, SSM readiness,
 // preflight); skipped until they are in the tree.
-describe.skipIf(!computeReady)('capi-deploy --local: create, status, list, history, report, delete', () => {
+describe('capi-deploy --local: create, status, list, history, report, delete', () => {
   const stateDir = () => join(dir, 'e2e');
   const local = (...args: string[]) => main([...args, '--local', '--state-dir', stateDir()]);
 
