@@ -10,6 +10,7 @@ import {
   openLocalSession,
   runLocalExecution,
 } from '../local/local-mode.js';
+import { healthResults } from '../report/rows.js';
 import type { DeploymentSpec } from '../spec/schema.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
 import {
@@ -71,8 +72,24 @@ async function runAndReport(
     if (record.failure) for (const line of describeFailure(record.failure)) say(line);
     say(operation === 'create' ? 'resources:' : 'still tagged:');
     for (const line of resourceTable(resources)) say(line);
+    if (operation === 'create' && record.status === 'SUCCEEDED')
+      for (const line of readyLines(record)) say(line);
   }
   process.exitCode = record.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+}
+
+/** The end of a successful create: the health report of the cluster and where to reach it. */
+function readyLines(record: ExecutionRecord): string[] {
+  const health = healthResults(record.output).map(
+    (result) => `  ${result.ok ? '✔' : '✖'} ${result.node}  ${result.text}`,
+  );
+  const address = (record.output as { bastionPublicIp?: string } | null)?.bastionPublicIp;
+  const endpoints = address
+    ? [
+        `bastion ${address} (from allowedCidrs only): UI http://${address}/, webapi :6544, Prometheus :9090, RabbitMQ console :15672`,
+      ]
+    : [];
+  return ['health checks:', ...health, ...endpoints];
 }
 
 function specOf(options: GlobalOptions, name: string): DeploymentSpec {

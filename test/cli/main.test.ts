@@ -272,6 +272,16 @@ describe('capi-deploy --local: create, status, list, history, report, delete', (
     expect(await local('create', SAMPLE)).toBe(0);
     expect(stdout()).toContain('SUCCEEDED');
     expect(stdout()).toContain('resources:');
+    // It ends with the health report of the working cluster.
+    expect(stdout().split('\n').slice(-7, -1)).toEqual([
+      'health checks:',
+      '  ✔ cassandra  4/4 Cassandra nodes UN',
+      '  ✔ rabbitmq  RabbitMQ AMQP 1.0 listener and capidaemon queue present',
+      '  ✔ webapi  webapi answers HTTP 200',
+      '  ✔ ui  UI served through nginx',
+      '  ✔ prometheus  15/15 Prometheus targets up',
+    ]);
+    expect(stdout().split('\n').at(-1)).toMatch(/^bastion \d+\.\d+\.\d+\.\d+ \(from allowedCidrs only\)/);
   });
 
   it('status prints each resource with its state, billed and $/hour, and the total hourly cost', async () => {
