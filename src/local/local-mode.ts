@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { type InventoryItem, listResources } from '../../functions/inventory/inventory.js';
 import { clientsFor } from '../../functions/shared/clients.js';
 import type { MachineName } from '../asl/write.js';
@@ -60,14 +61,33 @@ export async function runLocalExecution(
   const callsBefore = { ...account.apiCalls };
   const startMs = Math.max(Date.now(), account.lastClock + 1000);
   const recorder = new HistoryRecorder();
-  const execution = executionName(machine, spec.name, startMs);
+  const base = { execution: executionName(machine, spec.name, startMs), machine, deployment: spec.name };
+  const snapshot = (nowMs: number): ExecutionRecord => ({
+    ...base,
+    mode: 'local',
+    status: 'RUNNING',
+    startDate: startMs,
+    stopDate: null,
+    output: null,
+    failure: null,
+    steps: recorder.steps,
+    metrics: metricsOf(recorder, account.apiCalls, callsBefore, nowMs - startMs),
+  });
   if (machine === 'create-deployment') saveDeploymentSpec(stateDir, spec);
   await preloadHandlers();
+  // A RUNNING record, rewritten at most every 200 ms of wall time, lets `watch` follow the run from another shell.
+  let savedAt = 0;
+  const step = (record: StepRecord, phase: 'start' | 'end') => {
+    onStep?.(record, phase);
+    if (performance.now() - savedAt < 200) return;
+    savedAt = performance.now();
+    saveExecution(stateDir, snapshot(Date.now()));
+  };
   const outcome = await runInVirtualTime(startMs, async () => {
     try {
       return {
         ok: true as const,
-        output: await executeMachine(machine, spec, { account, recorder, onStep }),
+        output: await executeMachine(machine, spec, { account, recorder, onStep: step }),
       };
     } catch {
       return { ok: false as const, output: null };
@@ -75,19 +95,10 @@ export async function runLocalExecution(
       recorder.finish(Date.now());
     }
   });
-  const apiCallsByOperation = Object.fromEntries(
-    Object.entries(account.apiCalls)
-      .map(([operation, count]) => [operation, count - (callsBefore[operation] ?? 0)] as const)
-      .filter(([, count]) => count > 0),
-  );
   const failedStep = recorder.failedStep();
   const record: ExecutionRecord = {
-    execution,
-    machine,
-    deployment: spec.name,
-    mode: 'local',
+    ...snapshot(outcome.endMs),
     status: outcome.result.ok ? 'SUCCEEDED' : 'FAILED',
-    startDate: startMs,
     stopDate: outcome.endMs,
     output: outcome.result.output,
     failure: outcome.result.ok
@@ -97,18 +108,31 @@ export async function runLocalExecution(
           error: recorder.executionError?.error ?? failedStep?.error ?? 'States.Runtime',
           cause: recorder.executionError?.cause ?? failedStep?.cause ?? '',
         },
-    steps: recorder.steps,
-    metrics: {
-      historyEvents: recorder.historyEvents,
-      stateTransitions: recorder.stateTransitions,
-      virtualSeconds: Math.round(outcome.virtualMs / 1000),
-      apiCalls: Object.values(apiCallsByOperation).reduce((sum, count) => sum + count, 0),
-      apiCallsByOperation,
-    },
   };
   account.save(stateDir, outcome.endMs);
   saveExecution(stateDir, record);
   return record;
+}
+
+/** What the run cost so far: history events and transitions as Step Functions counts them, and this run's calls. */
+function metricsOf(
+  recorder: HistoryRecorder,
+  calls: Record<string, number>,
+  callsBefore: Record<string, number>,
+  elapsedMs: number,
+): ExecutionRecord['metrics'] {
+  const apiCallsByOperation = Object.fromEntries(
+    Object.entries(calls)
+      .map(([operation, count]) => [operation, count - (callsBefore[operation] ?? 0)] as const)
+      .filter(([, count]) => count > 0),
+  );
+  return {
+    historyEvents: recorder.historyEvents,
+    stateTransitions: recorder.stateTransitions,
+    virtualSeconds: Math.round(elapsedMs / 1000),
+    apiCalls: Object.values(apiCallsByOperation).reduce((sum, count) => sum + count, 0),
+    apiCallsByOperation,
+  };
 }
 
 function saveDeploymentSpec(stateDir: string, spec: DeploymentSpec): void {
