@@ -1,17 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
-import { expect } from 'vitest';
-import sample from '../../examples/sample.json' with { type: 'json' };
-import type { AwsClients } from '../../functions/shared/clients.js';
-import type { DeploymentContext } from '../../functions/shared/context.js';
-import { DeploymentError, type FailureCause, parseCause } from '../../functions/shared/errors.js';
-import { planDeployment } from '../../src/spec/plan.js';
-import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
+import type { Instance } from '@aws-sdk/client-ec2';
 
 // The sample spec, its deployment context on mocked SDK clients and the error assertions are shared with the
 // network handler tests.
