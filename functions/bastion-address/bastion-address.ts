@@ -2,7 +2,7 @@ import { AssociateAddressCommand, DescribeAddressesCommand } from '@aws-sdk/clie
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { ProvisioningFailed, ResourceConflict } from '../shared/errors.js';
-import { bastionNode, currentInstance, describeFleet } from '../shared/fleet.js';
+import { liveBastion } from '../shared/fleet.js';
 
 export interface BastionAddressResult {
   publicIp: string;
@@ -18,17 +18,7 @@ export async function associateBastionAddress(
   allocationId: string,
 ): Promise<BastionAddressResult> {
   const { plan, clients } = ctx;
-  const bastion = bastionNode(ctx);
-  const instance = currentInstance(
-    await describeFleet(ctx, { name: bastion.name, states: ['pending', 'running'] }),
-  );
-  if (!instance) {
-    throw new ProvisioningFailed({
-      resource: `instance ${bastion.name}`,
-      message: `no pending or running instance tagged Name=${bastion.name} in deployment ${plan.deployment}`,
-      hint: 'The bastion was terminated or never launched; re-run create to launch it.',
-    });
-  }
+  const instance = await liveBastion(ctx, 'the elastic IP has nothing to go to');
   const site = { resource: `elastic IP ${plan.names.bastionElasticIp}`, id: allocationId };
   const found = await awsCall(site, () =>
     clients.ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] })),

@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { deploymentContext, specField } from '../shared/context.js';
+import { lambdaEnvironment } from '../shared/environment.js';
 import { lambdaHandler } from '../shared/handler.js';
 import { PHASE_NAMES } from './phases.js';
 import { phaseStatus, sendPhase } from './provisioning.js';
-
-/** Read once at cold start: where SSM writes full command output (set by the CDK stack; unset in local mode). */
-const env = z.object({ COMMAND_OUTPUT_BUCKET: z.string().min(3).optional() }).parse(process.env);
 
 const SentCommand = z.object({
   commandId: z.string(),
@@ -30,7 +28,7 @@ export const handler = lambdaHandler('provisioning', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   if (input.action === 'send') {
     return sendPhase(ctx, input.phase as never, {
-      outputBucket: env.COMMAND_OUTPUT_BUCKET,
+      outputBucket: lambdaEnvironment.COMMAND_OUTPUT_BUCKET,
       logVolumeId: input.logVolumeId,
     });
   }

@@ -3,6 +3,7 @@ import type { NodePlan } from '../../src/spec/plan.js';
 import { awsCall } from './aws-errors.js';
 import type { DeploymentContext } from './context.js';
 import { deploymentFilters, tagValue } from './ec2.js';
+import { ProvisioningFailed } from './errors.js';
 
 /** States in which an instance holds its fixed private IP: anything but `terminated`. */
 export const LIVE_STATES: InstanceStateName[] = [
@@ -74,6 +75,25 @@ export function instancesByNode(nodes: NodePlan[], instances: Instance[]): Map<N
 /** The bastion node of the plan. */
 export function bastionNode({ plan }: DeploymentContext): NodePlan {
   return plan.nodes.find((node) => node.role === 'bastion')!;
+}
+
+/**
+ * The bastion's pending or running instance, or a ProvisioningFailed saying why it is needed (`purpose`) when the
+ * bastion was terminated or never launched.
+ */
+export async function liveBastion(ctx: DeploymentContext, purpose: string): Promise<Instance> {
+  const bastion = bastionNode(ctx);
+  const instance = currentInstance(
+    await describeFleet(ctx, { name: bastion.name, states: ['pending', 'running'] }),
+  );
+  if (!instance) {
+    throw new ProvisioningFailed({
+      resource: `instance ${bastion.name}`,
+      message: `no pending or running instance tagged Name=${bastion.name} in deployment ${ctx.plan.deployment}: ${purpose}`,
+      hint: 'The bastion was terminated or never launched; re-run create to launch it.',
+    });
+  }
+  return instance;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; returns every outcome in item order. */

@@ -10,7 +10,7 @@ import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../shared/errors.js';
-import { bastionNode, currentInstance, describeFleet } from '../shared/fleet.js';
+import { liveBastion } from '../shared/fleet.js';
 
 /** The API device name of the bastion log volume, as in capideploy; scripts find it by volume id under /dev/disk/by-id. */
 export const LOG_VOLUME_DEVICE = '/dev/sdf';
@@ -45,17 +45,7 @@ const olderThan = (time: Date | undefined, seconds: number) =>
 export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeResult> {
   const { plan, clients } = ctx;
   const name = plan.names.logVolume;
-  const bastion = bastionNode(ctx);
-  const instance = currentInstance(
-    await describeFleet(ctx, { name: bastion.name, states: ['pending', 'running'] }),
-  );
-  if (!instance) {
-    throw new ProvisioningFailed({
-      resource: `instance ${bastion.name}`,
-      message: `no pending or running instance tagged Name=${bastion.name}: the log volume has nothing to attach to`,
-      hint: 'The bastion was terminated or never launched; re-run create to launch it.',
-    });
-  }
+  const instance = await liveBastion(ctx, 'the log volume has nothing to attach to');
   const volumes = await describeLogVolumes(ctx);
   const volume = volumes
     .filter((candidate) => (candidate.State ?? '') in STATE_RANK)

@@ -1,4 +1,4 @@
-import { PHASES, type PhaseName } from '../../functions/provisioning/phases.js';
+import { PHASE_NAMES, PHASES, type PhaseName } from '../../functions/provisioning/phases.js';
 import { LATENCY_SECONDS as L } from '../sim/latency.js';
 import { DEFAULT_DOCUMENT_SECONDS, DOCUMENT_SECONDS } from '../sim/services/ssm.js';
 
@@ -17,19 +17,13 @@ function phaseSeconds(phase: PhaseName): number {
  *
  * Dependency chain: instances launch once their subnet (VPC available) and the instance profile (propagation)
  * exist, and run after `instanceRunning`; the NAT gateway starts with the VPC. SSM agents come online once an
- * instance runs and its subnet routes to the available NAT gateway. Then the provisioning phases run in order.
+ * instance runs and its subnet routes to the available NAT gateway. Then the provisioning phases run in order
+ * (PHASE_NAMES is their workflow order).
  */
 export function criticalPathSeconds(): number {
   const launchAt = Math.max(L.vpcAvailable, L.instanceProfilePropagation);
   const running = launchAt + L.instanceRunning;
   const natAvailable = L.vpcAvailable + L.natGatewayAvailable;
   const ssmOnline = Math.max(running, natAvailable) + L.ssmAgentOnline;
-  const phases: PhaseName[] = [
-    'install',
-    'configure-cassandra',
-    'cassandra-status',
-    'configure-services',
-    'health-checks',
-  ];
-  return phases.reduce((seconds, phase) => seconds + phaseSeconds(phase), ssmOnline);
+  return PHASE_NAMES.reduce((seconds, phase) => seconds + phaseSeconds(phase), ssmOnline);
 }

@@ -19,15 +19,7 @@ import {
  */
 
 /** One resource with its estimated cost. */
-export interface CostedItem {
-  type: string;
-  id: string;
-  name: string;
-  state: string;
-  /** Whether AWS bills it in this state (capideploy's rules). */
-  billed: boolean;
-  /** Instance type or volume size (GiB), when known. */
-  size?: string;
+export interface CostedItem extends InventoryItem {
   /** USD per hour; 0 for what has no hourly charge or is not billed in its state; null when not priced. */
   hourlyUsd: number | null;
   /** Why the cost is null (or what it leaves out). */
