@@ -4,11 +4,11 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionListItem,
   type ExecutionStatus,
-  GetExecutionHistoryCommand,
   type HistoryEvent,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { readHistory } from '../../src/aws/execution-history.js';
 import { allExecutions } from '../../src/aws/list-executions.js';
 import type { StepRecord } from '../../src/local/history.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
@@ -471,27 +471,6 @@ class HistoryReader {
 }
 
 /**
- * Reads the history of an execution from `resumeToken` (or the start) to its current end. Returns the token of the
- * last page read, so the next call re-reads only that page: Step Functions gives no token once the end is reached.
- */
-async function readHistory(
-  sfn: SFNClient,
-  executionArn: string,
-  reader: HistoryReader,
-  resumeToken?: string,
-): Promise<string | undefined> {
-  let token = resumeToken;
-  for (;;) {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken: token }),
-    );
-    reader.read(page.events ?? []);
-    if (!page.nextToken) return token;
-    token = page.nextToken;
-  }
-}
-
-/**
  * A deployment's state, its latest execution with the current step, and the failure if it failed. The failure of
  * a create that then ran a failed delete is the delete's: that is what the operator has to act on now.
  */
@@ -533,7 +512,6 @@ export {
   latestCreate,
   listDeployments,
   parseCreateName,
-  readHistory,
   specHash,
   submitCreate,
   submitDelete,

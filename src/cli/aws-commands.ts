@@ -17,12 +17,12 @@ import {
   latestCreate,
   listDeployments,
   type Machines,
-  readHistory,
   type Submitted,
   specHash,
   submitCreate,
   submitDelete,
 } from '../../infra/api/executions.js';
+import { readHistory } from '../aws/execution-history.js';
 import { type CostEstimate, estimateCost } from '../cost/estimate.js';
 import { type DeploymentSpec, DeploymentSpecSchema } from '../spec/schema.js';
 import { EXIT, type GlobalOptions } from './options.js';

@@ -1,10 +1,10 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionOutput,
-  GetExecutionHistoryCommand,
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { readHistory } from '../aws/execution-history.js';
 import type { ExecutionRecord, StepRecord } from '../local/history.js';
 import { machineBaseName } from './machine.js';
 
@@ -242,43 +242,31 @@ function recordFromSfnHistory(execution: DescribeExecutionOutput, events: Histor
 /** Every event of an execution's history, oldest first, through every page. */
 async function fetchExecutionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  await readHistory(sfn, executionArn, { read: (page) => events.push(...page) });
   return events;
 }
 
 /**
  * A `watch` source for an AWS execution: each poll describes the execution and reads only the history pages it
- * has not read yet (Step Functions gives no token once the end is reached, so the last page is read again and
- * the events already seen are skipped by id).
+ * has not read yet (the last page is read again and the events already seen are skipped by id).
  */
 function sfnExecutionSource(sfn: SFNClient, executionArn: string): { poll(): Promise<ExecutionRecord> } {
   const events: HistoryEvent[] = [];
   let lastId = 0;
   let resumeToken: string | undefined;
+  const taker = {
+    read(page: HistoryEvent[]) {
+      for (const event of page) {
+        if ((event.id ?? 0) <= lastId) continue;
+        lastId = event.id ?? lastId;
+        events.push(event);
+      }
+    },
+  };
   return {
     async poll() {
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      let token = resumeToken;
-      for (;;) {
-        const page = await sfn.send(
-          new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken: token }),
-        );
-        for (const event of page.events ?? []) {
-          if ((event.id ?? 0) <= lastId) continue;
-          lastId = event.id ?? lastId;
-          events.push(event);
-        }
-        if (!page.nextToken) break;
-        token = page.nextToken;
-      }
-      resumeToken = token;
+      resumeToken = await readHistory(sfn, executionArn, taker, resumeToken);
       return recordFromSfnHistory(execution, events);
     },
   };
