@@ -8,7 +8,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { readHistory } from '../../src/aws/execution-history.js';
+import { errorOf, readHistory } from '../../src/aws/execution-history.js';
 import { allExecutions } from '../../src/aws/list-executions.js';
 import type { StepRecord } from '../../src/local/history.js';
 import type { DeploymentSpec } from '../../src/spec/schema.js';
@@ -312,14 +312,6 @@ const ATTEMPT_FAILED = new Set([
   'TaskSubmitFailed',
 ]);
 const ATTEMPT_SUCCEEDED = new Set(['LambdaFunctionSucceeded', 'TaskSucceeded']);
-
-/** The error and cause of any failure event, whatever its detail field is called. */
-function errorOf(event: HistoryEvent): { error: string; cause: string } {
-  const details = Object.entries(event).find(
-    ([key, value]) => key.endsWith('EventDetails') && value && typeof value === 'object' && 'error' in value,
-  )?.[1] as { error?: string; cause?: string } | undefined;
-  return { error: details?.error ?? event.type ?? 'Unknown', cause: details?.cause ?? '' };
-}
 
 interface OpenStep {
   record: StepRecord;

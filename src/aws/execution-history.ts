@@ -26,3 +26,11 @@ export async function readHistory(
     token = page.nextToken;
   }
 }
+
+/** The error and cause of a failure event, whatever its `*EventDetails` field is called. */
+export function errorOf(event: HistoryEvent): { error: string; cause: string } {
+  const details = Object.entries(event).find(
+    ([key, value]) => key.endsWith('EventDetails') && value && typeof value === 'object' && 'error' in value,
+  )?.[1] as { error?: string; cause?: string } | undefined;
+  return { error: details?.error ?? event.type ?? 'Unknown', cause: details?.cause ?? '' };
+}

@@ -4,7 +4,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { readHistory } from '../aws/execution-history.js';
+import { errorOf, readHistory } from '../aws/execution-history.js';
 import type { ExecutionRecord, StepRecord } from '../local/history.js';
 import { machineBaseName } from './machine.js';
 
@@ -56,14 +56,6 @@ const ATTEMPT_FAILED = new Set([
 ]);
 const ATTEMPT_SUCCEEDED = new Set(['LambdaFunctionSucceeded', 'TaskSucceeded', 'ActivitySucceeded']);
 const EXECUTION_ENDED_BADLY = new Set(['ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
-
-/** The error and cause of a failure event, whatever its `*EventDetails` field is called. */
-function errorOf(event: HistoryEvent): { error: string; cause: string } {
-  const details = Object.entries(event).find(
-    ([key, value]) => key.endsWith('EventDetails') && value && typeof value === 'object' && 'error' in value,
-  )?.[1] as { error?: string; cause?: string } | undefined;
-  return { error: details?.error ?? event.type ?? 'Unknown', cause: details?.cause ?? '' };
-}
 
 const parseJson = (text: string | undefined): unknown => {
   if (!text) return null;
