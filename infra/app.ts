@@ -3,8 +3,8 @@ import { buildApp } from './build-app.js';
 
 /**
  * The CDK app: `npx cdk synth` / `npx cdk deploy CapiDeploy` (see infra/README.md). Run directly
- * (`npx tsx infra/app.ts`), it synthesizes into `cdk.out` without the CLI. Strict by default: every handler the
- * state machines reference must exist (`-c allowMissingHandlers=true` for work in progress).
+ * (`npx tsx infra/app.ts`), it synthesizes into `cdk.out` without the CLI. Every handler the state machines
+ * reference must exist, or the synth fails naming the missing files.
  */
 const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' });
 buildApp(app);

@@ -5,8 +5,8 @@ import { CustomerRoleStack } from './customer-role-stack.js';
 
 /** Options of {@link buildApp}. */
 interface BuildOptions {
-  /** See {@link CapiDeployStackProps.allowMissingHandlers}. @default false */
-  readonly allowMissingHandlers?: boolean;
+  /** See {@link CapiDeployStackProps.functionFactory}. @default bundledFunction: esbuild bundles */
+  readonly functionFactory?: CapiDeployStackProps['functionFactory'];
 }
 
 /**
@@ -17,8 +17,7 @@ interface BuildOptions {
  * - `CapiDeployCustomerRole`: cross-account mode, deployed by each customer in their account.
  *
  * Context (`-c key=value` or cdk.json): `customerAccounts`, comma-separated account ids whose instances may write
- * command output into the operator's bucket; `allowMissingHandlers=true` to synthesize while handlers are still
- * being written (never for a deploy).
+ * command output into the operator's bucket.
  */
 function buildApp(app: App, options: BuildOptions = {}) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -29,8 +28,7 @@ function buildApp(app: App, options: BuildOptions = {}) {
   const operator = new CapiDeployStack(app, 'CapiDeploy', {
     description: 'capillaries-deploy: Step Functions workflow, Lambdas, SSM documents and deployments API',
     customerAccountIds: customerAccounts,
-    allowMissingHandlers:
-      options.allowMissingHandlers ?? String(app.node.tryGetContext('allowMissingHandlers')) === 'true',
+    functionFactory: options.functionFactory,
   });
   const customer = new CustomerRoleStack(app, 'CapiDeployCustomerRole', {
     description:

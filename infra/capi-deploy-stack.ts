@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Annotations,
   Aws,
   CfnOutput,
   Duration,
@@ -12,13 +11,21 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { arnKey, FUNCTIONS, type FunctionName } from '../src/asl/dsl.js';
+import {
+  arnKey,
+  FUNCTIONS,
+  type FunctionName,
+  handlerEntry,
+  MACHINE_NAMES,
+  type MachineName,
+} from '../src/core/catalogue.js';
 import { DeploymentsApi } from './deployments-api.js';
-import { HandlerFunction, REPO_ROOT } from './handler-function.js';
+import { type FunctionFactory, handlerFunction, REPO_ROOT } from './handler-function.js';
 import { acknowledgeWildcards } from './nag.js';
 import {
   type GrantedFunction,
@@ -29,30 +36,23 @@ import {
 } from './permissions.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
-/** The state machines of `statemachines/`, by file base name, and the construct id of each. */
-const MACHINES = {
+/** The construct id of each state machine. */
+const MACHINE_IDS: Record<MachineName, string> = {
   'create-deployment': 'CreateDeployment',
   'delete-deployment': 'DeleteDeployment',
-} as const;
-type MachineFile = keyof typeof MACHINES;
-
-/** `DeploymentPlan` -> `deployment-plan`: the folder of a function under `functions/`. */
-const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-
-/** The handler file of a workflow function, relative to the repository root. */
-const handlerEntry = (fn: FunctionName) => `functions/${kebab(fn)}/handler.ts`;
+};
 
 /** The definition file of a state machine. */
-const machineFile = (machine: MachineFile) => join(REPO_ROOT, 'statemachines', `${machine}.asl.json`);
+const machineFile = (machine: MachineName) => join(REPO_ROOT, 'statemachines', `${machine}.asl.json`);
 
 /** The `${...}` placeholders of a definition file. */
-const placeholders = (machine: MachineFile) =>
+const placeholders = (machine: MachineName) =>
   [
     ...new Set([...readFileSync(machineFile(machine), 'utf8').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1])),
   ].sort();
 
 /** The functions a state machine's definition calls (`${<Name>FunctionArn}` placeholders). */
-const functionsOf = (machine: MachineFile): FunctionName[] =>
+const functionsOf = (machine: MachineName): FunctionName[] =>
   FUNCTIONS.filter((fn) => placeholders(machine).includes(arnKey(fn)));
 
 /**
@@ -60,11 +60,11 @@ const functionsOf = (machine: MachineFile): FunctionName[] =>
  * @param exists - whether a repository-relative file exists (tests pass their own)
  */
 function missingHandlers(exists: (entry: string) => boolean = (entry) => existsSync(join(REPO_ROOT, entry))) {
-  const referenced = new Set((Object.keys(MACHINES) as MachineFile[]).flatMap(functionsOf));
+  const referenced = new Set(MACHINE_NAMES.flatMap(functionsOf));
   return FUNCTIONS.filter((fn) => referenced.has(fn) && !exists(handlerEntry(fn)));
 }
 
-/** The synth-time error (or warning) naming the missing handlers and where each is expected. */
+/** The synth-time error naming the missing handlers and where each is expected. */
 const missingHandlersMessage = (missing: readonly FunctionName[]) =>
   `the state machines reference functions without a handler: ${missing
     .map((fn) => `${fn} (${handlerEntry(fn)})`)
@@ -79,12 +79,10 @@ interface CapiDeployStackProps extends StackProps {
    */
   readonly customerAccountIds?: readonly string[];
   /**
-   * Synthesize even when the ASL references a function whose handler folder does not exist yet: the function is
-   * left out, its substitution stays unresolved, and a warning names it. For work in progress only; a deployable
-   * synth needs every handler.
-   * @default false: a missing handler is a synth-time error
+   * Makes each Lambda from its handler file; tests of the template pass `stubFunction` to skip bundling.
+   * @default bundledFunction: esbuild bundles
    */
-  readonly allowMissingHandlers?: boolean;
+  readonly functionFactory?: FunctionFactory;
   /**
    * Retention of the Lambda, state machine and API log groups.
    * @default logs.RetentionDays.ONE_MONTH
@@ -103,15 +101,13 @@ interface CapiDeployStackProps extends StackProps {
  * IAM-authorized deployments API.
  */
 class CapiDeployStack extends Stack {
-  /** The workflow functions by name (missing handlers excluded). */
-  readonly functions: Partial<Record<FunctionName, HandlerFunction>> = {};
+  /** The workflow functions by name. */
+  readonly functions: Record<FunctionName, lambda.Function>;
   /** Each function's role, the API's included. */
   readonly roles: Partial<Record<GrantedFunction, iam.Role>> = {};
-  readonly stateMachines: Record<MachineFile, sfn.StateMachine>;
+  readonly stateMachines: Record<MachineName, sfn.StateMachine>;
   readonly commandOutputBucket: s3.Bucket;
   readonly api: DeploymentsApi;
-  /** Handlers the ASL references that do not exist (only with `allowMissingHandlers`). */
-  readonly missing: FunctionName[];
   /** The placeholder values the permission table was rendered with. */
   readonly renderContext: RenderContext;
 
@@ -121,17 +117,17 @@ class CapiDeployStack extends Stack {
     Tags.of(this).add('Component', 'workflow');
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    this.missing = this.checkHandlers(props.allowMissingHandlers ?? false);
+    const missing = missingHandlers();
+    if (missing.length > 0) throw new Error(missingHandlersMessage(missing));
     this.commandOutputBucket = this.bucket(props);
     new ProvisioningDocuments(this, 'ProvisioningDocuments');
 
-    const machineNames: Record<MachineFile, string> = {
-      'create-deployment': `${this.stackName}-create-deployment`,
-      'delete-deployment': `${this.stackName}-delete-deployment`,
-    };
-    const machineArn = (machine: MachineFile) =>
+    const machineNames = Object.fromEntries(
+      MACHINE_NAMES.map((machine) => [machine, `${this.stackName}-${machine}`]),
+    ) as Record<MachineName, string>;
+    const machineArn = (machine: MachineName) =>
       `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${machineNames[machine]}`;
-    const executionsOf = (machine: MachineFile) =>
+    const executionsOf = (machine: MachineName) =>
       `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${machineNames[machine]}:*`;
     this.renderContext = {
       partition: Aws.PARTITION,
@@ -144,18 +140,20 @@ class CapiDeployStack extends Stack {
     const context = this.renderContext;
 
     const bucketEnv = { COMMAND_OUTPUT_BUCKET: this.commandOutputBucket.bucketName };
-    for (const fn of FUNCTIONS) {
-      // Missing and referenced: refused above unless allowed. Missing and unreferenced: nothing calls it yet.
-      if (!existsSync(join(REPO_ROOT, handlerEntry(fn)))) continue;
-      this.functions[fn] = new HandlerFunction(this, `${fn}Function`, {
-        entry: handlerEntry(fn),
-        role: this.functionRole(fn, context),
-        logRetention,
-        // Provisioning sends commands that write there; InstanceRole lets the instances write there.
-        ...(fn === 'Provisioning' || fn === 'InstanceRole' ? { environment: bucketEnv } : {}),
-        ...(fn === 'Provisioning' ? { timeout: Duration.minutes(2) } : {}),
-      });
-    }
+    this.functions = Object.fromEntries(
+      FUNCTIONS.map((fn) => [
+        fn,
+        handlerFunction(this, `${fn}Function`, {
+          entry: handlerEntry(fn),
+          role: this.functionRole(fn, context),
+          logRetention,
+          functionFactory: props.functionFactory,
+          // Provisioning sends commands that write there; InstanceRole lets the instances write there.
+          ...(fn === 'Provisioning' || fn === 'InstanceRole' ? { environment: bucketEnv } : {}),
+          ...(fn === 'Provisioning' ? { timeout: Duration.minutes(2) } : {}),
+        }),
+      ]),
+    ) as Record<FunctionName, lambda.Function>;
 
     const deleteMachine = this.stateMachine('delete-deployment', machineNames, {}, logRetention);
     const createMachine = this.stateMachine(
@@ -172,6 +170,7 @@ class CapiDeployStack extends Stack {
       createStateMachine: createMachine,
       deleteStateMachine: deleteMachine,
       logRetention,
+      functionFactory: props.functionFactory,
     });
 
     new CfnOutput(this, 'CreateDeploymentStateMachineArn', {
@@ -192,19 +191,7 @@ class CapiDeployStack extends Stack {
     });
   }
 
-  /** Fails the synth, or with `allowMissingHandlers` warns, when the ASL uses a function without a handler. */
-  private checkHandlers(allowMissing: boolean): FunctionName[] {
-    const missing = missingHandlers();
-    if (missing.length === 0) return [];
-    if (!allowMissing) throw new Error(missingHandlersMessage(missing));
-    Annotations.of(this).addWarningV2(
-      'capideploy:missing-handlers',
-      `${missingHandlersMessage(missing)}; their ARNs stay unresolved, do not deploy this template`,
-    );
-    return missing;
-  }
-
-  /** A function's role: logs of its own group (added by HandlerFunction), X-Ray, and its rows of the table. */
+  /** A function's role: logs of its own group (added by handlerFunction), X-Ray, and its rows of the table. */
   private functionRole(fn: GrantedFunction, context: RenderContext): iam.Role {
     const role = new iam.Role(this, `${fn}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -278,15 +265,13 @@ class CapiDeployStack extends Stack {
 
   /** A state machine from its ASL file, with every `${...}` substitution and a role that invokes only its functions. */
   private stateMachine(
-    machine: MachineFile,
-    names: Record<MachineFile, string>,
+    machine: MachineName,
+    names: Record<MachineName, string>,
     extra: Record<string, string>,
     retention: logs.RetentionDays,
   ): sfn.StateMachine {
-    const id = MACHINES[machine];
-    const present = functionsOf(machine).flatMap((fn) =>
-      this.functions[fn] ? [[fn, this.functions[fn]] as const] : [],
-    );
+    const id = MACHINE_IDS[machine];
+    const invoked = functionsOf(machine).map((fn) => [fn, this.functions[fn]] as const);
     // Under /aws/vendedlogs/ so the logs delivery needs no log resource policy per group. A fixed name must go
     // with the stack, or a later deploy of the same stack name fails on the group left behind; the executions'
     // own history stays in Step Functions for 90 days after they end.
@@ -300,21 +285,19 @@ class CapiDeployStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(machineFile(machine)),
       definitionSubstitutions: {
-        ...Object.fromEntries(present.map(([fn, handler]) => [arnKey(fn), handler.functionArn])),
+        ...Object.fromEntries(invoked.map(([fn, handler]) => [arnKey(fn), handler.functionArn])),
         ...extra,
       },
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
     // The ASL calls each function by its unqualified ARN: grant exactly those, not `<arn>:*` as grantInvoke does.
-    if (present.length > 0) {
-      machineConstruct.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['lambda:InvokeFunction'],
-          resources: present.map(([, handler]) => handler.functionArn),
-        }),
-      );
-    }
+    machineConstruct.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: invoked.map(([, handler]) => handler.functionArn),
+      }),
+    );
     acknowledgeWildcards(machineConstruct.role, [
       {
         resource: '*',
@@ -365,15 +348,5 @@ class CapiDeployStack extends Stack {
   }
 }
 
-export type { CapiDeployStackProps, MachineFile };
-export {
-  CapiDeployStack,
-  functionsOf,
-  handlerEntry,
-  kebab,
-  MACHINES,
-  machineFile,
-  missingHandlers,
-  missingHandlersMessage,
-  placeholders,
-};
+export type { CapiDeployStackProps };
+export { CapiDeployStack, functionsOf, machineFile, missingHandlers, missingHandlersMessage, placeholders };

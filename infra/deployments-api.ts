@@ -1,10 +1,11 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { HandlerFunction } from './handler-function.js';
+import { type FunctionFactory, handlerFunction } from './handler-function.js';
 import { deploymentSpecModelSchema } from './spec-model.js';
 
 /** Props of {@link DeploymentsApi}. */
@@ -23,6 +24,11 @@ interface DeploymentsApiProps {
    * @default { rate: 5, burst: 10 }
    */
   readonly throttling?: { rate: number; burst: number };
+  /**
+   * Makes the API function from its handler file.
+   * @default bundledFunction: an esbuild bundle
+   */
+  readonly functionFactory?: FunctionFactory;
 }
 
 /** A gateway-level error as JSON: the same `{ "message": ... }` shape the function answers with. */
@@ -41,14 +47,14 @@ const JSON_ERROR = { 'application/json': '{"message": $context.error.messageStri
  */
 class DeploymentsApi extends Construct {
   readonly restApi: apigw.RestApi;
-  readonly handler: HandlerFunction;
+  readonly handler: lambda.Function;
 
   constructor(scope: Construct, id: string, props: DeploymentsApiProps) {
     super(scope, id);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const throttling = props.throttling ?? { rate: 5, burst: 10 };
 
-    this.handler = new HandlerFunction(this, 'Function', {
+    this.handler = handlerFunction(this, 'Function', {
       entry: 'infra/api/handler.ts',
       role: props.role,
       timeout: Duration.seconds(25),
@@ -57,6 +63,7 @@ class DeploymentsApi extends Construct {
         CREATE_STATE_MACHINE_ARN: props.createStateMachine.stateMachineArn,
         DELETE_STATE_MACHINE_ARN: props.deleteStateMachine.stateMachineArn,
       },
+      functionFactory: props.functionFactory,
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -108,7 +115,7 @@ class DeploymentsApi extends Construct {
     const specModel = this.restApi.addModel('DeploymentSpec', {
       modelName: 'DeploymentSpec',
       contentType: 'application/json',
-      description: 'A Capillaries deployment spec (generated from the zod schema in src/spec/schema.ts)',
+      description: 'A Capillaries deployment spec (generated from the zod schema in src/core/spec/schema.ts)',
       schema: deploymentSpecModelSchema(),
     });
     const bodyValidator = this.restApi.addRequestValidator('SpecValidator', {

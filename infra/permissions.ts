@@ -1,4 +1,4 @@
-import type { FunctionName } from '../src/asl/dsl.js';
+import type { FunctionName } from '../src/core/catalogue.js';
 
 /**
  * The permission table of the workflow, as code: for each Lambda the AWS actions its code calls, and for each action

@@ -1,7 +1,7 @@
 import type { JsonSchema } from 'aws-cdk-lib/aws-apigateway';
 import { JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
 import { z } from 'zod';
-import { DeploymentSpecSchema } from '../src/spec/schema.js';
+import { DeploymentSpecSchema } from '../src/core/spec/schema.js';
 
 /** JSON Schema keywords whose CDK `JsonSchema` property has another name. */
 const RENAMED: Record<string, string | null> = { $schema: null, $id: 'id', $ref: 'ref' };

@@ -1,7 +1,7 @@
 import { AssociateAddressCommand, DescribeAddressesCommand } from '@aws-sdk/client-ec2';
+import { ProvisioningFailed, ResourceConflict } from '../../src/core/errors.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { ProvisioningFailed, ResourceConflict } from '../shared/errors.js';
 import { liveBastion } from '../shared/fleet.js';
 
 export interface BastionAddressResult {

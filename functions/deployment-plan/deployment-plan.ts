@@ -1,6 +1,6 @@
-import { planDeployment } from '../../src/spec/plan.js';
-import { checkSpec, type DeploymentSpec } from '../../src/spec/schema.js';
-import { InvalidSpec } from '../shared/errors.js';
+import { InvalidSpec } from '../../src/core/errors.js';
+import { planDeployment } from '../../src/core/spec/plan.js';
+import { checkSpec, type DeploymentSpec } from '../../src/core/spec/schema.js';
 
 /** What the first step of the workflow shows about the deployment it is about to build. */
 export interface PlanSummary {

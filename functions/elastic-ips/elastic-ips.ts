@@ -4,10 +4,11 @@ import {
   DescribeAddressesCommand,
   ReleaseAddressCommand,
 } from '@aws-sdk/client-ec2';
+import { DependencyViolation } from '../../src/core/errors.js';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { deploymentFilters, tagSpecifications, tagValue } from '../shared/ec2.js';
-import { DependencyViolation } from '../shared/errors.js';
+import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 
 export interface ElasticIp {
   allocationId: string;

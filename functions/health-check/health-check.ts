@@ -1,8 +1,8 @@
 import { GetCommandInvocationCommand, ListCommandInvocationsCommand } from '@aws-sdk/client-ssm';
-import type { Plan } from '../../src/spec/plan.js';
+import { HealthCheckFailed } from '../../src/core/errors.js';
+import type { Plan } from '../../src/core/spec/plan.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { HealthCheckFailed } from '../shared/errors.js';
 
 export interface CheckCommand {
   commandId: string;

@@ -17,7 +17,8 @@ import {
   RemoveRoleFromInstanceProfileCommand,
   type Role,
 } from '@aws-sdk/client-iam';
-import type { Plan } from '../../src/spec/plan.js';
+import { ResourceConflict } from '../../src/core/errors.js';
+import type { Plan } from '../../src/core/spec/plan.js';
 import {
   asDeploymentError,
   awsCall,
@@ -26,7 +27,6 @@ import {
   isNotFound,
 } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { ResourceConflict } from '../shared/errors.js';
 
 /** IAM path of every per-deployment role and profile; the workflow's own permissions are limited to it. */
 export const INSTANCE_ROLE_PATH = '/capideploy/';

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type Instance, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import type { NodePlan } from '../../src/spec/plan.js';
+import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../../src/core/errors.js';
+import type { NodePlan } from '../../src/core/spec/plan.js';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { tagSpecifications, tagValue } from '../shared/ec2.js';
-import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../shared/errors.js';
+import { tagSpecifications } from '../shared/ec2.js';
 import {
   chunks,
   currentInstance,

@@ -5,10 +5,10 @@ import {
   DescribeInternetGatewaysCommand,
   DetachInternetGatewayCommand,
 } from '@aws-sdk/client-ec2';
+import { ResourceConflict } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
-import { ResourceConflict } from '../shared/errors.js';
 
 /** Finds or creates the internet gateway and makes sure it is attached to the deployment's VPC. */
 export async function ensureInternetGateway(

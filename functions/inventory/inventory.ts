@@ -12,23 +12,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { parseCause, ResourcesLeft } from '../../src/core/errors.js';
+import type { InventoryItem } from '../../src/core/inventory.js';
+import { tagValue } from '../../src/core/tags.js';
 import { asDeploymentError, awsCall, isNotFound } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { tagValue } from '../shared/ec2.js';
-import { parseCause, ResourcesLeft } from '../shared/errors.js';
-
-/** One resource a deployment owns, as `list`, `status` and the teardown's final check show it. */
-export interface InventoryItem {
-  /** The resource type as in its ARN: vpc, subnet, natgateway, elastic-ip, instance, volume, role, parameter... */
-  type: string;
-  id: string;
-  name: string;
-  state: string;
-  /** Whether AWS bills it in this state (capideploy's rules, reference §2.7). */
-  billed: boolean;
-  /** Instance type or volume size, for the cost estimate. */
-  size?: string;
-}
 
 interface Described {
   state: string;

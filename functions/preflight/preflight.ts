@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
-import type { Plan } from '../../src/spec/plan.js';
+import { PreflightFailed } from '../../src/core/errors.js';
+import type { Plan } from '../../src/core/spec/plan.js';
 import { asDeploymentError, awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { PreflightFailed } from '../shared/errors.js';
 import { probeUrl } from '../shared/http.js';
 
 /** EC2 "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", counted in vCPUs. */

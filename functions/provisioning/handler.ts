@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { PHASE_NAMES } from '../../src/core/phases.js';
 import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaEnvironment } from '../shared/environment.js';
 import { lambdaHandler } from '../shared/handler.js';
-import { PHASE_NAMES } from './phases.js';
 import { phaseStatus, sendPhase } from './provisioning.js';
 
 const SentCommand = z.object({

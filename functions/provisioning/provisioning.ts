@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
-import { CreateTagsCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, type Instance } from '@aws-sdk/client-ec2';
 import {
   type CommandInvocation,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
-import { documentParameters } from '../../src/provisioning/documents.js';
-import type { NodePlan } from '../../src/spec/plan.js';
+import { documentParameters } from '../../src/core/documents.js';
+import { CommandFailed, ProvisioningFailed } from '../../src/core/errors.js';
+import { PHASES, type PhaseName, type PhaseStep } from '../../src/core/phases.js';
+import type { NodePlan } from '../../src/core/spec/plan.js';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { deploymentFilters, tagValue } from '../shared/ec2.js';
-import { CommandFailed, ProvisioningFailed } from '../shared/errors.js';
-import { PHASES, type PhaseName, type PhaseStep } from './phases.js';
+import { describeFleet } from '../shared/fleet.js';
 
 /** SendCommand accepts at most 50 instance ids per call. */
 export const MAX_TARGETS_PER_COMMAND = 50;
@@ -47,25 +48,12 @@ const provisionedTag = (document: string) => `capideploy:${document}`;
 const hashOf = (parameters: Record<string, string[]>) =>
   createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
 
-/** The fleet's running instances by Name tag: one paginated DescribeInstances for any fleet size. */
-async function runningInstances({ plan, clients }: DeploymentContext): Promise<Map<string, Instance>> {
-  const byName = new Map<string, Instance>();
-  let token: string | undefined;
-  do {
-    const page = await awsCall({ resource: `instances of ${plan.deployment}` }, () =>
-      clients.ec2.send(
-        new DescribeInstancesCommand({
-          Filters: [...deploymentFilters(plan), { Name: 'instance-state-name', Values: ['running'] }],
-          NextToken: token,
-        }),
-      ),
-    );
-    for (const instance of page.Reservations?.flatMap((reservation) => reservation.Instances ?? []) ?? []) {
-      byName.set(tagValue(instance.Tags, 'Name') ?? instance.InstanceId!, instance);
-    }
-    token = page.NextToken;
-  } while (token);
-  return byName;
+/** The fleet's running instances by Name tag (or instance id, for an untagged one). */
+async function runningInstances(ctx: DeploymentContext): Promise<Map<string, Instance>> {
+  const instances = await describeFleet(ctx, { states: ['running'] });
+  return new Map(
+    instances.map((instance) => [tagValue(instance.Tags, 'Name') ?? instance.InstanceId!, instance]),
+  );
 }
 
 function stepNodes(ctx: DeploymentContext, step: PhaseStep): NodePlan[] {

@@ -9,9 +9,10 @@ import {
   ReplaceRouteTableAssociationCommand,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { deploymentFilters, tagSpecifications, tagValue } from '../shared/ec2.js';
+import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 
 const ANYWHERE = '0.0.0.0/0';
 

@@ -5,7 +5,7 @@ import {
   ParameterType,
   PutParameterCommand,
 } from '@aws-sdk/client-ssm';
-import type { Plan } from '../../src/spec/plan.js';
+import type { Plan } from '../../src/core/spec/plan.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 

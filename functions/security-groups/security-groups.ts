@@ -7,10 +7,11 @@ import {
   RevokeSecurityGroupIngressCommand,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import type { IngressRule, SecurityGroupPlan } from '../../src/spec/plan.js';
+import type { IngressRule, SecurityGroupPlan } from '../../src/core/spec/plan.js';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { deploymentFilters, tagSpecifications, tagValue } from '../shared/ec2.js';
+import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 
 export interface SecurityGroupsResult {
   bastionSecurityGroupId: string;

@@ -8,7 +8,7 @@ import {
   ProvisioningFailed,
   ServiceUnavailable,
   Throttled,
-} from './errors.js';
+} from '../../src/core/errors.js';
 
 /** Where an AWS call happened, for the failure cause. */
 export interface CallSite {

@@ -4,7 +4,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { AccessDenied } from './errors.js';
+import { AccessDenied } from '../../src/core/errors.js';
 
 /** The AWS clients a handler may use; created lazily, one set per region and identity. */
 export interface AwsClients {

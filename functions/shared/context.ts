@@ -1,5 +1,5 @@
-import { type Plan, planDeployment } from '../../src/spec/plan.js';
-import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
+import { type Plan, planDeployment } from '../../src/core/spec/plan.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/core/spec/schema.js';
 import { type AwsClients, clientsFor } from './clients.js';
 
 /** Every handler input carries the (already validated) spec; handlers re-derive the plan from it. */

@@ -1,5 +1,5 @@
 import type { Filter, ResourceType, Tag, TagSpecification } from '@aws-sdk/client-ec2';
-import { type Plan, tagsFor } from '../../src/spec/plan.js';
+import { type Plan, tagsFor } from '../../src/core/spec/plan.js';
 
 /** TagSpecifications with the three deployment tags (plus extra ones such as Role), for a create call. */
 export function tagSpecifications(
@@ -13,11 +13,6 @@ export function tagSpecifications(
 
 export function toTags(tags: Record<string, string>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-}
-
-/** The value of one tag in an EC2 tag list. */
-export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
-  return tags?.find((tag) => tag.Key === key)?.Value;
 }
 
 /**

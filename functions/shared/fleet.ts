@@ -1,9 +1,10 @@
 import { DescribeInstancesCommand, type Instance, type InstanceStateName } from '@aws-sdk/client-ec2';
-import type { NodePlan } from '../../src/spec/plan.js';
+import { ProvisioningFailed } from '../../src/core/errors.js';
+import type { NodePlan } from '../../src/core/spec/plan.js';
+import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from './aws-errors.js';
 import type { DeploymentContext } from './context.js';
-import { deploymentFilters, tagValue } from './ec2.js';
-import { ProvisioningFailed } from './errors.js';
+import { deploymentFilters } from './ec2.js';
 
 /** States in which an instance holds its fixed private IP: anything but `terminated`. */
 export const LIVE_STATES: InstanceStateName[] = [

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidSpec } from './errors.js';
+import { InvalidSpec } from '../../src/core/errors.js';
 
 /**
  * Wraps a handler's logic: parses the event with its zod schema (a terminal `InvalidSpec` naming every bad field

@@ -1,9 +1,9 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
-import type { NodePlan } from '../../src/spec/plan.js';
+import { WaitTimedOut } from '../../src/core/errors.js';
+import type { NodePlan } from '../../src/core/spec/plan.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { WaitTimedOut } from '../shared/errors.js';
 import { chunks, currentInstance, describeFleet, instancesByNode } from '../shared/fleet.js';
 
 /** DescribeInstanceInformation: at most 50 results per page; we ask for at most 50 instance ids per filter. */

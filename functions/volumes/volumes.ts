@@ -6,10 +6,10 @@ import {
   DetachVolumeCommand,
   type Volume,
 } from '@aws-sdk/client-ec2';
+import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
-import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../shared/errors.js';
 import { liveBastion } from '../shared/fleet.js';
 
 /** The API device name of the bastion log volume, as in capideploy; scripts find it by volume id under /dev/disk/by-id. */

@@ -1,8 +1,8 @@
 import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { ResourceConflict } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
-import { ResourceConflict } from '../shared/errors.js';
 
 export interface VpcResult {
   vpcId: string;

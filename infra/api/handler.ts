@@ -1,6 +1,5 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import { checkSpec } from '../../src/spec/schema.js';
 import {
   DeploymentConflict,
   DeploymentNotFound,
@@ -10,7 +9,8 @@ import {
   type Submitted,
   submitCreate,
   submitDelete,
-} from './executions.js';
+} from '../../src/core/lifecycle.js';
+import { checkSpec } from '../../src/core/spec/schema.js';
 
 /**
  * The deployments API behind API Gateway (Lambda proxy integration, IAM-authorized):

@@ -5,34 +5,10 @@
  * the emitted files are what CDK deploys and what the local engine runs.
  */
 
+import { arnKey, type FunctionName } from '../core/catalogue.js';
+
 export type State = Record<string, unknown>;
 export type States = Record<string, State>;
-
-/** Lambda functions of the workflow; the ASL refers to them as `${<Name>FunctionArn}` substitutions. */
-export const FUNCTIONS = [
-  'DeploymentPlan',
-  'Preflight',
-  'ElasticIps',
-  'Vpc',
-  'Subnets',
-  'InternetGateway',
-  'RouteTables',
-  'NatGateway',
-  'SecurityGroups',
-  'InstanceRole',
-  'Instances',
-  'BastionAddress',
-  'Volumes',
-  'SsmReadiness',
-  'Secrets',
-  'Provisioning',
-  'HealthCheck',
-  'Inventory',
-] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
-
-/** The substitution key of a function's ARN: `DeploymentPlan` -> `DeploymentPlanFunctionArn`. */
-export const arnKey = (fn: FunctionName) => `${fn}FunctionArn`;
 
 /** Transient failures of AWS or of Lambda itself: always retried with jittered backoff. */
 const TRANSIENT_RETRIES = [

@@ -1,15 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { MachineName } from '../core/catalogue.js';
 import { createDeployment } from './create-deployment.js';
 import { deleteDeployment } from './delete-deployment.js';
 
 /** The state machine files and their builders; `npm run asl` writes them, a test checks they are current. */
-export const MACHINES = {
+export const MACHINES: Record<MachineName, () => object> = {
   'create-deployment': createDeployment,
   'delete-deployment': deleteDeployment,
-} as const;
-
-export type MachineName = keyof typeof MACHINES;
+};
 
 export const machinePath = (name: MachineName) =>
   fileURLToPath(new URL(`../../statemachines/${name}.asl.json`, import.meta.url));

@@ -1,4 +1,4 @@
-import { PHASE_NAMES, PHASES, type PhaseName } from '../../functions/provisioning/phases.js';
+import { PHASE_NAMES, PHASES, type PhaseName } from '../core/phases.js';
 import { LATENCY_SECONDS as L } from '../sim/latency.js';
 import { DEFAULT_DOCUMENT_SECONDS, DOCUMENT_SECONDS } from '../sim/services/ssm.js';
 

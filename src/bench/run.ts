@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import sample from '../../examples/sample.json' with { type: 'json' };
+import { DeploymentSpecSchema } from '../core/spec/schema.js';
 import { openLocalSession, runLocalExecution } from '../local/local-mode.js';
 import { setVcpuQuota } from '../sim/services/quotas.js';
-import { DeploymentSpecSchema } from '../spec/schema.js';
 import { criticalPathSeconds } from './critical-path.js';
 
 const BENCH_VCPU_QUOTA = 4096;
@@ -38,11 +38,15 @@ async function measure(size: number): Promise<Row> {
     daemons: size,
   });
   const started = performance.now();
-  const session = openLocalSession(stateDir);
+  const session = openLocalSession(stateDir, { writable: true });
   // 128 + 128 nodes of the sample flavor need ~1300 vCPUs: bench an account whose quota was raised for it.
   setVcpuQuota(session.account, BENCH_VCPU_QUOTA);
   const create = await runLocalExecution(session, 'create-deployment', spec);
-  const removed = await runLocalExecution(openLocalSession(stateDir), 'delete-deployment', spec);
+  const removed = await runLocalExecution(
+    openLocalSession(stateDir, { writable: true }),
+    'delete-deployment',
+    spec,
+  );
   const wallSeconds = ((performance.now() - started) / 1000).toFixed(1);
   rmSync(stateDir, { recursive: true, force: true });
   if (create.status !== 'SUCCEEDED' || removed.status !== 'SUCCEEDED') {

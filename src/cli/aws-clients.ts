@@ -1,7 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import type { DeploymentSpec } from '../spec/schema.js';
+import type { InventoryItem } from '../core/inventory.js';
+import type { DeploymentSpec } from '../core/spec/schema.js';
 import type { AwsDeps } from './aws-commands.js';
 
 /**

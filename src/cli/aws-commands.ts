@@ -5,15 +5,16 @@ import {
   RedriveExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import { parseCause } from '../../functions/shared/errors.js';
+import { parseCause } from '../core/errors.js';
+import { HistoryParser } from '../core/history.js';
+import { readHistory } from '../core/history-pages.js';
+import type { InventoryItem } from '../core/inventory.js';
 import {
   DeploymentConflict,
   DeploymentNotFound,
   describeDeployment,
   ENDED_BADLY,
   type Failure,
-  HistoryReader,
   latestCreate,
   listDeployments,
   type Machines,
@@ -21,12 +22,12 @@ import {
   specHash,
   submitCreate,
   submitDelete,
-} from '../../infra/api/executions.js';
-import { readHistory } from '../aws/execution-history.js';
+} from '../core/lifecycle.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from '../core/spec/schema.js';
 import { type CostEstimate, estimateCost } from '../cost/estimate.js';
-import { type DeploymentSpec, DeploymentSpecSchema } from '../spec/schema.js';
+import { describeFailure } from '../report/format.js';
 import { EXIT, type GlobalOptions } from './options.js';
-import { costJson, costTable, describeFailure, listLine, progressPrinter } from './output.js';
+import { costJson, costTable, listLine, progressPrinter } from './output.js';
 import { BadInput } from './spec-file.js';
 
 /**
@@ -180,7 +181,7 @@ const parseOutput = (text: string | undefined): unknown => {
 async function follow(
   deps: AwsDeps,
   executionArn: string,
-  reader: HistoryReader,
+  reader: HistoryParser,
   pollMs: number,
 ): Promise<DescribeExecutionCommandOutput> {
   const sleep = deps.sleep ?? defaultSleep;
@@ -229,15 +230,9 @@ function report(
   operation: 'create' | 'delete',
   deployment: string,
   described: DescribeExecutionCommandOutput,
-  reader: HistoryReader,
+  reader: HistoryParser,
 ): void {
-  const failure: Failure | null = ENDED_BADLY.has(described.status ?? '')
-    ? (reader.failure ?? {
-        state: reader.currentStep,
-        error: described.error ?? described.status!,
-        cause: described.cause ?? '',
-      })
-    : null;
+  const failure = reader.failureFor(described);
   const seconds =
     described.startDate && described.stopDate
       ? Math.round((described.stopDate.getTime() - described.startDate.getTime()) / 1000)
@@ -296,7 +291,7 @@ async function run(
   let startMs = 0;
   const printer = progressPrinter(say, () => startMs);
   let printing = false;
-  const reader = new HistoryReader((step, phase) => {
+  const reader = new HistoryParser((step, phase) => {
     startMs ||= step.start;
     if (printing && !options.json) printer(step, phase);
   });

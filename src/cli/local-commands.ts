@@ -1,7 +1,8 @@
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import type { MachineName } from '../asl/write.js';
+import type { MachineName } from '../core/catalogue.js';
+import type { ExecutionRecord } from '../core/execution-record.js';
+import type { InventoryItem } from '../core/inventory.js';
+import type { DeploymentSpec } from '../core/spec/schema.js';
 import { estimateCost } from '../cost/estimate.js';
-import type { ExecutionRecord } from '../local/history.js';
 import {
   knownDeployments,
   type LocalSession,
@@ -10,26 +11,19 @@ import {
   openLocalSession,
   runLocalExecution,
 } from '../local/local-mode.js';
+import { describeFailure } from '../report/format.js';
 import { healthResults } from '../report/rows.js';
-import type { DeploymentSpec } from '../spec/schema.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
-import {
-  costJson,
-  costTable,
-  describeFailure,
-  listLine,
-  progressPrinter,
-  resourceTable,
-  summaryLines,
-} from './output.js';
+import { costJson, costTable, listLine, progressPrinter, resourceTable, summaryLines } from './output.js';
 import { BadInput } from './spec-file.js';
 
 const say = (line: string) => console.log(line);
 
-function session(options: GlobalOptions): LocalSession {
+function session(options: GlobalOptions, writable = false): LocalSession {
   return openLocalSession(options.stateDir, {
     faults: faultsOf(options),
     seed: options.seed === undefined ? undefined : Number(options.seed),
+    writable,
   });
 }
 
@@ -55,7 +49,7 @@ async function runAndReport(
   machine: MachineName,
   spec: DeploymentSpec,
 ): Promise<void> {
-  const local = session(options);
+  const local = session(options, true);
   const operation = machine === 'create-deployment' ? 'create' : 'delete';
   let startMs = 0;
   const printer = progressPrinter(say, () => startMs);

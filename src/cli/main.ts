@@ -1,14 +1,14 @@
 import type { DescribeExecutionOutput } from '@aws-sdk/client-sfn';
 import { Command, Option } from 'commander';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
+import type { InventoryItem } from '../core/inventory.js';
+import { planDeployment } from '../core/spec/plan.js';
+import { DeploymentSpecSchema } from '../core/spec/schema.js';
 import { estimateCost, toHourlyCost } from '../cost/estimate.js';
-import { awsReportCommands, reportCommands } from '../report/commands.js';
-import { planDeployment } from '../spec/plan.js';
-import { DeploymentSpecSchema } from '../spec/schema.js';
 import { awsClients } from './aws-clients.js';
 import { type AwsDeps, type AwsOptions, awsCommands, machinesOf } from './aws-commands.js';
-import { EXIT, type GlobalOptions } from './options.js';
+import { DEFAULT_STATE_DIR, EXIT, type GlobalOptions } from './options.js';
 import { planLines } from './output.js';
+import { awsReportCommands, reportCommands } from './report-commands.js';
 import { BadInput, readSpecFile } from './spec-file.js';
 
 /**
@@ -40,7 +40,7 @@ function withLocalOptions(command: Command): Command {
     .addOption(
       new Option('--state-dir <dir>', 'local mode: where the simulated account is kept')
         .env('CAPI_DEPLOY_STATE_DIR')
-        .default('.capi-local'),
+        .default(DEFAULT_STATE_DIR),
     )
     .option('--json', 'print one JSON object instead of text');
 }

@@ -1,16 +1,11 @@
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import { parseCause } from '../../functions/shared/errors.js';
+import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
+import type { InventoryItem } from '../core/inventory.js';
+import type { Plan } from '../core/spec/plan.js';
 import { type CostEstimate, formatUsd } from '../cost/estimate.js';
-import type { ExecutionRecord, StepRecord } from '../local/history.js';
-import type { Plan } from '../spec/plan.js';
+
+import { clock } from '../report/format.js';
 
 export type Writer = (line: string) => void;
-
-/** `mm:ss` of a duration in ms. */
-export function clock(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  return `${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
-}
 
 /**
  * Live progress of a run: one line per finished Task or Parallel step with its offset, duration and retries.
@@ -33,21 +28,6 @@ export function progressPrinter(write: Writer, startMs: () => number) {
     const duration = step.end === null ? '' : `  ${((step.end - step.start) / 1000).toFixed(1)}s`;
     write(`[+${clock(step.start - startMs())}] ${indent}${mark} ${step.name}${duration}${retries}`);
   };
-}
-
-/** The failure of an execution, as an operator wants it: step, resource, id, AWS error, message, hint. */
-export function describeFailure(failure: NonNullable<ExecutionRecord['failure']>): string[] {
-  const cause = parseCause(failure.cause);
-  const lines = [`✖ FAILED at step: ${failure.state ?? '(unknown step)'}`, `  error:    ${failure.error}`];
-  if (!cause) return [...lines, `  cause:    ${failure.cause}`];
-  lines.push(`  resource: ${cause.resource}`);
-  if (cause.id) lines.push(`  id:       ${cause.id}`);
-  if (cause.awsError) lines.push(`  AWS code: ${cause.awsError}`);
-  lines.push(`  message:  ${cause.message}`, `  hint:     ${cause.hint}`);
-  for (const [key, value] of Object.entries(cause.details ?? {})) {
-    lines.push(`  ${`${key}:`.padEnd(9)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  }
-  return lines;
 }
 
 export function summaryLines(record: ExecutionRecord): string[] {

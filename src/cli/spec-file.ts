@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkSpec, type DeploymentSpec, type SpecProblem } from '../spec/schema.js';
+import { checkSpec, type DeploymentSpec, type SpecProblem } from '../core/spec/schema.js';
 
 /** A spec file that could not be used, with one problem per line. */
 export class BadInput extends Error {

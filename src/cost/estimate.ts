@@ -1,5 +1,4 @@
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import type { CostItem, HourlyCost } from '../report/html.js';
+import type { InventoryItem } from '../core/inventory.js';
 import {
   GP3_GIB_MONTH_USD,
   HOURS_PER_MONTH,
@@ -19,6 +18,24 @@ import {
  */
 
 /** One resource with its estimated cost. */
+/** One line of a cost estimate. */
+export interface CostItem {
+  /** What is billed: "instance", "natgateway", "volume"... or a free label. */
+  name: string;
+  type?: string;
+  size?: string;
+  count?: number;
+  /** USD per hour for this line. */
+  hourly: number;
+}
+
+/** What the deployment costs per hour while its resources exist. */
+export interface HourlyCost {
+  total: number;
+  currency: 'USD';
+  items?: CostItem[];
+}
+
 export interface CostedItem extends InventoryItem {
   /** USD per hour; 0 for what has no hourly charge or is not billed in its state; null when not priced. */
   hourlyUsd: number | null;

@@ -40,7 +40,7 @@ const US_LIST_PRICES: Readonly<Record<string, number>> = {
   'c7gd.16xlarge': 2.9024,
 };
 
-/** USD per hour of one running instance, by region and instance type (every type of src/spec/flavors.ts). */
+/** USD per hour of one running instance, by region and instance type (every type of src/core/spec/flavors.ts). */
 export const INSTANCE_HOURLY_USD: Readonly<Record<PricedRegion, Readonly<Record<string, number>>>> = {
   'us-east-1': US_LIST_PRICES,
   'us-east-2': US_LIST_PRICES,

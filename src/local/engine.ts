@@ -5,12 +5,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { configureClients } from '../../functions/shared/clients.js';
 import { configureHttp } from '../../functions/shared/http.js';
-import { arnKey, FUNCTIONS, type FunctionName } from '../asl/dsl.js';
-import type { MachineName } from '../asl/write.js';
+import {
+  arnKey,
+  FUNCTIONS,
+  type FunctionName,
+  handlerEntry,
+  kebab,
+  type MachineName,
+} from '../core/catalogue.js';
+import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { OPERATOR_ACCESS_KEY } from '../sim/account.js';
 import { attachSimulator } from '../sim/middleware.js';
-import type { ExecutionRecord, StepRecord } from './history.js';
 import type { EventLog, HistoryRecorder } from './recorder.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,8 +25,6 @@ const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
 type Definition = { States: Record<string, Record<string, any>> };
 type LocalHandler = (input: any) => Promise<any>;
-
-const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
 export const functionArn = (account: SimulatedAccount, fn: FunctionName) =>
   `arn:aws:lambda:${account.region}:${account.accountId}:function:capideploy-${kebab(fn)}`;
@@ -56,8 +60,8 @@ export function walkStates(
 }
 
 const handlerCache = new Map<string, Promise<LocalHandler>>();
-function loadHandler(fn: string): Promise<LocalHandler> {
-  const modulePath = join(ROOT, 'functions', kebab(fn), 'handler.ts');
+function loadHandler(fn: FunctionName): Promise<LocalHandler> {
+  const modulePath = join(ROOT, handlerEntry(fn));
   if (!handlerCache.has(modulePath)) {
     handlerCache.set(
       modulePath,
@@ -76,7 +80,7 @@ export async function preloadHandlers(): Promise<void> {
 }
 
 /** Invokes a handler as Lambda would: JSON in, JSON out, payload limit enforced. */
-function lambdaInvoker(fn: string): LocalHandler {
+function lambdaInvoker(fn: FunctionName): LocalHandler {
   return async (input) => {
     const handler = await loadHandler(fn);
     const output = await handler(JSON.parse(JSON.stringify(input))).catch((error: Error) => {

@@ -1,36 +1,39 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type InventoryItem, listResources } from '../../functions/inventory/inventory.js';
+import { listResources } from '../../functions/inventory/inventory.js';
 import { clientsFor } from '../../functions/shared/clients.js';
-import type { MachineName } from '../asl/write.js';
+import type { MachineName } from '../core/catalogue.js';
+import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
+import type { InventoryItem } from '../core/inventory.js';
+import { planDeployment } from '../core/spec/plan.js';
+import type { DeploymentSpec } from '../core/spec/schema.js';
 import { loadDocuments } from '../provisioning/documents.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
 import type { FaultRule } from '../sim/faults.js';
 import { openAccount } from '../sim/services/index.js';
-import { planDeployment } from '../spec/plan.js';
-import type { DeploymentSpec } from '../spec/schema.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
-import type { ExecutionRecord, StepRecord } from './history.js';
 import { HistoryRecorder } from './recorder.js';
-
-export const DEFAULT_STATE_DIR = '.capi-local';
 
 export interface LocalSession {
   stateDir: string;
   account: SimulatedAccount;
 }
 
-/** Opens the simulated account persisted in `stateDir`, with this run's fault rules. */
+/**
+ * Opens the simulated account persisted in `stateDir`, with this run's fault rules. Only a session that runs an
+ * execution is `writable` (its command holds the state dir's lock); the others read.
+ */
 export function openLocalSession(
   stateDir: string,
-  options: { faults?: FaultRule[]; seed?: number } = {},
+  options: { faults?: FaultRule[]; seed?: number; writable?: boolean } = {},
 ): LocalSession {
   const account = openAccount(stateDir, {
     documents: loadDocuments(),
     faults: options.faults,
     seed: options.seed,
+    writable: options.writable,
   });
   return { stateDir, account };
 }

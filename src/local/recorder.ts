@@ -1,5 +1,5 @@
 import type { StateMachine } from 'aws-local-stepfunctions';
-import type { StepRecord } from './history.js';
+import type { StepRecord } from '../core/execution-record.js';
 
 /** One event of aws-local-stepfunctions' log (the package does not export the type). */
 export type EventLog =

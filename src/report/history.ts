@@ -1,5 +1,5 @@
-import { clock, describeFailure } from '../cli/output.js';
-import type { ExecutionRecord } from '../local/history.js';
+import type { ExecutionRecord } from '../core/execution-record.js';
+import { clock, describeFailure } from './format.js';
 import { loadMachineShape, type MachineShape } from './machine.js';
 import {
   blameStep,
@@ -134,7 +134,7 @@ function failureLines(record: ExecutionRecord, color = false): string[] {
 
 /**
  * Renders an execution's history as lines of text: the failure first, then the steps.
- * @param record a local or AWS execution (see src/report/sfn-history.ts for AWS)
+ * @param record a local or AWS execution (see src/core/history.ts for AWS)
  * @example renderHistory(loadExecution(stateDir, 'sample')!).forEach((line) => console.log(line))
  */
 function renderHistory(record: ExecutionRecord, options: HistoryOptions = {}): string[] {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
-import { type FailureCause, parseCause } from '../../functions/shared/errors.js';
-import { clock } from '../cli/output.js';
-import type { ExecutionRecord } from '../local/history.js';
+import { type FailureCause, parseCause } from '../core/errors.js';
+import type { ExecutionRecord } from '../core/execution-record.js';
+import type { InventoryItem } from '../core/inventory.js';
+import type { HourlyCost } from '../cost/estimate.js';
+import { clock } from './format.js';
 import { duration } from './history.js';
 import { loadMachineShape, type MachineShape } from './machine.js';
 import {
@@ -22,24 +23,6 @@ import {
  * their Map), colored by outcome, then the resources and the cost estimate. All text is escaped: error messages
  * and stderr tails come from the nodes.
  */
-
-/** One line of a cost estimate. */
-interface CostItem {
-  /** What is billed: "instance", "natgateway", "volume"... or a free label. */
-  name: string;
-  type?: string;
-  size?: string;
-  count?: number;
-  /** USD per hour for this line. */
-  hourly: number;
-}
-
-/** What the deployment costs per hour while its resources exist. */
-interface HourlyCost {
-  total: number;
-  currency: 'USD';
-  items?: CostItem[];
-}
 
 interface ReportExtras {
   /** What the deployment owns now (InventoryItem rows, as `status` lists them). */
@@ -374,5 +357,5 @@ ${costSection(extras.hourlyCost)}
 `;
 }
 
-export type { CostItem, HourlyCost, ReportExtras };
+export type { ReportExtras };
 export { escapeHtml, renderHtmlReport };

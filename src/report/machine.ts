@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineBaseName } from '../core/catalogue.js';
 
 /**
  * What the history views need to know about a state machine's definition, beyond what a history records:
@@ -135,12 +136,6 @@ function shapeOf(definition: AslMachine): MachineShape {
   return shape;
 }
 
-/** `CapiDeploy-create-deployment` or `create-deployment` → `create-deployment`; other names unchanged. */
-function machineBaseName(machine: string): string {
-  const known = /(?:^|-)(create-deployment|delete-deployment)$/.exec(machine);
-  return known ? known[1] : machine;
-}
-
 /** Machines started by a Task of this definition (`startExecution` with `${XStateMachineArn}`). */
 function childMachines(definition: AslMachine): string[] {
   const children: string[] = [];
@@ -184,4 +179,4 @@ function loadMachineShape(machine: string, root: string = ROOT): MachineShape | 
 }
 
 export type { AslMachine, AslState, MachineShape };
-export { loadMachineShape, machineBaseName, shapeOf };
+export { loadMachineShape, shapeOf };

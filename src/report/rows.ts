@@ -1,5 +1,5 @@
-import { type FailureCause, parseCause } from '../../functions/shared/errors.js';
-import type { ExecutionRecord, StepRecord } from '../local/history.js';
+import { type FailureCause, parseCause } from '../core/errors.js';
+import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
 import type { MachineShape } from './machine.js';
 
 /**

@@ -1,5 +1,5 @@
-import { clock } from '../cli/output.js';
-import type { ExecutionRecord, StepRecord } from '../local/history.js';
+import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
+import { clock } from './format.js';
 
 /**
  * `capi-deploy watch`: follows an execution until it ends with a small progress display (steps done / total,

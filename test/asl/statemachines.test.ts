@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/shared/errors.js';
-import { FUNCTIONS } from '../../src/asl/dsl.js';
-import { MACHINES, type MachineName, machinePath, renderMachine } from '../../src/asl/write.js';
+import { MACHINES, machinePath, renderMachine } from '../../src/asl/write.js';
+import type { MachineName } from '../../src/core/catalogue.js';
+import { FUNCTIONS } from '../../src/core/catalogue.js';
+import { ERROR_NAMES } from '../../src/core/errors.js';
 import { walkStates } from '../../src/local/engine.js';
 
 const names = Object.keys(MACHINES) as MachineName[];

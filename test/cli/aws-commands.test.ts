@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canonicalJson, createName, specHash } from '../../infra/api/executions.js';
 import { awsCommands } from '../../src/cli/aws-commands.js';
 import { BadInput, readSpecFile } from '../../src/cli/spec-file.js';
+import { canonicalJson, createName, specHash } from '../../src/core/lifecycle.js';
 
 const sfnMock = mockClient(SFNClient);
 const cfnMock = mockClient(CloudFormationClient);

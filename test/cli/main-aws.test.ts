@@ -24,9 +24,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canonicalJson, createName } from '../../infra/api/executions.js';
 import { main } from '../../src/cli/main.js';
 import { readSpecFile } from '../../src/cli/spec-file.js';
+import { canonicalJson, createName } from '../../src/core/lifecycle.js';
 import { INSTANCE_HOURLY_USD } from '../../src/cost/prices.js';
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
 
 /**
  * The commander wiring of `capi-deploy` (src/cli/main.ts): flags, modes and exit codes (0 ok, 1 failed,

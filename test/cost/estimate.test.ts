@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
 import { costTable, totalLine } from '../../src/cli/output.js';
+import type { InventoryItem } from '../../src/core/inventory.js';
+import { FLAVORS, INSTANCE_VCPUS } from '../../src/core/spec/flavors.js';
 import { estimateCost, formatUsd, isBilled, toHourlyCost } from '../../src/cost/estimate.js';
 import {
   GP3_GIB_MONTH_USD,
@@ -9,7 +10,6 @@ import {
   PRICED_REGIONS,
   PUBLIC_IPV4_HOURLY_USD,
 } from '../../src/cost/prices.js';
-import { FLAVORS, INSTANCE_VCPUS } from '../../src/spec/flavors.js';
 
 const item = (type: string, state: string, extra: Partial<InventoryItem> = {}): InventoryItem => ({
   type,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
 import { renderHistory } from '../../src/report/history.js';
 import { registerAssumableRole } from '../../src/sim/services/sts.js';
 import { newStateDir, run, sampleSpec, specWith } from './harness.js';

@@ -2,12 +2,12 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sample from '../../examples/sample.json' with { type: 'json' };
-import type { MachineName } from '../../src/asl/write.js';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { MachineName } from '../../src/core/catalogue.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/core/spec/schema.js';
 import { localInventory, openLocalSession, runLocalExecution } from '../../src/local/local-mode.js';
 import type { SimulatedAccount } from '../../src/sim/account.js';
 import type { FaultRule } from '../../src/sim/faults.js';
-import { type DeploymentSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
 
 export const sampleSpec: DeploymentSpec = DeploymentSpecSchema.parse(sample);
 export const specWith = (overrides: Partial<Record<keyof DeploymentSpec, unknown>>) =>
@@ -29,7 +29,7 @@ export async function run(
   seed?: number,
   prepare?: (account: SimulatedAccount) => void,
 ): Promise<ExecutionRecord> {
-  const session = openLocalSession(stateDir, { faults: faults(rules), seed });
+  const session = openLocalSession(stateDir, { faults: faults(rules), seed, writable: true });
   prepare?.(session.account);
   return runLocalExecution(session, machine, spec);
 }

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
+import type { DeploymentSpec } from '../../src/core/spec/schema.js';
 import type { SimulatedAccount } from '../../src/sim/account.js';
 import type { FaultRule } from '../../src/sim/faults.js';
-import type { DeploymentSpec } from '../../src/spec/schema.js';
 import {
   forkStateDir,
   inventory,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCause } from '../../functions/shared/errors.js';
+import { parseCause } from '../../src/core/errors.js';
 import { openLocalSession } from '../../src/local/local-mode.js';
 import type { SsmState } from '../../src/sim/services/ssm.js';
 import { newStateDir, run, sampleSpec } from './harness.js';

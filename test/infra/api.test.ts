@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canonicalJson, createName, HistoryReader } from '../../infra/api/executions.js';
 import { readSpecFile } from '../../src/cli/spec-file.js';
+import { canonicalJson, createName } from '../../src/core/lifecycle.js';
 
 const sfnMock = mockClient(SFNClient);
 const PREFIX = 'arn:aws:states:us-east-1:111122223333';
@@ -197,31 +197,3 @@ function parallelFailure(cause: string): HistoryEvent[] {
     e(16, 15, 'ExecutionFailed', { executionFailedEventDetails: failed }),
   ];
 }
-
-describe('HistoryReader', () => {
-  it('nests branch steps under their Parallel and closes them when it catches', () => {
-    const steps: string[] = [];
-    const reader = new HistoryReader((step, phase) => {
-      if (phase === 'end')
-        steps.push(`${step.parent ? `${step.parent} > ` : ''}${step.name}: ${step.outcome}`);
-    });
-    reader.read(parallelFailure('{}'));
-    expect(steps).toEqual([
-      'Create network and instance role > Create instance role and profile: failed',
-      'Create network and instance role > Create VPC: failed',
-      'Create network and instance role: caught',
-      'Create failed: succeeded',
-      'Deployment failed: failed',
-    ]);
-    expect(reader.historyEvents).toBe(16);
-  });
-
-  it('skips events it has already read, so a re-read page counts once', () => {
-    const reader = new HistoryReader();
-    const events = parallelFailure('{}');
-    reader.read(events.slice(0, 8));
-    reader.read(events);
-    expect(reader.historyEvents).toBe(16);
-    expect(reader.failure?.state).toBe('Create VPC');
-  });
-});

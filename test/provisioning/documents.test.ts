@@ -5,15 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
   documentParameters,
-  loadDocument,
-  loadDocuments,
   PROVISIONING_DOCUMENTS,
   type ProvisioningDocumentName,
+} from '../../src/core/documents.js';
+import { RULES } from '../../src/core/parameter-rules.js';
+import type { NodePlan, Plan } from '../../src/core/spec/plan.js';
+import { DeploymentSpecSchema } from '../../src/core/spec/schema.js';
+import {
+  loadDocument,
+  loadDocuments,
   provisioningDocsDir,
   type SsmCommandDocument,
 } from '../../src/provisioning/documents.js';
-import type { NodePlan, Plan } from '../../src/spec/plan.js';
-import { DeploymentSpecSchema } from '../../src/spec/schema.js';
 import { plan128, samplePlan } from './harness.js';
 
 const documents = loadDocuments();
@@ -35,6 +38,29 @@ const ROLES_OF: Record<ProvisioningDocumentName, NodePlan['role'][]> = {
   'capi-daemon-configure': ['daemon'],
   'capi-health-check': ['bastion', 'rabbitmq', 'prometheus', 'cassandra'],
 };
+
+/**
+ * Loads document `name` from a copy of provisioning-docs/ whose parameters `edit` changed: a function to pass to
+ * `expect(…).toThrow`. The copy is removed after each load.
+ */
+function loadEdited(
+  name: ProvisioningDocumentName,
+  edit: (parameters: Record<string, Record<string, unknown>>) => void,
+): () => SsmCommandDocument {
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capi-docs-'));
+    try {
+      cpSync(provisioningDocsDir(), dir, { recursive: true });
+      const file = join(dir, `${name}.yaml`);
+      const doc = parse(readFileSync(file, 'utf8'));
+      edit(doc.parameters);
+      writeFileSync(file, stringify(doc));
+      return loadDocument(name, { dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
 
 describe('provisioning documents', () => {
   it('are exactly the YAML files of provisioning-docs/, one per name', () => {
@@ -123,20 +149,23 @@ describe('provisioning documents', () => {
     for (const [name, value] of defaults) if (name in expected) expect(value, name).toBe(expected[name]);
   });
 
+  it('rejects a document whose pattern drifts from its parameter rule, or a parameter without a rule', () => {
+    const load = loadEdited('capi-daemon-install', (parameters) => {
+      parameters.CapillariesReleaseUrl.allowedPattern = '^https://[^ ]+$';
+      parameters.Colour = { ...parameters.NodeExporterVersion };
+    });
+    expect(load).toThrow(/^provisioning-docs\/capi-daemon-install\.yaml: /);
+    expect(load).toThrow(
+      `parameters.CapillariesReleaseUrl.allowedPattern: must be its rule's pattern ${RULES.httpsUrl.pattern}`,
+    );
+    expect(load).toThrow('parameters.Colour: no parameter rule of that name');
+  });
+
   it('rejects a document without an allowedPattern, naming the file and the field', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'capi-docs-'));
-    try {
-      cpSync(provisioningDocsDir(), dir, { recursive: true });
-      const file = join(dir, 'capi-health-check.yaml');
-      const doc = parse(readFileSync(file, 'utf8'));
-      delete doc.parameters.Check.allowedPattern;
-      writeFileSync(file, stringify(doc));
-      expect(() => loadDocument('capi-health-check', { dir })).toThrow(
-        /capi-health-check\.yaml: .*\n.*parameters\.Check\.allowedPattern/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const load = loadEdited('capi-health-check', (parameters) => {
+      delete parameters.Check.allowedPattern;
+    });
+    expect(load).toThrow(/capi-health-check\.yaml: .*\n.*parameters\.Check\.allowedPattern/);
   });
 });
 

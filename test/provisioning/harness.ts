@@ -19,14 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import sample from '../../examples/sample.json' with { type: 'json' };
-import {
-  documentParameters,
-  loadDocument,
-  type ProvisioningDocumentName,
-  provisioningDocsDir,
-} from '../../src/provisioning/documents.js';
-import { type Plan, planDeployment } from '../../src/spec/plan.js';
-import { DeploymentSpecSchema } from '../../src/spec/schema.js';
+import { documentParameters, type ProvisioningDocumentName } from '../../src/core/documents.js';
+import { type Plan, planDeployment } from '../../src/core/spec/plan.js';
+import { DeploymentSpecSchema } from '../../src/core/spec/schema.js';
+import { loadDocument, provisioningDocsDir } from '../../src/provisioning/documents.js';
 
 /**
  * Runs the provisioning scripts under bash against a fake root, with stub system commands first on PATH

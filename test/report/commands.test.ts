@@ -10,10 +10,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
+import { awsReportCommands, type Io, reportCommands } from '../../src/cli/report-commands.js';
 import { BadInput } from '../../src/cli/spec-file.js';
-import type { ExecutionRecord } from '../../src/local/history.js';
-import { awsReportCommands, type Io, reportCommands } from '../../src/report/commands.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
+import type { InventoryItem } from '../../src/core/inventory.js';
 import { loadMachineShape } from '../../src/report/machine.js';
 import { failedCreate, runningCreate, succeededCreate } from './fixtures.js';
 

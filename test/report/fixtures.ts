@@ -1,4 +1,4 @@
-import type { ExecutionRecord, StepRecord } from '../../src/local/history.js';
+import type { ExecutionRecord, StepRecord } from '../../src/core/execution-record.js';
 
 /** Hand-built execution records shaped like what the local engine records for create-deployment. */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
 import { renderHistory } from '../../src/report/history.js';
 import { shapeOf } from '../../src/report/machine.js';
 import { commandFailedCause, failedCreate, runningCreate, step, succeededCreate, T0 } from './fixtures.js';

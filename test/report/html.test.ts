@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InventoryItem } from '../../functions/inventory/inventory.js';
+import type { InventoryItem } from '../../src/core/inventory.js';
 import { escapeHtml, renderHtmlReport } from '../../src/report/html.js';
 import { loadMachineShape } from '../../src/report/machine.js';
 import { buildRows, flattenRows } from '../../src/report/rows.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadMachineShape, machineBaseName, shapeOf } from '../../src/report/machine.js';
+import { machineBaseName } from '../../src/core/catalogue.js';
+import { loadMachineShape, shapeOf } from '../../src/report/machine.js';
 
 describe('loadMachineShape', () => {
   it('counts the Task states of a normal create, not the failure handling', () => {

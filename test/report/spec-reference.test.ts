@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import sample from '../../examples/sample.json' with { type: 'json' };
-import { EXTRA_EXAMPLES, REFERENCE_FILE, renderSpecReference, specFields } from '../../src/spec/reference.js';
-import { DeploymentSpecSchema } from '../../src/spec/schema.js';
+import {
+  EXTRA_EXAMPLES,
+  REFERENCE_FILE,
+  renderSpecReference,
+  specFields,
+} from '../../src/core/spec/reference.js';
+import { DeploymentSpecSchema } from '../../src/core/spec/schema.js';
 
 describe('spec reference', () => {
-  it('docs/spec-reference.md is what renderSpecReference() generates (run `npx tsx src/spec/reference.ts`)', () => {
+  it('docs/spec-reference.md is what renderSpecReference() generates (run `npx tsx src/core/spec/reference.ts`)', () => {
     // Act
     const committed = readFileSync(new URL(`../../${REFERENCE_FILE}`, import.meta.url), 'utf8');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { ExecutionRecord } from '../../src/local/history.js';
+import type { ExecutionRecord } from '../../src/core/execution-record.js';
 import { progressLines, watchExecution } from '../../src/report/watch.js';
 import { failedCreate, runningCreate, succeededCreate, T0 } from './fixtures.js';
 

@@ -19,6 +19,8 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import sample from '../../examples/sample.json' with { type: 'json' };
 import { PARSERS } from '../../functions/health-check/health-check.js';
+import { planDeployment } from '../../src/core/spec/plan.js';
+import { DeploymentSpecSchema } from '../../src/core/spec/schema.js';
 import { OPERATOR_ACCESS_KEY, type SimulatedAccount } from '../../src/sim/account.js';
 import { runInVirtualTime } from '../../src/sim/clock.js';
 import type { FaultRule } from '../../src/sim/faults.js';
@@ -27,8 +29,6 @@ import { attachSimulator } from '../../src/sim/middleware.js';
 import { SSM_MANAGED_INSTANCE_CORE } from '../../src/sim/services/iam.js';
 import { openAccount } from '../../src/sim/services/index.js';
 import { DOCUMENT_SECONDS, type SimDocument, type SsmState } from '../../src/sim/services/ssm.js';
-import { planDeployment } from '../../src/spec/plan.js';
-import { DeploymentSpecSchema } from '../../src/spec/schema.js';
 
 // A stand-in for the EC2 simulator (its state contract only): instances, and a route kind per subnet.
 vi.mock('../../src/sim/services/ec2.js', () => ({

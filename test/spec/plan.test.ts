@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import sample from '../../examples/sample.json' with { type: 'json' };
-import { initialTokens, planDeployment } from '../../src/spec/plan.js';
-import { checkSpec, DeploymentSpecSchema } from '../../src/spec/schema.js';
+import { initialTokens, planDeployment } from '../../src/core/spec/plan.js';
+import { checkSpec, DeploymentSpecSchema } from '../../src/core/spec/schema.js';
 
 const specWith = (overrides: Record<string, unknown>) =>
   DeploymentSpecSchema.parse({ ...sample, ...overrides });
@@ -156,5 +156,53 @@ describe('checkSpec', () => {
   it('rejects a zone outside the region', () => {
     const { problems } = checkSpec({ ...sample, availabilityZone: 'eu-west-1a' });
     expect(problems).toEqual([{ field: 'availabilityZone', message: 'must be a zone of region us-east-1' }]);
+  });
+
+  it('rejects a release URL SSM would refuse, saying what is expected', () => {
+    const { problems } = checkSpec({ ...sample, capillariesReleaseUrl: 'https://x/$(reboot)' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0].field).toBe('capillariesReleaseUrl');
+    expect(problems[0].message).toMatch(
+      /^must be an https URL of a host name.*no query, space, quote, \$ or parenthesis/,
+    );
+  });
+
+  it('gives one problem per field: a plain http URL, a long name, a bad region', () => {
+    const { problems } = checkSpec({
+      ...sample,
+      capillariesReleaseUrl: 'http://example.com/capi',
+      name: 'a'.repeat(25),
+      region: 'us-east-1;',
+    });
+    expect(problems).toEqual([
+      {
+        field: 'name',
+        message:
+          'must be 1 to 24 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+      },
+      { field: 'region', message: 'must be an AWS region such as us-east-1' },
+      { field: 'capillariesReleaseUrl', message: 'must be an https URL' },
+    ]);
+  });
+
+  it('accepts a release URL with a trailing slash, which the documents receive without it', () => {
+    const checked = checkSpec({ ...sample, capillariesReleaseUrl: 'https://example.com:8443/capi/v1.2/' });
+    expect(checked.problems).toEqual([]);
+    expect(checked.spec?.capillariesReleaseUrl).toBe('https://example.com:8443/capi/v1.2/');
+  });
+
+  it('bounds the cores of an explicit flavor, whose daemon tuning becomes document parameters', () => {
+    const flavor = {
+      arch: 'arm64',
+      cassandraCores: 897,
+      cassandra: 'c7gd.2xlarge',
+      daemon: 'c7g.2xlarge',
+      rabbitmq: 'c7g.medium',
+      prometheus: 'c7g.medium',
+      bastion: 'c7g.large',
+    };
+    expect(checkSpec({ ...sample, flavor }).problems).toEqual([
+      { field: 'flavor.cassandraCores', message: 'must be at most 896: no EC2 instance type has more vCPUs' },
+    ]);
   });
 });

@@ -8,14 +8,16 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-IP='[0-9]{1,3}(\.[0-9]{1,3}){3}'
+IP='(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}'
+CIDR="${IP}/(3[0-2]|[12]?[0-9])"
+LABEL='[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
 CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
-CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$')"
-ALLOWED_CIDRS="$(param AllowedCidrs "^${IP}/[0-9]{1,2}(,${IP}/[0-9]{1,2})*$")"
+CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]{4,16}-[1-9]$')"
+ALLOWED_CIDRS="$(param AllowedCidrs "^${CIDR}(,${CIDR})*$")"
 CASSANDRA_HOSTS="$(param CassandraHosts "^${IP}(,${IP})*$")"
 RABBITMQ_IP="$(param RabbitmqIp "^${IP}$")"
 PROMETHEUS_IP="$(param PrometheusIp "^${IP}$")"
-PUBLIC_ADDRESS="$(param PublicAddress '^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)?$')"
+PUBLIC_ADDRESS="$(param PublicAddress "^(${LABEL}(\\.${LABEL})*)?$")"
 NGINX="${CAPI_ROOT}/etc/nginx"
 ALLOW_LIST=/etc/nginx/capideploy/allowed_ips.conf
 

@@ -7,9 +7,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
-RELEASE_URL="$(param CapillariesReleaseUrl '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%+-]+)*$')"
-LOG_VOLUME_ID="$(param LogVolumeId '^vol-[0-9a-f]{8,17}$')"
+LABEL='[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
+RELEASE_URL="$(param CapillariesReleaseUrl "^https://${LABEL}(\\.${LABEL})*(:[1-9][0-9]{0,4})?(/[A-Za-z0-9._~%+-]{1,128}){0,16}$")"
+LOG_VOLUME_ID="$(param LogVolumeId '^vol-([0-9a-f]{8}|[0-9a-f]{17})$')"
 UI_DIR="${CAPI_ROOT}/var/www/capillaries-ui"
 LOG_MOUNT=/mnt/capi_log
 

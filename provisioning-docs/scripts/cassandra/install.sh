@@ -8,9 +8,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-CASSANDRA_VERSION="$(param CassandraVersion '^5\.0(\.[0-9]+)?$')"
-JMX_EXPORTER_VERSION="$(param JmxExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
-NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
+CASSANDRA_VERSION="$(param CassandraVersion '^5\.0(\.[0-9]{1,3})?$')"
+JMX_EXPORTER_VERSION="$(param JmxExporterVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
+NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
 KEYRING=/etc/apt/keyrings/apache-cassandra.asc
 POLICY_RC="${CAPI_ROOT}/usr/sbin/policy-rc.d"
 JMX_DIR=/opt/jmx_exporter

@@ -7,9 +7,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-IP='[0-9]{1,3}(\.[0-9]{1,3}){3}'
+IP='(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}'
 CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
-CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$')"
+CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]{4,16}-[1-9]$')"
 CASSANDRA_HOSTS="$(param CassandraHosts "^${IP}(,${IP})*$")"
 RABBITMQ_IP="$(param RabbitmqIp "^${IP}$")"
 THREAD_POOL_SIZE="$(param ThreadPoolSize '^[1-9][0-9]{0,2}$')"

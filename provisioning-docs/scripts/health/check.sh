@@ -13,8 +13,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 CHECK="$(param Check '^(cassandra|rabbitmq|webapi|ui|prometheus)$')"
-EXPECTED_NODES="$(param ExpectedNodes '^[0-9]{1,4}$')"
-EXPECTED_TARGETS="$(param ExpectedTargets '^[0-9]{1,5}$')"
+EXPECTED_NODES="$(param ExpectedNodes '^(0|[1-9][0-9]{0,3})$')"
+EXPECTED_TARGETS="$(param ExpectedTargets '^(0|[1-9][0-9]{0,4})$')"
 
 check_cassandra() {
   local out status=0 up

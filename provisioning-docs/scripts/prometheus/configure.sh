@@ -7,7 +7,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-TARGET='[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}'
+IP='(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}'
+TARGET="${IP}:[1-9][0-9]{0,4}"
 NODE_TARGETS="$(param NodeTargets "^${TARGET}(,${TARGET})*$")"
 JMX_TARGETS="$(param JmxTargets "^(${TARGET}(,${TARGET})*)?$")"
 CONFIG=/etc/prometheus/prometheus.yml

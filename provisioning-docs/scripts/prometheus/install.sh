@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-PROMETHEUS_VERSION="$(param PrometheusVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
-NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
+PROMETHEUS_VERSION="$(param PrometheusVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
+NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
 
 install_prometheus() {
   local arch name

@@ -9,7 +9,7 @@ set -euo pipefail
 
 require_root
 CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
-CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]+-[0-9]$')"
+CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]{4,16}-[1-9]$')"
 ADMIN=capiadmin
 USER_NAME=capiuser
 API=http://127.0.0.1:15672/api

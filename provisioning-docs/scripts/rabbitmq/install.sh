@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
 
 require_root
-RABBITMQ_VERSION="$(param RabbitmqVersion '^4\.[0-9]+(\.[0-9]+)?$')"
-NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]+\.[0-9]+\.[0-9]+$')"
+RABBITMQ_VERSION="$(param RabbitmqVersion '^4\.[0-9]{1,3}(\.[0-9]{1,3})?$')"
+NODE_EXPORTER_VERSION="$(param NodeExporterVersion '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$')"
 KEYRING=/usr/share/keyrings/com.rabbitmq.team.gpg
 # Team RabbitMQ's signing key, by fingerprint.
 KEY_URL=https://keys.openpgp.org/vks/v1/by-fingerprint/0A9AF2115F4687BD29803A206B73A36E6026DFCA

@@ -1,3 +1,4 @@
+import { tagValue } from '../../core/tags.js';
 import type { Operation, ServiceSimulator } from '../account.js';
 import { awsError } from '../aws-error.js';
 import { catalogueOperations } from './ec2/catalogue.js';
@@ -19,7 +20,6 @@ import {
   lookup,
   mergeTags,
   missingParameter,
-  tagValue,
 } from './ec2/state.js';
 import { volumeOperations } from './ec2/volumes.js';
 import type { Tag } from './iam.js';

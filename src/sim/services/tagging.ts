@@ -1,7 +1,8 @@
 import type { OperationContext, ServiceSimulator } from '../account.js';
+import { type Paging, pageOf, pageSize } from '../pagination.js';
 import { refreshEc2 } from './ec2.js';
 import { modeledError, type Tag } from './iam.js';
-import { pageOf, type SsmState } from './ssm.js';
+import type { SsmState } from './ssm/state.js';
 
 /** What GetResources returns for one resource. */
 interface TaggedResource {
@@ -145,9 +146,17 @@ function tagMatcher(filters: unknown): (tags: Tag[]) => boolean {
     );
 }
 
+const RESOURCE_PAGING: Paging = {
+  min: 1,
+  max: 100,
+  fallback: 50,
+  badSize: () => invalidParameter('ResourcesPerPage must be between 1 and 100.'),
+  badToken: () => invalidParameter('The specified pagination token is not valid.'),
+};
+
 function getResources(ctx: OperationContext<unknown>, input: any) {
-  const size = input.ResourcesPerPage ?? 50;
-  if (size < 1 || size > 100) throw invalidParameter('ResourcesPerPage must be between 1 and 100.');
+  // First, so a request wrong in both ways is refused for its page size.
+  pageSize(input.ResourcesPerPage, RESOURCE_PAGING);
   const byType = typeMatcher(input.ResourceTypeFilters);
   const byTags = tagMatcher(input.TagFilters);
   const arns: string[] | undefined = input.ResourceARNList;
@@ -157,10 +166,10 @@ function getResources(ctx: OperationContext<unknown>, input: any) {
       byType(resource.ResourceARN) && byTags(resource.Tags) && (!arns || arns.includes(resource.ResourceARN)),
   );
   const scope = `resources:${JSON.stringify([input.TagFilters, input.ResourceTypeFilters, arns])}`;
-  const { page, next } = pageOf(resources, input.PaginationToken, size, scope, () =>
-    invalidParameter('The specified pagination token is not valid.'),
-  );
-  return { ResourceTagMappingList: page, PaginationToken: next ?? '' };
+  const request = { size: input.ResourcesPerPage, token: input.PaginationToken, scope };
+  const { page, NextToken } = pageOf(resources, request, RESOURCE_PAGING);
+  // GetResources answers '' on the last page, not an absent token.
+  return { ResourceTagMappingList: page, PaginationToken: NextToken ?? '' };
 }
 
 /** Resource Groups Tagging API: GetResources over the tagged EC2 resources and SSM parameters. */

@@ -1,5 +1,5 @@
-import { INSTANCE_VCPUS } from '../../../spec/flavors.js';
-import { filterOf, maxResultsOf, pageOfResults } from './filters.js';
+import { INSTANCE_VCPUS } from '../../../core/spec/flavors.js';
+import { describePage, filterOf } from './filters.js';
 import { type Ctx, ec2Error, invalidParameter } from './state.js';
 
 /**
@@ -215,7 +215,7 @@ const EXTRA_VCPUS: Record<string, number> = {
   'c7gd.large': 2,
 };
 
-/** Every type the simulator offers: those of src/spec/flavors.ts plus a few small ones. */
+/** Every type the simulator offers: those of src/core/spec/flavors.ts plus a few small ones. */
 export const INSTANCE_TYPES: Record<string, InstanceTypeInfo> = Object.fromEntries(
   Object.entries({ ...INSTANCE_VCPUS, ...EXTRA_VCPUS }).map(([type, vcpus]) => [
     type,
@@ -274,14 +274,12 @@ function describeInstanceTypeOfferings(ctx: Ctx, input: any) {
     location: (offering) => offering.Location,
     'instance-type': (offering) => offering.InstanceType,
   });
-  const size = maxResultsOf(input.MaxResults, 5, 1000);
-  const { page, NextToken } = pageOfResults(
+  const { page, ...next } = describePage(
     offerings.filter(matches),
     input,
-    size,
     `offerings:${JSON.stringify([locationType, input.Filters])}`,
   );
-  return { InstanceTypeOfferings: page, ...(NextToken ? { NextToken } : {}) };
+  return { InstanceTypeOfferings: page, ...next };
 }
 
 function instanceTypeOutput(info: InstanceTypeInfo) {

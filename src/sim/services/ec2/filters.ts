@@ -1,5 +1,5 @@
+import { type Page, type PageRequest, type Paging, pageOf } from '../../pagination.js';
 import type { Tag } from '../iam.js';
-import { pageOf } from '../ssm.js';
 import { ec2Error, invalidParameter } from './state.js';
 
 /** A value a filter compares against: one or several per entry (`association.subnet-id` of a route table). */
@@ -56,28 +56,23 @@ export function filterOf<T extends object>(filters: unknown, fields: FilterField
     );
 }
 
-/** Checks `MaxResults` against EC2's bounds; undefined when the caller did not ask for pages. */
-export function maxResultsOf(value: unknown, min: number, max: number): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw invalidParameter(
-      `Value ( ${value} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${max}.`,
-    );
-  }
-  return n;
+/** How EC2's describes page: MaxResults within [min, max]; without it and a NextToken, everything at once. */
+function ec2Paging(min: number, max: number): Paging {
+  return {
+    min,
+    max,
+    fallback: 1000,
+    wholeByDefault: true,
+    badSize: (size) =>
+      invalidParameter(
+        `Value ( ${size} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${max}.`,
+      ),
+    badToken: () => ec2Error('InvalidNextToken', 'The token provided is invalid.'),
+  };
 }
 
-/** One page of a describe call's results, with a NextToken bound to the query. */
-export function pageOfResults<T>(
-  items: T[],
-  input: { NextToken?: unknown },
-  size: number | undefined,
-  scope: string,
-): { page: T[]; NextToken?: string } {
-  if (size === undefined && !input.NextToken) return { page: items };
-  const { page, next } = pageOf(items, input.NextToken, size ?? 1000, scope, () =>
-    ec2Error('InvalidNextToken', 'The token provided is invalid.'),
-  );
-  return next ? { page, NextToken: next } : { page };
+/** One page of a describe call's results, with a NextToken bound to `scope` (the query). */
+export function describePage<T>(items: T[], input: any, scope: string, max = 1000): Page<T> {
+  const request: PageRequest = { size: input.MaxResults, token: input.NextToken, scope };
+  return pageOf(items, request, ec2Paging(5, max));
 }

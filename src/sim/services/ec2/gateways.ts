@@ -1,3 +1,4 @@
+import { tagValue } from '../../../core/tags.js';
 import { LATENCY_SECONDS } from '../../latency.js';
 import { filterOf } from './filters.js';
 import {
@@ -22,7 +23,6 @@ import {
   present,
   requestHash,
   tagsFromSpecifications,
-  tagValue,
 } from './state.js';
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { tagValue } from '../../../core/tags.js';
 import { LATENCY_SECONDS } from '../../latency.js';
 import { type IamInstanceProfile, type IamState, instanceProfileOfArn } from '../iam.js';
 import { DEFAULT_VCPU_QUOTA, vcpuQuota } from '../quotas.js';
@@ -10,7 +11,7 @@ import {
   UBUNTU_AMIS,
   unsupportedInZone,
 } from './catalogue.js';
-import { filterOf, maxResultsOf, pageOfResults } from './filters.js';
+import { describePage, filterOf } from './filters.js';
 import { assignPublicIp, countsForQuota, STATE_CODES, setInstanceState } from './lifecycle.js';
 import { privateIpFor } from './network.js';
 import {
@@ -28,7 +29,6 @@ import {
   requestHash,
   type Subnet,
   tagsFromSpecifications,
-  tagValue,
 } from './state.js';
 import { newVolume } from './volumes.js';
 
@@ -384,13 +384,12 @@ function describeInstances(ctx: Ctx, input: any) {
     ids.length > 0
       ? lookupAll(ctx.state, 'instances', ids, visible)
       : Object.values(ctx.state.instances).filter(visible);
-  const { page, NextToken } = pageOfResults(
+  const { page, ...next } = describePage(
     instances.filter(filterOf(input.Filters, INSTANCE_FILTERS)),
     input,
-    maxResultsOf(input.MaxResults, 5, 1000),
     `instances:${JSON.stringify(input.Filters ?? [])}`,
   );
-  return { Reservations: reservationsOf(ctx, page), ...(NextToken ? { NextToken } : {}) };
+  return { Reservations: reservationsOf(ctx, page), ...next };
 }
 
 /** Applies a state change to each instance, reporting previous and current state as EC2 does. */

@@ -1,4 +1,4 @@
-import { filterOf, maxResultsOf, pageOfResults } from './filters.js';
+import { describePage, filterOf } from './filters.js';
 import { holdsResources } from './lifecycle.js';
 import {
   type Ctx,
@@ -247,16 +247,12 @@ function describeSecurityGroups(ctx: Ctx, input: any) {
     groups = groups.filter((group) => names.includes(group.GroupName));
   }
   const matches = filterOf(input.Filters, GROUP_FILTERS);
-  const { page, NextToken } = pageOfResults(
+  const { page, ...next } = describePage(
     groups.filter(matches),
     input,
-    maxResultsOf(input.MaxResults, 5, 1000),
     `groups:${JSON.stringify([ids, names, input.Filters])}`,
   );
-  return {
-    SecurityGroups: page.map((group) => securityGroupOutput(ctx.state, group)),
-    ...(NextToken ? { NextToken } : {}),
-  };
+  return { SecurityGroups: page.map((group) => securityGroupOutput(ctx.state, group)), ...next };
 }
 
 /** A group by GroupId, or by GroupName (which EC2 accepts for the default VPC only: here, never). */
@@ -331,13 +327,12 @@ function describeSecurityGroupRules(ctx: Ctx, input: any) {
     'group-id': (rule: SecurityGroupRule) => rule.GroupId,
     'security-group-rule-id': (rule: SecurityGroupRule) => rule.SecurityGroupRuleId,
   });
-  const { page, NextToken } = pageOfResults(
+  const { page, ...next } = describePage(
     rules.filter(matches),
     input,
-    maxResultsOf(input.MaxResults, 5, 1000),
     `rules:${JSON.stringify([ids, input.Filters])}`,
   );
-  return { SecurityGroupRules: page.map((rule) => present(rule)), ...(NextToken ? { NextToken } : {}) };
+  return { SecurityGroupRules: page.map((rule) => present(rule)), ...next };
 }
 
 export const securityGroupOperations = {

@@ -401,8 +401,6 @@ export function mergeTags(existing: Tag[], added: { Key?: string; Value?: string
   return [...merged].map(([Key, Value]) => ({ Key, Value }));
 }
 
-export const tagValue = (tags: Tag[] | undefined, key: string) => tags?.find((tag) => tag.Key === key)?.Value;
-
 // ---------------------------------------------------------------------------------------------------------------
 // Addresses
 

@@ -1,7 +1,7 @@
 import { LATENCY_SECONDS } from '../../latency.js';
 import type { Tag } from '../iam.js';
 import { checkZone } from './catalogue.js';
-import { filterOf, maxResultsOf, pageOfResults } from './filters.js';
+import { describePage, filterOf } from './filters.js';
 import {
   type Ctx,
   ec2Error,
@@ -98,13 +98,13 @@ const VOLUME_FILTERS = {
 function describeVolumes(ctx: Ctx, input: any) {
   const ids: unknown[] = input.VolumeIds ?? [];
   const volumes = ids.length > 0 ? lookupAll(ctx.state, 'volumes', ids) : Object.values(ctx.state.volumes);
-  const { page, NextToken } = pageOfResults(
+  const { page, ...next } = describePage(
     volumes.filter(filterOf(input.Filters, VOLUME_FILTERS)),
     input,
-    maxResultsOf(input.MaxResults, 5, 500),
     `volumes:${JSON.stringify([ids, input.Filters])}`,
+    500,
   );
-  return { Volumes: page.map((volume) => present(volume)), ...(NextToken ? { NextToken } : {}) };
+  return { Volumes: page.map((volume) => present(volume)), ...next };
 }
 
 function attachVolume(ctx: Ctx, input: any) {

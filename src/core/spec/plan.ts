@@ -1,0 +1,282 @@
+import { type Arch, FLAVORS, type Flavor, type Role } from './flavors.js';
+import type { DeploymentSpec } from './schema.js';
+
+/**
+ * The derived plan: everything about a deployment that follows from its spec, as a pure function.
+ * Handlers re-derive it from the spec they receive, so the state machine carries the small spec, not the plan.
+ */
+
+export const DEPLOYMENT_OPERATOR = 'capideploy';
+
+export interface Tags {
+  Name: string;
+  DeploymentName: string;
+  DeploymentOperator: string;
+}
+
+export interface IngressRule {
+  protocol: 'tcp' | 'udp';
+  port: number;
+  cidr: string;
+  description: string;
+}
+
+export interface SecurityGroupPlan {
+  key: 'bastion' | 'internal';
+  name: string;
+  description: string;
+  rules: IngressRule[];
+}
+
+export interface NodePlan {
+  /** Short name used in scripts, faults and messages: bastion, rabbitmq, prometheus, cass001, daemon001. */
+  nickname: string;
+  /** EC2 Name tag: `<deployment>-<nickname>`. */
+  name: string;
+  role: Role;
+  instanceType: string;
+  privateIp: string;
+  subnet: 'public' | 'private';
+  securityGroup: 'bastion' | 'internal';
+  /** Cassandra only: the initial token of this node, as a decimal string. */
+  initialToken?: string;
+}
+
+export interface PrometheusTarget {
+  job: 'node' | 'cassandra-jmx';
+  target: string;
+  nickname: string;
+}
+
+export interface Plan {
+  deployment: string;
+  region: string;
+  availabilityZone: string;
+  arch: Arch;
+  flavor: Flavor;
+  tagsBase: Omit<Tags, 'Name'>;
+  names: {
+    vpc: string;
+    privateSubnet: string;
+    publicSubnet: string;
+    publicRouteTable: string;
+    privateRouteTable: string;
+    internetGateway: string;
+    natGateway: string;
+    natElasticIp: string;
+    bastionElasticIp: string;
+    logVolume: string;
+    instanceRole: string;
+    instanceProfile: string;
+    /** SSM parameter path of the deployment's generated secrets. */
+    secretsPath: string;
+  };
+  network: { vpcCidr: string; privateSubnetCidr: string; publicSubnetCidr: string };
+  securityGroups: SecurityGroupPlan[];
+  nodes: NodePlan[];
+  cassandra: { seeds: string[]; hosts: string[] };
+  daemon: { threadPoolSize: number; dbWriters: number };
+  prometheusTargets: PrometheusTarget[];
+  rootVolumeGiB: number;
+  logVolume: { sizeGiB: number; mountPoint: string };
+  /** What the provisioning documents install, and who may reach the bastion. */
+  versions: DeploymentSpec['versions'];
+  capillariesReleaseUrl: string;
+  allowedCidrs: string[];
+}
+
+const BASTION_IP = '10.5.1.10';
+const PUBLIC_SUBNET = '10.5.1.0/24';
+/** The sample layout (§2.8) inside one /24: Cassandra from .11, daemons from .101, .255 reserved by AWS. */
+const FIRST_CASSANDRA_OFFSET = 11;
+const CASSANDRA_BLOCK = 90;
+
+export const PUBLIC_PORTS = [
+  { port: 80, description: 'Capillaries UI (nginx)' },
+  { port: 6544, description: 'Capillaries webapi (nginx reverse proxy)' },
+  { port: 9090, description: 'Prometheus UI (nginx reverse proxy)' },
+  { port: 15672, description: 'RabbitMQ console (nginx reverse proxy)' },
+] as const;
+
+export const INTERNAL_PORTS = [
+  { port: 9090, description: 'Prometheus' },
+  { port: 9100, description: 'node exporter' },
+  { port: 7070, description: 'Cassandra JMX exporter' },
+  { port: 7000, description: 'Cassandra gossip' },
+  { port: 9042, description: 'Cassandra CQL' },
+  { port: 5672, description: 'AMQP' },
+  { port: 15672, description: 'RabbitMQ management' },
+  { port: 15692, description: 'RabbitMQ Prometheus metrics' },
+] as const;
+
+function ipToNumber(ip: string): number {
+  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+function numberToIp(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/**
+ * Private subnet layout. The sample's 10.5.0.0/24 when the fleet fits (≤ 90 Cassandra nodes, ≤ 154 daemons);
+ * otherwise the smallest aligned block above the public subnet that holds it, with the same offsets.
+ */
+function privateLayout(cassandraNodes: number, daemons: number) {
+  const daemonOffset = FIRST_CASSANDRA_OFFSET + CASSANDRA_BLOCK * Math.ceil(cassandraNodes / CASSANDRA_BLOCK);
+  const needed = daemonOffset + daemons + 1;
+  let size = 256;
+  while (size < needed) size *= 2;
+  // A /24 keeps the sample's 10.5.0.0; larger blocks start at their own size, which never overlaps 10.5.1.0/24.
+  const base = ipToNumber('10.5.0.0') + (size === 256 ? 0 : size);
+  const prefix = 32 - Math.log2(size);
+  return { base, cidr: `${numberToIp(base)}/${prefix}`, daemonOffset };
+}
+
+/** Cassandra initial tokens `-2^63 + i * 2^64 / N`, exact for any N, as decimal strings. */
+export function initialTokens(nodeCount: number): string[] {
+  const range = 2n ** 64n;
+  return Array.from({ length: nodeCount }, (_, i) =>
+    (-(2n ** 63n) + (BigInt(i) * range) / BigInt(nodeCount)).toString(),
+  );
+}
+
+const pad3 = (n: number) => String(n).padStart(3, '0');
+
+function resolveFlavor(spec: DeploymentSpec): Flavor {
+  return typeof spec.flavor === 'string' ? FLAVORS[spec.flavor] : spec.flavor;
+}
+
+function securityGroups(spec: DeploymentSpec, dep: string): SecurityGroupPlan[] {
+  const bastionRules: IngressRule[] = [
+    ...PUBLIC_PORTS.flatMap(({ port, description }) =>
+      spec.allowedCidrs.map((cidr) => ({ protocol: 'tcp' as const, port, cidr, description })),
+    ),
+    { protocol: 'tcp', port: 9100, cidr: spec.vpcCidr, description: 'node exporter' },
+  ];
+  const internalRules: IngressRule[] = INTERNAL_PORTS.map(({ port, description }) => ({
+    protocol: 'tcp',
+    port,
+    cidr: spec.vpcCidr,
+    description,
+  }));
+  return [
+    {
+      key: 'bastion',
+      name: `${dep}_bastion_security_group`,
+      description: `${dep} bastion`,
+      rules: bastionRules,
+    },
+    {
+      key: 'internal',
+      name: `${dep}_internal_security_group`,
+      description: `${dep} internal`,
+      rules: internalRules,
+    },
+  ];
+}
+
+/** Derives the whole deployment plan from a validated spec. Pure: same spec, same plan. */
+export function planDeployment(spec: DeploymentSpec): Plan {
+  const dep = spec.name;
+  const flavor = resolveFlavor(spec);
+  const layout = privateLayout(spec.cassandraNodes, spec.daemons);
+  const ip = (offset: number) => numberToIp(layout.base + offset);
+  const tokens = initialTokens(spec.cassandraNodes);
+
+  const fixed = (role: 'bastion' | 'rabbitmq' | 'prometheus', privateIp: string): NodePlan => ({
+    nickname: role,
+    name: `${dep}-${role}`,
+    role,
+    instanceType: flavor[role],
+    privateIp,
+    subnet: role === 'bastion' ? 'public' : 'private',
+    securityGroup: role === 'bastion' ? 'bastion' : 'internal',
+  });
+  const cassandra = tokens.map(
+    (initialToken, i): NodePlan => ({
+      nickname: `cass${pad3(i + 1)}`,
+      name: `${dep}-cass${pad3(i + 1)}`,
+      role: 'cassandra',
+      instanceType: flavor.cassandra,
+      privateIp: ip(FIRST_CASSANDRA_OFFSET + i),
+      subnet: 'private',
+      securityGroup: 'internal',
+      initialToken,
+    }),
+  );
+  const daemons = Array.from(
+    { length: spec.daemons },
+    (_, i): NodePlan => ({
+      nickname: `daemon${pad3(i + 1)}`,
+      name: `${dep}-daemon${pad3(i + 1)}`,
+      role: 'daemon',
+      instanceType: flavor.daemon,
+      privateIp: ip(layout.daemonOffset + i),
+      subnet: 'private',
+      securityGroup: 'internal',
+    }),
+  );
+  const nodes = [
+    fixed('bastion', BASTION_IP),
+    fixed('rabbitmq', ip(5)),
+    fixed('prometheus', ip(4)),
+    ...cassandra,
+    ...daemons,
+  ];
+  const hosts = cassandra.map((node) => node.privateIp);
+
+  return {
+    deployment: dep,
+    region: spec.region,
+    availabilityZone: spec.availabilityZone,
+    arch: flavor.arch,
+    flavor,
+    tagsBase: { DeploymentName: dep, DeploymentOperator: DEPLOYMENT_OPERATOR },
+    names: {
+      vpc: `${dep}_network`,
+      privateSubnet: `${dep}_private_subnet`,
+      publicSubnet: `${dep}_public_subnet`,
+      publicRouteTable: `${dep}_public_subnet_rt_to_igw`,
+      privateRouteTable: `${dep}_private_subnet_rt_to_natgw`,
+      internetGateway: `${dep}_router`,
+      natGateway: `${dep}_natgw`,
+      natElasticIp: `${dep}_natgw_external_ip_name`,
+      bastionElasticIp: `${dep}_bastion_external_ip_name`,
+      logVolume: `${dep}_log`,
+      instanceRole: `capideploy-${dep}-instance`,
+      instanceProfile: `capideploy-${dep}-instance`,
+      secretsPath: `/capideploy/${dep}/`,
+    },
+    network: { vpcCidr: spec.vpcCidr, privateSubnetCidr: layout.cidr, publicSubnetCidr: PUBLIC_SUBNET },
+    securityGroups: securityGroups(spec, dep),
+    nodes,
+    // Every node is a seed, as in capideploy; the provisioning order starts the first node before the others.
+    cassandra: { seeds: hosts, hosts },
+    daemon: {
+      threadPoolSize: Math.max(1, Math.round((flavor.cassandraCores / 4) * 1.5)),
+      dbWriters: Math.max(1, Math.round(flavor.cassandraCores / 2)),
+    },
+    prometheusTargets: [
+      ...nodes.map((node) => ({
+        job: 'node' as const,
+        target: `${node.privateIp}:9100`,
+        nickname: node.nickname,
+      })),
+      ...cassandra.map((node) => ({
+        job: 'cassandra-jmx' as const,
+        target: `${node.privateIp}:7070`,
+        nickname: node.nickname,
+      })),
+    ],
+    rootVolumeGiB: spec.rootVolumeGiB,
+    logVolume: { sizeGiB: spec.logVolumeGiB, mountPoint: '/mnt/capi_log' },
+    versions: spec.versions,
+    capillariesReleaseUrl: spec.capillariesReleaseUrl,
+    allowedCidrs: spec.allowedCidrs,
+  };
+}
+
+/** The three tags of every resource. */
+export function tagsFor(plan: Plan, name: string): Tags {
+  return { Name: name, ...plan.tagsBase };
+}

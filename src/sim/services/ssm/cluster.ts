@@ -1,0 +1,173 @@
+import { tagValue } from '../../../core/tags.js';
+import type { Tag } from '../iam.js';
+import { type Ctx, type Ec2Instance, ec2Of, GONE_STATES, ssmState, uuidFrom } from './state.js';
+
+// Health checks: what `capi-health-check` prints, from what has run on the deployment's nodes.
+
+/** The document whose output reflects the simulated world. */
+export const HEALTH_CHECK_DOCUMENT = 'capi-health-check';
+
+/** What a document run on a node printed, and its exit code. */
+export interface RunOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const ROLES = ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'];
+
+/** An instance's role: its `Role` tag, else the nickname at the end of its Name tag (`…-cass001` → cassandra). */
+export function roleOfInstance(tags: Tag[] | undefined): string | undefined {
+  const tagged = tagValue(tags, 'Role');
+  if (tagged) return tagged;
+  const nickname = (tagValue(tags, 'Name') ?? '').split(/[-_]/).pop() ?? '';
+  if (/^cass\d+$/.test(nickname)) return 'cassandra';
+  if (/^daemon\d+$/.test(nickname)) return 'daemon';
+  return ROLES.includes(nickname) ? nickname : undefined;
+}
+
+interface World {
+  self: Ec2Instance;
+  /** Live instances with the same DeploymentName tag (the checking node included). */
+  peers: Ec2Instance[];
+  succeeded(instanceId: string, document: string): boolean;
+  parameters: Record<string, string[]>;
+  selfParameters(document: string): Record<string, string[]> | undefined;
+}
+
+function worldOf(ctx: Ctx, instanceId: string, parameters: Record<string, string[]>): World | undefined {
+  const ec2 = ec2Of(ctx);
+  const self = ec2.instances[instanceId];
+  if (!self) return undefined;
+  const deployment = tagValue(self.Tags, 'DeploymentName');
+  const peers = Object.values(ec2.instances).filter(
+    (instance) =>
+      !GONE_STATES.has(instance.State?.Name) && tagValue(instance.Tags, 'DeploymentName') === deployment,
+  );
+  const managed = ssmState(ctx).managedInstances;
+  return {
+    self,
+    peers,
+    parameters,
+    succeeded: (id, document) => managed[id]?.provisioned[document] === 'Success',
+    selfParameters: (document) => managed[instanceId]?.succeededParameters[document],
+  };
+}
+
+const ipNumber = (ip: string) => ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
+const expected = (world: World, name: string) => Number(world.parameters[name]?.[0] ?? '0');
+
+const NODETOOL_HEADER = [
+  'Datacenter: datacenter1',
+  '=======================',
+  'Status=Up/Down',
+  '|/ State=Normal/Leaving/Joining/Moving',
+  '--  Address  Load  Tokens  Owns (effective)  Host ID  Rack',
+];
+
+function cassandraCheck(world: World): RunOutput {
+  if (!world.succeeded(world.self.InstanceId, 'capi-cassandra-configure')) {
+    return {
+      exitCode: 1,
+      stdout: "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'.\n",
+      stderr: '',
+    };
+  }
+  const nodes = world.peers
+    .filter((instance) => roleOfInstance(instance.Tags) === 'cassandra')
+    .sort((a, b) => ipNumber(a.PrivateIpAddress) - ipNumber(b.PrivateIpAddress));
+  const lines = nodes.map((node) => {
+    const up = world.succeeded(node.InstanceId, 'capi-cassandra-configure');
+    const hostId = uuidFrom(`cassandra-host:${node.InstanceId}`);
+    return `${up ? 'UN' : 'DN'}  ${node.PrivateIpAddress}  ${up ? '1.21 MiB' : '?'}  1  ?  ${hostId}  rack1`;
+  });
+  const upCount = lines.filter((line) => line.startsWith('UN')).length;
+  const wanted = expected(world, 'ExpectedNodes');
+  const stdout = `${[...NODETOOL_HEADER, ...lines].join('\n')}\n`;
+  if (upCount < wanted)
+    return { exitCode: 1, stdout, stderr: `${upCount} of ${wanted} Cassandra nodes are UN\n` };
+  return { exitCode: 0, stdout, stderr: '' };
+}
+
+function rabbitmqCheck(world: World): RunOutput {
+  const id = world.self.InstanceId;
+  const configured = world.succeeded(id, 'capi-rabbitmq-configure');
+  // The package starts the broker, so the AMQP listener is up after install; the queue comes with configure.
+  const listener = configured || world.succeeded(id, 'capi-rabbitmq-install');
+  const stdout = `amqp10-listener ${listener ? 'ok' : 'missing'}\nqueue capidaemon ${configured ? 'present' : 'missing'}\n`;
+  return { exitCode: listener && configured ? 0 : 1, stdout, stderr: '' };
+}
+
+function httpCheck(world: World, name: 'webapi' | 'ui'): RunOutput {
+  const url = name === 'webapi' ? 'http://127.0.0.1:6543/ks' : 'http://127.0.0.1/';
+  // Install removes nginx's default site and configure starts webapi and the UI site: before that nothing answers.
+  const status = world.succeeded(world.self.InstanceId, 'capi-bastion-configure') ? '200' : '000';
+  const stderr =
+    status === '200'
+      ? ''
+      : Array.from({ length: 12 }, (_, i) => `attempt ${i + 1}: ${url} answered ${status}\n`).join('');
+  return { exitCode: status === '200' ? 0 : 1, stdout: `${name} http ${status}\n`, stderr };
+}
+
+/** `ip:port` targets Prometheus scrapes: those of its last configure, else every node (9100) and Cassandra JMX (7070). */
+function prometheusTargets(world: World): string[] {
+  const configured = world.selfParameters('capi-prometheus-configure');
+  const listed = [configured?.NodeTargets?.[0], configured?.JmxTargets?.[0]]
+    .flatMap((value) => (value ? value.split(',') : []))
+    .filter((target) => target.length > 0);
+  if (listed.length > 0) return listed;
+  return [
+    ...world.peers.map((instance) => `${instance.PrivateIpAddress}:9100`),
+    ...world.peers
+      .filter((instance) => roleOfInstance(instance.Tags) === 'cassandra')
+      .map((instance) => `${instance.PrivateIpAddress}:7070`),
+  ];
+}
+
+function targetUp(world: World, target: string): boolean {
+  const [ip, port] = target.split(':');
+  const node = world.peers.find((instance) => instance.PrivateIpAddress === ip);
+  if (!node) return false;
+  const role = roleOfInstance(node.Tags);
+  if (port === '7070') return world.succeeded(node.InstanceId, 'capi-cassandra-configure');
+  return role !== undefined && world.succeeded(node.InstanceId, `capi-${role}-install`);
+}
+
+function prometheusCheck(world: World): RunOutput {
+  const wanted = expected(world, 'ExpectedTargets');
+  const lines = world.succeeded(world.self.InstanceId, 'capi-prometheus-configure')
+    ? prometheusTargets(world)
+        .map((target) => `target ${target} ${targetUp(world, target) ? 'up' : 'down'}`)
+        .sort()
+    : [];
+  const up = lines.filter((line) => line.endsWith(' up')).length;
+  const down = lines.length - up;
+  if (down === 0 && up > 0 && up >= wanted)
+    return { exitCode: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
+  const stderr = Array.from(
+    { length: 12 },
+    (_, i) => `attempt ${i + 1}: ${up} targets up, ${down} down, ${wanted} expected\n`,
+  ).join('');
+  return { exitCode: 1, stdout: lines.length > 0 ? `${lines.join('\n')}\n` : '', stderr };
+}
+
+/** Runs `capi-health-check` on an instance against the simulated world. */
+export function healthCheck(ctx: Ctx, instanceId: string, parameters: Record<string, string[]>): RunOutput {
+  const world = worldOf(ctx, instanceId, parameters);
+  if (!world) return { exitCode: 1, stdout: '', stderr: 'ERROR: instance is gone\n' };
+  const check = parameters.Check?.[0];
+  switch (check) {
+    case 'cassandra':
+      return cassandraCheck(world);
+    case 'rabbitmq':
+      return rabbitmqCheck(world);
+    case 'webapi':
+      return httpCheck(world, 'webapi');
+    case 'ui':
+      return httpCheck(world, 'ui');
+    case 'prometheus':
+      return prometheusCheck(world);
+    default:
+      return { exitCode: 1, stdout: '', stderr: `ERROR: Check: invalid value '${check ?? ''}'\n` };
+  }
+}

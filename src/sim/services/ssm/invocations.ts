@@ -1,0 +1,380 @@
+import { pageOf } from '../../pagination.js';
+import { HEALTH_CHECK_DOCUMENT, healthCheck, type RunOutput } from './cluster.js';
+import {
+  type Ctx,
+  constraintError,
+  type Documents,
+  type FinalStatus,
+  type InvocationResult,
+  managedRecord,
+  NO_MESSAGE,
+  type SsmCommand,
+  type SsmInvocation,
+  ssmError,
+  ssmPaging,
+  ssmState,
+} from './state.js';
+
+// Run Command, running: invocations finish lazily, in virtual time, whenever a call looks at them.
+
+/** GetCommandInvocation returns the first 24,000 characters of stdout and the first 8,000 of stderr. */
+export const STDOUT_LIMIT = 24_000;
+export const STDERR_LIMIT = 8_000;
+/** ListCommandInvocations with Details returns the first 2,500 characters of a plugin's output. */
+const PLUGIN_OUTPUT_LIMIT = 2_500;
+
+const STATUS_DETAILS: Record<FinalStatus | 'Pending' | 'InProgress', string> = {
+  Pending: 'Pending',
+  InProgress: 'In Progress',
+  Success: 'Success',
+  Failed: 'Failed',
+  TimedOut: 'Execution Timed Out',
+  Cancelled: 'Cancelled',
+};
+
+const LIST_PAGING = ssmPaging(1, 50, 50);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const finishAt = (invocation: SsmInvocation) =>
+  invocation.cancelledAt !== undefined && invocation.cancelledAt < invocation.endAt
+    ? invocation.cancelledAt
+    : invocation.endAt;
+
+/**
+ * Finishes every invocation whose end has passed, in the order they end, and records the outcome per node: a
+ * health check that ends after a configure document sees that document's result.
+ */
+export function settle(ctx: Ctx): void {
+  const now = ctx.now();
+  const due = Object.values(ssmState(ctx).commands)
+    .flatMap((command) => Object.values(command.invocations).map((invocation) => ({ command, invocation })))
+    .filter(({ invocation }) => !invocation.result && finishAt(invocation) <= now)
+    .sort((a, b) => finishAt(a.invocation) - finishAt(b.invocation));
+  for (const { command, invocation } of due) {
+    invocation.result = finish(ctx, command, invocation);
+    const record = managedRecord(ctx, invocation.InstanceId);
+    record.provisioned[command.DocumentName] = invocation.result.status;
+    if (invocation.result.status === 'Success') {
+      record.succeededParameters[command.DocumentName] = command.runParameters;
+    }
+  }
+}
+
+function finish(ctx: Ctx, command: SsmCommand, invocation: SsmInvocation): InvocationResult {
+  const endedAt = finishAt(invocation);
+  const started = !invocation.deliveryTimedOut && invocation.startAt < endedAt;
+  const result = (status: FinalStatus, details: string, responseCode: number, stdout = '', stderr = '') => ({
+    status,
+    details,
+    responseCode,
+    stdout,
+    stderr,
+    endedAt,
+    started,
+  });
+  if (invocation.deliveryTimedOut) return result('TimedOut', 'Delivery Timed Out', -1);
+  if (endedAt === invocation.cancelledAt) return result('Cancelled', 'Cancelled', -1);
+  const banner = `[capi] ${command.DocumentName} on ${invocation.ComputerName}\n`;
+  const fault = invocation.fault;
+  if (fault?.status === 'TimedOut') {
+    return result('TimedOut', 'Execution Timed Out', -1, banner, fault.stderr ?? '');
+  }
+  if (fault?.status === 'Cancelled') return result('Cancelled', 'Cancelled', -1, banner);
+  if (fault?.status === 'Failed') {
+    const stderr =
+      fault.stderr ?? `ERROR: ${command.DocumentName} failed on ${invocation.name} (simulated)\n`;
+    return result('Failed', 'Failed', fault.exitCode ?? 1, banner, stderr);
+  }
+  const run: RunOutput =
+    command.DocumentName === HEALTH_CHECK_DOCUMENT
+      ? healthCheck(ctx, invocation.InstanceId, command.runParameters)
+      : { exitCode: 0, stdout: `${banner}[capi] ${command.DocumentName}: done\n`, stderr: '' };
+  const status: FinalStatus = run.exitCode === 0 ? 'Success' : 'Failed';
+  return result(status, status, run.exitCode, run.stdout, run.stderr);
+}
+
+interface InvocationView {
+  status: FinalStatus | 'Pending' | 'InProgress';
+  details: string;
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+/** What SSM reports for an invocation now; undefined while it is not registered yet. */
+function viewOf(invocation: SsmInvocation, now: number): InvocationView | undefined {
+  if (now < invocation.registeredAt) return undefined;
+  const result = invocation.result;
+  if (result) {
+    return {
+      ...result,
+      ...(result.started ? { startedAt: invocation.startAt } : {}),
+      endedAt: result.endedAt,
+    };
+  }
+  const status = now < invocation.startAt ? 'Pending' : 'InProgress';
+  return {
+    status,
+    details: STATUS_DETAILS[status],
+    responseCode: -1,
+    stdout: '',
+    stderr: '',
+    ...(status === 'InProgress' ? { startedAt: invocation.startAt } : {}),
+  };
+}
+
+/** A command's status from its invocations': the worst final status once all have finished. */
+function aggregateStatus(statuses: InvocationView['status'][]): InvocationView['status'] {
+  if (statuses.every((status) => status === 'Pending')) return 'Pending';
+  if (statuses.some((status) => status === 'Pending' || status === 'InProgress')) return 'InProgress';
+  return (['Cancelled', 'Failed', 'TimedOut'] as const).find((bad) => statuses.includes(bad)) ?? 'Success';
+}
+
+function commandStatus(views: (InvocationView | undefined)[]) {
+  const statuses = views.map((view) => view?.status ?? 'Pending');
+  const count = (status: string) => statuses.filter((s) => s === status).length;
+  const deliveryTimedOut = views.filter((view) => view?.details === 'Delivery Timed Out').length;
+  const status = aggregateStatus(statuses);
+  const onlyDelivery = status === 'TimedOut' && deliveryTimedOut === count('TimedOut');
+  return {
+    Status: status,
+    StatusDetails: onlyDelivery ? 'Delivery Timed Out' : STATUS_DETAILS[status],
+    TargetCount: statuses.length,
+    CompletedCount: statuses.length - count('Pending') - count('InProgress'),
+    // Execution timeouts count as errors, delivery timeouts do not.
+    ErrorCount: count('Failed') + count('TimedOut') - deliveryTimedOut,
+    DeliveryTimedOutCount: deliveryTimedOut,
+  };
+}
+
+/** A command as SendCommand and ListCommands return it, with its status as of now. */
+export function commandOutput(ctx: Ctx, command: SsmCommand) {
+  const now = ctx.now();
+  const views = command.InstanceIds.map((id) => viewOf(command.invocations[id], now));
+  return {
+    CommandId: command.CommandId,
+    DocumentName: command.DocumentName,
+    DocumentVersion: '$DEFAULT',
+    Comment: command.Comment,
+    ExpiresAfter: new Date(command.RequestedAt + command.TimeoutSeconds * 1000),
+    Parameters: command.Parameters,
+    InstanceIds: command.InstanceIds,
+    Targets: [],
+    RequestedDateTime: new Date(command.RequestedAt),
+    ...commandStatus(views),
+    ...(command.OutputS3BucketName
+      ? {
+          OutputS3Region: command.OutputS3Region,
+          OutputS3BucketName: command.OutputS3BucketName,
+          OutputS3KeyPrefix: command.OutputS3KeyPrefix,
+        }
+      : {}),
+    MaxConcurrency: command.MaxConcurrency,
+    MaxErrors: command.MaxErrors,
+    ServiceRole: command.ServiceRoleArn ?? '',
+    NotificationConfig: { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
+    CloudWatchOutputConfig: cloudWatchConfig(command),
+    TimeoutSeconds: command.TimeoutSeconds,
+  };
+}
+
+const cloudWatchConfig = (command: SsmCommand) => ({
+  CloudWatchLogGroupName: command.CloudWatchOutputConfig?.CloudWatchLogGroupName ?? '',
+  CloudWatchOutputEnabled: command.CloudWatchOutputConfig?.CloudWatchOutputEnabled ?? false,
+});
+
+function stepNames(documents: Documents, command: SsmCommand): string[] {
+  const steps = (documents[command.DocumentName]?.mainSteps ?? []).map((step, i) => step.name ?? `step${i}`);
+  return steps.length > 0 ? steps : ['aws:runShellScript'];
+}
+
+function outputUrl(
+  command: SsmCommand,
+  instanceId: string,
+  step: string,
+  stream: 'stdout' | 'stderr',
+): string {
+  if (!command.OutputS3BucketName) return '';
+  const prefix = command.OutputS3KeyPrefix ? `${command.OutputS3KeyPrefix}/` : '';
+  return `https://s3.${command.OutputS3Region}.amazonaws.com/${command.OutputS3BucketName}/${prefix}${command.CommandId}/${instanceId}/awsrunShellScript/${step}/${stream}`;
+}
+
+function elapsed(view: InvocationView, now: number): string {
+  if (view.startedAt === undefined) return '';
+  return `PT${(((view.endedAt ?? now) - view.startedAt) / 1000).toFixed(3)}S`;
+}
+
+function findInvocation(ctx: Ctx, commandId: unknown, instanceId: unknown) {
+  const id = String(commandId ?? '');
+  if (id.length !== 36) {
+    const bound = id.length < 36 ? 'greater than or equal to 36' : 'less than or equal to 36';
+    throw constraintError('commandId', id, `Member must have length ${bound}`);
+  }
+  const command = ssmState(ctx).commands[id];
+  const invocation = command?.invocations[String(instanceId ?? '')];
+  const view = invocation && viewOf(invocation, ctx.now());
+  if (!command || !invocation || !view) throw ssmError('InvocationDoesNotExist', NO_MESSAGE);
+  return { command, invocation, view };
+}
+
+export function getCommandInvocation(ctx: Ctx, input: any, documents: Documents) {
+  settle(ctx);
+  const { command, invocation, view } = findInvocation(ctx, input.CommandId, input.InstanceId);
+  const steps = stepNames(documents, command);
+  if (input.PluginName !== undefined ? !steps.includes(input.PluginName) : steps.length > 1) {
+    throw ssmError('InvalidPluginName', NO_MESSAGE);
+  }
+  const step = input.PluginName ?? steps[0];
+  const now = ctx.now();
+  return {
+    CommandId: command.CommandId,
+    InstanceId: invocation.InstanceId,
+    Comment: command.Comment,
+    DocumentName: command.DocumentName,
+    DocumentVersion: '$DEFAULT',
+    PluginName: step,
+    ResponseCode: view.responseCode,
+    ExecutionStartDateTime: view.startedAt === undefined ? '' : iso(view.startedAt),
+    ExecutionElapsedTime: elapsed(view, now),
+    ExecutionEndDateTime: view.endedAt === undefined ? '' : iso(view.endedAt),
+    Status: view.status,
+    StatusDetails: view.details,
+    StandardOutputContent: view.stdout.slice(0, STDOUT_LIMIT),
+    StandardOutputUrl: outputUrl(command, invocation.InstanceId, step, 'stdout'),
+    StandardErrorContent: view.stderr.slice(0, STDERR_LIMIT),
+    StandardErrorUrl: outputUrl(command, invocation.InstanceId, step, 'stderr'),
+    CloudWatchOutputConfig: cloudWatchConfig(command),
+  };
+}
+
+function pluginsOf(command: SsmCommand, invocation: SsmInvocation, view: InvocationView, steps: string[]) {
+  const output = view.stderr ? `${view.stdout}\n----------ERROR-------\n${view.stderr}` : view.stdout;
+  return steps.map((step) => ({
+    Name: step,
+    Status: view.status,
+    StatusDetails: view.details,
+    ResponseCode: view.responseCode,
+    ...(view.startedAt === undefined ? {} : { ResponseStartDateTime: new Date(view.startedAt) }),
+    ...(view.endedAt === undefined ? {} : { ResponseFinishDateTime: new Date(view.endedAt) }),
+    Output: output.slice(0, PLUGIN_OUTPUT_LIMIT),
+    StandardOutputUrl: outputUrl(command, invocation.InstanceId, step, 'stdout'),
+    StandardErrorUrl: outputUrl(command, invocation.InstanceId, step, 'stderr'),
+    OutputS3Region: command.OutputS3Region ?? '',
+    OutputS3BucketName: command.OutputS3BucketName ?? '',
+    OutputS3KeyPrefix: command.OutputS3KeyPrefix ?? '',
+  }));
+}
+
+type CommandFilter = (command: SsmCommand, status: string) => boolean;
+
+function commandFilter(filter: { key?: string; value?: string }): CommandFilter {
+  const value = String(filter.value ?? '');
+  switch (filter.key) {
+    case 'InvokedAfter':
+      return (command) => command.RequestedAt >= Date.parse(value);
+    case 'InvokedBefore':
+      return (command) => command.RequestedAt <= Date.parse(value);
+    case 'DocumentName':
+      return (command) => command.DocumentName === value;
+    case 'Status':
+      return (_command, status) => status === value;
+    case 'ExecutionStage':
+      return (_command, status) =>
+        (value === 'Executing') === (status === 'Pending' || status === 'InProgress');
+    default:
+      throw ssmError('InvalidFilterKey', 'The specified key is not valid.');
+  }
+}
+
+/** Commands newest first, as ListCommands and ListCommandInvocations return them. */
+function commandsNewestFirst(ctx: Ctx, commandId: unknown): SsmCommand[] {
+  const all = Object.values(ssmState(ctx).commands);
+  const selected = commandId === undefined ? all : all.filter((command) => command.CommandId === commandId);
+  return selected.sort((a, b) => b.RequestedAt - a.RequestedAt);
+}
+
+/** The page of a list call whose token is bound to the command, instance and filters asked for. */
+function listPage<T>(rows: T[], input: any, operation: string) {
+  const scope = `${operation}:${input.CommandId}:${input.InstanceId}:${JSON.stringify(input.Filters ?? [])}`;
+  return pageOf(rows, { size: input.MaxResults, token: input.NextToken, scope }, LIST_PAGING);
+}
+
+export function listCommandInvocations(ctx: Ctx, input: any, documents: Documents) {
+  settle(ctx);
+  const now = ctx.now();
+  const filters = (input.Filters ?? []).map(commandFilter);
+  const rows = commandsNewestFirst(ctx, input.CommandId).flatMap((command) =>
+    command.InstanceIds.filter((id) => input.InstanceId === undefined || id === input.InstanceId).flatMap(
+      (id) => {
+        const invocation = command.invocations[id];
+        const view = viewOf(invocation, now);
+        if (!view || !filters.every((filter: CommandFilter) => filter(command, view.status))) return [];
+        return [{ command, invocation, view }];
+      },
+    ),
+  );
+  const { page, ...next } = listPage(rows, input, 'invocations');
+  return {
+    CommandInvocations: page.map(({ command, invocation, view }) => ({
+      CommandId: command.CommandId,
+      InstanceId: invocation.InstanceId,
+      InstanceName: invocation.ComputerName,
+      Comment: command.Comment,
+      DocumentName: command.DocumentName,
+      DocumentVersion: '$DEFAULT',
+      RequestedDateTime: new Date(command.RequestedAt),
+      Status: view.status,
+      StatusDetails: view.details,
+      TraceOutput: '',
+      StandardOutputUrl: outputUrl(
+        command,
+        invocation.InstanceId,
+        stepNames(documents, command)[0],
+        'stdout',
+      ),
+      StandardErrorUrl: outputUrl(command, invocation.InstanceId, stepNames(documents, command)[0], 'stderr'),
+      CommandPlugins: input.Details
+        ? pluginsOf(command, invocation, view, stepNames(documents, command))
+        : [],
+      ServiceRole: command.ServiceRoleArn ?? '',
+      NotificationConfig: { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
+      CloudWatchOutputConfig: cloudWatchConfig(command),
+    })),
+    ...next,
+  };
+}
+
+function listCommands(ctx: Ctx, input: any) {
+  settle(ctx);
+  const filters = (input.Filters ?? []).map(commandFilter);
+  const outputs = commandsNewestFirst(ctx, input.CommandId)
+    .filter((command) => input.InstanceId === undefined || command.InstanceIds.includes(input.InstanceId))
+    .map((command) => ({ command, output: commandOutput(ctx, command) }))
+    .filter(({ command, output }) =>
+      filters.every((filter: CommandFilter) => filter(command, output.Status)),
+    );
+  const { page, ...next } = listPage(outputs, input, 'commands');
+  return { Commands: page.map(({ output }) => output), ...next };
+}
+
+function cancelCommand(ctx: Ctx, input: any) {
+  settle(ctx);
+  const command = ssmState(ctx).commands[String(input.CommandId ?? '')];
+  if (!command) throw ssmError('InvalidCommandId', NO_MESSAGE);
+  const only: string[] | undefined = input.InstanceIds?.length ? input.InstanceIds : undefined;
+  for (const invocation of Object.values(command.invocations)) {
+    if (invocation.result || (only && !only.includes(invocation.InstanceId))) continue;
+    invocation.cancelledAt = ctx.now();
+  }
+  settle(ctx);
+  return {};
+}
+
+/** The operations that read and cancel commands (those that need the documents are wired with them). */
+export const invocationOperations = {
+  ListCommands: listCommands,
+  CancelCommand: cancelCommand,
+};

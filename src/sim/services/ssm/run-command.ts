@@ -1,0 +1,262 @@
+import type { FaultRule } from '../../faults.js';
+import { LATENCY_SECONDS } from '../../latency.js';
+import { observe } from './agents.js';
+import { commandOutput, settle } from './invocations.js';
+import {
+  type Ctx,
+  computerName,
+  constraintError,
+  type Documents,
+  type Ec2Instance,
+  type Ec2View,
+  ec2Of,
+  NO_MESSAGE,
+  nameOf,
+  type SimDocument,
+  type SimDocumentParameter,
+  type SsmCommand,
+  type SsmInvocation,
+  ssmError,
+  uuidFrom,
+} from './state.js';
+
+// Run Command, sending: SendCommand checks the document's parameters and plans each invocation in virtual time.
+
+/**
+ * Virtual run time of each provisioning document on one node, in seconds (apt installs and downloads dominate the
+ * install documents). Documents not listed take `DEFAULT_DOCUMENT_SECONDS`.
+ */
+export const DOCUMENT_SECONDS: Readonly<Record<string, number>> = {
+  'capi-bastion-install': 150,
+  'capi-bastion-configure': 45,
+  'capi-rabbitmq-install': 180,
+  'capi-rabbitmq-configure': 60,
+  'capi-prometheus-install': 120,
+  'capi-prometheus-configure': 30,
+  'capi-cassandra-install': 240,
+  'capi-cassandra-configure': 90,
+  'capi-daemon-install': 120,
+  'capi-daemon-configure': 30,
+  'capi-health-check': 5,
+};
+export const DEFAULT_DOCUMENT_SECONDS = 60;
+
+const MAX_INSTANCE_IDS = 50;
+
+function documentOf(documents: Documents, name: unknown): SimDocument {
+  const document = typeof name === 'string' ? documents[name] : undefined;
+  if (!document) throw ssmError('InvalidDocument', 'The specified document does not exist.');
+  return document;
+}
+
+function checkInstanceIds(input: any): string[] {
+  if (input.Targets?.length) {
+    throw ssmError('InvalidParameters', 'The simulated account supports SendCommand with InstanceIds only.');
+  }
+  const ids: string[] = Array.isArray(input.InstanceIds) ? input.InstanceIds.map(String) : [];
+  const shown = `[${ids.join(', ')}]`;
+  if (ids.length === 0) {
+    throw constraintError('instanceIds', shown, 'Member must have length greater than or equal to 1');
+  }
+  if (ids.length > MAX_INSTANCE_IDS) {
+    throw constraintError(
+      'instanceIds',
+      shown,
+      `Member must have length less than or equal to ${MAX_INSTANCE_IDS}`,
+    );
+  }
+  if (new Set(ids).size !== ids.length) throw ssmError('DuplicateInstanceId', NO_MESSAGE);
+  return ids;
+}
+
+function checkOnline(ctx: Ctx, ec2: Ec2View, ids: string[]): void {
+  const invalid = ids.filter((id) => {
+    const instance = ec2.instances[id];
+    return !instance || observe(ctx, ec2, instance) !== 'Online';
+  });
+  if (invalid.length > 0) {
+    throw ssmError(
+      'InvalidInstanceId',
+      `Instances [[${invalid.join(', ')}]] not in a valid state for account ${ctx.caller.accountId}`,
+    );
+  }
+}
+
+function checkParameterValues(name: string, spec: SimDocumentParameter, values: unknown): void {
+  if (!Array.isArray(values) || values.some((value) => typeof value !== 'string')) {
+    throw ssmError('InvalidParameters', `Parameter "${name}" must be a list of strings.`);
+  }
+  if (spec.type === 'String' && values.length !== 1) {
+    throw ssmError('InvalidParameters', `Parameter "${name}" of type String takes exactly one value.`);
+  }
+  for (const value of values as string[]) {
+    if (spec.allowedPattern !== undefined && !new RegExp(spec.allowedPattern).test(value)) {
+      throw ssmError(
+        'InvalidParameters',
+        `Parameter "${name}" "${value}" failed to satisfy constraint: Member must satisfy regular expression pattern: ${spec.allowedPattern}`,
+      );
+    }
+    if (spec.allowedValues && !spec.allowedValues.includes(value)) {
+      throw ssmError(
+        'InvalidParameters',
+        `Parameter "${name}" "${value}" failed to satisfy constraint: Member must be one of [${spec.allowedValues.join(', ')}]`,
+      );
+    }
+  }
+}
+
+/** Validates SendCommand's Parameters against the document, as SSM does before accepting the command. */
+function checkParameters(document: SimDocument, given: unknown): Record<string, string[]> {
+  const parameters = (given ?? {}) as Record<string, string[]>;
+  const declared = document.parameters ?? {};
+  for (const name of Object.keys(parameters)) {
+    if (!(name in declared)) throw ssmError('InvalidParameters', `Invalid parameter name ${name}.`);
+    checkParameterValues(name, declared[name], parameters[name]);
+  }
+  for (const [name, spec] of Object.entries(declared)) {
+    if (!(name in parameters) && spec.default === undefined) {
+      throw ssmError('InvalidParameters', `Missing required parameter ${name}.`);
+    }
+  }
+  return parameters;
+}
+
+/** The parameters a run sees: the given ones over the document's defaults. */
+function effectiveParameters(
+  document: SimDocument,
+  given: Record<string, string[]>,
+): Record<string, string[]> {
+  const defaults = Object.entries(document.parameters ?? {}).flatMap(([name, spec]) =>
+    spec.default === undefined ? [] : [[name, [String(spec.default)]] as [string, string[]]],
+  );
+  return { ...Object.fromEntries(defaults), ...given };
+}
+
+/** The execution timeout: the steps' own timeoutSeconds, else SendCommand's TimeoutSeconds, else 3600. */
+function executionTimeout(document: SimDocument, timeoutSeconds: number | undefined): number {
+  const steps = (document.mainSteps ?? []).map((step) => step.inputs?.timeoutSeconds);
+  if (steps.length > 0 && steps.every((seconds) => typeof seconds === 'number')) {
+    return steps.reduce((sum: number, seconds) => sum + (seconds as number), 0);
+  }
+  return timeoutSeconds ?? 3600;
+}
+
+/** How many invocations run at once: MaxConcurrency as a number or a percentage of the targets. */
+function concurrency(value: unknown, targets: number): number {
+  const text = String(value ?? '50');
+  const percent = /^(\d+)%$/.exec(text);
+  if (percent) return Math.max(1, Math.ceil((Number(percent[1]) * targets) / 100));
+  if (/^\d+$/.test(text) && Number(text) >= 1) return Number(text);
+  throw constraintError(
+    'maxConcurrency',
+    text,
+    'Member must satisfy regular expression pattern: ^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$',
+  );
+}
+
+function faultOutcome(rule: FaultRule | undefined): SsmInvocation['fault'] {
+  if (!rule) return undefined;
+  const failing =
+    rule.exitCode !== undefined
+      ? rule.exitCode !== 0
+      : rule.stderr !== undefined || rule.finalState === 'failed';
+  const status = rule.status ?? (failing ? 'Failed' : undefined);
+  return status ? { status, exitCode: rule.exitCode, stderr: rule.stderr } : undefined;
+}
+
+interface Schedule {
+  registeredAt: number;
+  /** When each concurrency slot is free again. */
+  slots: number[];
+  deliveryDeadline: number;
+}
+
+/** Plans one invocation: its fault, start (in the first free concurrency slot) and end, in virtual time. */
+function planInvocation(
+  ctx: Ctx,
+  command: SsmCommand,
+  instance: Ec2Instance,
+  schedule: Schedule,
+): SsmInvocation {
+  const name = nameOf(instance, instance.InstanceId);
+  const rule = ctx.effect('SendCommand', [name, instance.InstanceId], command.DocumentName);
+  const slot = schedule.slots.indexOf(Math.min(...schedule.slots));
+  const startAt = Math.max(
+    schedule.slots[slot],
+    schedule.registeredAt + LATENCY_SECONDS.commandDelivered * 1000,
+  );
+  const base = {
+    InstanceId: instance.InstanceId,
+    name,
+    ComputerName: computerName(instance, ctx.region),
+    registeredAt: schedule.registeredAt,
+  };
+  // An agent that cannot start the command before the delivery timeout never runs it.
+  if (startAt > schedule.deliveryDeadline) {
+    const deadline = schedule.deliveryDeadline;
+    return { ...base, startAt: deadline, endAt: deadline, deliveryTimedOut: true };
+  }
+  const planned = faultOutcome(rule);
+  const runSeconds =
+    (DOCUMENT_SECONDS[command.DocumentName] ?? DEFAULT_DOCUMENT_SECONDS) + (rule?.delaySeconds ?? 0);
+  const timeout = command.executionTimeoutSeconds;
+  const timesOut = planned?.status === 'TimedOut' || runSeconds > timeout;
+  const fault = timesOut ? { status: 'TimedOut' as const, stderr: planned?.stderr } : planned;
+  const endAt = startAt + (timesOut ? timeout : runSeconds) * 1000;
+  schedule.slots[slot] = endAt;
+  return { ...base, startAt, endAt, ...(fault ? { fault } : {}) };
+}
+
+export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
+  settle(ctx);
+  const document = documentOf(documents, input.DocumentName);
+  const ids = checkInstanceIds(input);
+  const ec2 = ec2Of(ctx);
+  checkOnline(ctx, ec2, ids);
+  const parameters = checkParameters(document, input.Parameters);
+  const timeoutSeconds = input.TimeoutSeconds ?? 3600;
+  if (timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
+    throw constraintError('timeoutSeconds', timeoutSeconds, 'Member must have value between 30 and 2592000');
+  }
+  const now = ctx.now();
+  const command: SsmCommand = {
+    CommandId: uuidFrom(ctx.newId('command', 32)),
+    DocumentName: input.DocumentName,
+    Comment: String(input.Comment ?? ''),
+    Parameters: parameters,
+    runParameters: effectiveParameters(document, parameters),
+    InstanceIds: ids,
+    RequestedAt: now,
+    TimeoutSeconds: timeoutSeconds,
+    executionTimeoutSeconds: executionTimeout(document, input.TimeoutSeconds),
+    MaxConcurrency: String(input.MaxConcurrency ?? '50'),
+    MaxErrors: String(input.MaxErrors ?? '0'),
+    ...outputSettings(ctx, input),
+    invocations: {},
+  };
+  const schedule: Schedule = {
+    registeredAt: now + LATENCY_SECONDS.commandRegistered * 1000,
+    slots: Array.from(
+      { length: Math.min(ids.length, concurrency(input.MaxConcurrency, ids.length)) },
+      () => 0,
+    ),
+    deliveryDeadline: now + timeoutSeconds * 1000,
+  };
+  for (const id of ids) command.invocations[id] = planInvocation(ctx, command, ec2.instances[id], schedule);
+  ctx.state.commands[command.CommandId] = command;
+  return { Command: commandOutput(ctx, command) };
+}
+
+function outputSettings(ctx: Ctx, input: any): Partial<SsmCommand> {
+  return {
+    ...(input.OutputS3BucketName
+      ? {
+          OutputS3BucketName: String(input.OutputS3BucketName),
+          OutputS3KeyPrefix: String(input.OutputS3KeyPrefix ?? ''),
+          OutputS3Region: String(input.OutputS3Region ?? ctx.region),
+        }
+      : {}),
+    ...(input.CloudWatchOutputConfig ? { CloudWatchOutputConfig: { ...input.CloudWatchOutputConfig } } : {}),
+    ...(input.ServiceRoleArn ? { ServiceRoleArn: String(input.ServiceRoleArn) } : {}),
+  };
+}
