@@ -4,10 +4,10 @@ import {
   DescribeNatGatewaysCommand,
   type NatGateway,
 } from '@aws-sdk/client-ec2';
+import { ProvisioningFailed, WaitTimedOut } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
-import { ProvisioningFailed, WaitTimedOut } from '../shared/errors.js';
 
 export interface NatGatewayResult {
   natGatewayId: string;
@@ -29,8 +29,9 @@ async function describeNatGateways({ plan, clients }: DeploymentContext): Promis
 
 /**
  * Finds a live (available, else pending) NAT gateway of the deployment, or creates one in the public subnet with
- * the NAT elastic IP. The ClientToken counts earlier failed gateways, so a redrive returns the same gateway while
- * a retry after a `failed` one creates a fresh gateway.
+ * the NAT elastic IP. The ClientToken holds the public subnet's id and counts earlier failed gateways: a redrive
+ * returns the same gateway, a retry after a `failed` one creates a fresh gateway, and a deployment deleted and
+ * created again (new subnet) gets a new token, since EC2 keeps a token bound to its deleted gateway.
  */
 export async function ensureNatGateway(
   ctx: DeploymentContext,
@@ -50,7 +51,7 @@ export async function ensureNatGateway(
         SubnetId: publicSubnetId,
         AllocationId: allocationId,
         ConnectivityType: 'public',
-        ClientToken: `${plan.deployment}-natgw-${failedBefore}`,
+        ClientToken: `${plan.deployment}-natgw-${publicSubnetId}-${failedBefore}`,
         TagSpecifications: tagSpecifications(plan, 'natgateway', plan.names.natGateway),
       }),
     ),

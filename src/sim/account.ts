@@ -1,6 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsError } from './aws-error.js';
+import {
+  applyJournalLine,
+  ChangeTracker,
+  Journal,
+  journalLine,
+  StateFileProblem,
+  unwrap,
+  writeFileAtomic,
+} from './durable.js';
 import { FaultInjector, type FaultRule } from './faults.js';
 
 /** Who is calling: the operator's own identity, or a role assumed through the simulated STS. */
@@ -36,6 +45,8 @@ export interface ServiceSimulator<S = any> {
 }
 
 export interface AccountOptions {
+  /** Commit changing calls to the state dir (only the command holding its lock): false for a command that reads. */
+  writable?: boolean;
   faults?: FaultRule[];
   seed?: number;
   accountId?: string;
@@ -51,7 +62,55 @@ interface PersistedAccount {
   nextId: number;
   /** Last virtual time seen, so a later run never goes back in time. */
   clock: number;
+  /** Which journal (`journal-<n>.jsonl`) holds the calls committed after this snapshot. */
+  journal?: number;
   services: Record<string, unknown>;
+}
+
+const snapshotFile = (stateDir: string) => join(stateDir, 'account.json');
+const journalFile = (stateDir: string, generation: number) => join(stateDir, `journal-${generation}.jsonl`);
+
+/** What is wrong with a snapshot's shape, or null: a wrong one must never be read as an empty account. */
+function snapshotProblem(value: unknown, services: string[]): string | null {
+  const data = value as Partial<PersistedAccount> | null;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return 'not an account object';
+  for (const [field, type] of [
+    ['accountId', 'string'],
+    ['region', 'string'],
+    ['nextId', 'number'],
+    ['clock', 'number'],
+  ] as const) {
+    if (typeof data[field] !== type) return `${field} is missing or not a ${type}`;
+  }
+  if (!data.services || typeof data.services !== 'object') return 'services is missing or not an object';
+  const missing = services.filter((name) => {
+    const state = data.services![name];
+    return !state || typeof state !== 'object' || Array.isArray(state);
+  });
+  return missing.length > 0 ? `the state of ${missing.join(', ')} is missing or not an object` : null;
+}
+
+/** Reads the snapshot of a state dir (undefined when there is none yet), checked. */
+function readSnapshot(stateDir: string, services: string[]): PersistedAccount | undefined {
+  const file = snapshotFile(stateDir);
+  let text: string;
+  try {
+    if (!statSync(file, { throwIfNoEntry: false })) return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new StateFileProblem(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StateFileProblem(
+      `${file}: not valid JSON (truncated or corrupt); restore it or remove the state dir`,
+    );
+  }
+  const problem = snapshotProblem(value, services);
+  if (problem) throw new StateFileProblem(`${file}: ${problem}; restore it or remove the state dir`);
+  return value as PersistedAccount;
 }
 
 /**
@@ -63,6 +122,10 @@ export class SimulatedAccount {
   readonly apiCalls: Record<string, number> = {};
   private readonly data: PersistedAccount;
   private readonly simulators = new Map<string, ServiceSimulator>();
+  private readonly tracker: ChangeTracker<Record<string, unknown>>;
+  /** Where committed calls go; none for an account kept in memory. */
+  private journal: Journal | null = null;
+  private stateDir: string | null = null;
   private requestCount = 0;
 
   constructor(simulators: ServiceSimulator[], options: AccountOptions = {}, persisted?: PersistedAccount) {
@@ -78,26 +141,70 @@ export class SimulatedAccount {
       this.simulators.set(simulator.name, simulator);
       this.data.services[simulator.name] ??= simulator.initialState();
     }
+    this.tracker = new ChangeTracker(this.data.services);
   }
 
-  /** Opens the account persisted in `stateDir` (or a fresh one). */
+  /**
+   * Opens the account persisted in `stateDir` (or a fresh one): the snapshot plus every call committed to its
+   * journal since, so a run that was killed leaves exactly what it had created. From then on every call that
+   * changes the account is committed to the journal before it answers.
+   */
   static open(
     stateDir: string,
     simulators: ServiceSimulator[],
     options: AccountOptions = {},
   ): SimulatedAccount {
-    const file = join(stateDir, 'account.json');
-    const persisted = existsSync(file)
-      ? (JSON.parse(readFileSync(file, 'utf8')) as PersistedAccount)
-      : undefined;
-    return new SimulatedAccount(simulators, options, persisted);
+    const names = simulators.map((simulator) => simulator.name);
+    // A writer may fold the journal into a new snapshot while we read: then read again.
+    for (let attempt = 0; ; attempt++) {
+      const persisted = readSnapshot(stateDir, names);
+      const generation = persisted?.journal ?? 0;
+      const journal = new Journal(journalFile(stateDir, generation));
+      for (const line of journal.read()) {
+        applyJournalLine(persisted!.services, line);
+        persisted!.nextId = Math.max(persisted!.nextId, line.nextId);
+        persisted!.clock = Math.max(persisted!.clock, line.clock);
+      }
+      if (attempt < 3 && (readSnapshot(stateDir, names)?.journal ?? 0) !== generation) continue;
+      const account = new SimulatedAccount(simulators, options, persisted);
+      if (options.writable) {
+        account.stateDir = stateDir;
+        account.journal = journal;
+      }
+      return account;
+    }
   }
 
-  /** Persists the account; `nowMs` is the virtual time the run ended at, so the next run starts after it. */
+  /**
+   * Folds everything into a new snapshot (written atomically) and starts a new journal; `nowMs` is the virtual
+   * time the run ended at, so the next run starts after it.
+   */
   save(stateDir: string, nowMs = Date.now()): void {
     mkdirSync(stateDir, { recursive: true });
     this.data.clock = Math.max(this.data.clock, nowMs);
-    writeFileSync(join(stateDir, 'account.json'), `${JSON.stringify(this.data, null, 1)}\n`);
+    const previous = this.stateDir === stateDir ? this.journal : null;
+    this.data.journal = (this.data.journal ?? 0) + 1;
+    writeFileAtomic(snapshotFile(stateDir), `${JSON.stringify(this.data, null, 1)}\n`);
+    previous?.remove();
+    this.stateDir = stateDir;
+    this.journal = new Journal(journalFile(stateDir, this.data.journal));
+  }
+
+  /** Commits the changes of one call to the journal (the caller gets its answer only after this). */
+  private commit(): void {
+    if (!this.tracker.hasChanges) return;
+    const changed = this.tracker.takeChanges();
+    if (!this.journal) return;
+    this.data.clock = Math.max(this.data.clock, Date.now());
+    this.journal.append(
+      journalLine(this.data.services, changed, { nextId: this.data.nextId, clock: this.data.clock }),
+    );
+  }
+
+  /** Stops writing (the journal file stays: it is the account's since the snapshot). */
+  close(): void {
+    this.commit();
+    this.journal?.close();
   }
 
   get accountId(): string {
@@ -115,7 +222,7 @@ export class SimulatedAccount {
 
   /** A service's state slice, for cross-service reads (SSM reads EC2 instances) and for tests. */
   stateOf<S>(service: string): S {
-    const state = this.data.services[service];
+    const state = this.tracker.view[service];
     if (state === undefined) throw new Error(`simulator has no service ${service}`);
     return state as S;
   }
@@ -176,9 +283,14 @@ export class SimulatedAccount {
     const targets = simulator.targetsOf?.(ctx, operation, input) ?? [];
     const fault = this.faults.take({ service, operation, targets }, 'error');
     if (fault?.error) throw awsError(fault.error, faultMessage(fault.error, operation, targets));
-    const output = await implementation(ctx, input);
-    // Callers must never hold references into the account's state.
-    return output === undefined ? {} : structuredClone(output);
+    try {
+      const output = await implementation(ctx, input);
+      // Callers must never hold references into the account's state.
+      return output === undefined ? {} : structuredClone(unwrap(output));
+    } finally {
+      // As on AWS, what a call did exists before its caller hears about it, even when the call failed.
+      this.commit();
+    }
   }
 
   /** Total API calls of this run. */

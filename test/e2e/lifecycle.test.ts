@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCause } from '../../functions/shared/errors.js';
+import { parseCause } from '../../src/core/errors.js';
 import { creations, inventory, newStateDir, resourceCounts, run, specWith } from './harness.js';
 
 describe('local create and delete of the sample', () => {
@@ -56,6 +56,24 @@ describe('local create and delete of the sample', () => {
   it('deletes again without error when nothing is left', async () => {
     const record = await run(stateDir, 'delete-deployment');
     expect(record.status).toBe('SUCCEEDED');
+  });
+
+  it('creates the deployment again on the same account, with every resource new', async () => {
+    // Prepare: EC2 keeps client tokens bound to deleted resources, so a re-create must use new ones.
+    const fresh = newStateDir();
+    await run(fresh, 'create-deployment');
+    const cleanRun = await resourceCounts(fresh);
+
+    // Act
+    const record = await run(stateDir, 'create-deployment');
+
+    // Assess
+    expect(record.failure).toBeNull();
+    expect(record.status).toBe('SUCCEEDED');
+    expect(await resourceCounts(stateDir)).toEqual(cleanRun);
+    expect(creations(record).map(([operation]) => operation)).toEqual(
+      expect.arrayContaining(['EC2:CreateNatGateway', 'EC2:RunInstances', 'EC2:CreateVolume']),
+    );
   });
 });
 

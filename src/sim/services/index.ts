@@ -1,4 +1,4 @@
-import { type ServiceSimulator, SimulatedAccount } from '../account.js';
+import { type AccountOptions, type ServiceSimulator, SimulatedAccount } from '../account.js';
 import type { FaultRule } from '../faults.js';
 import { ec2Simulator } from './ec2.js';
 import { iamSimulator } from './iam.js';
@@ -25,6 +25,8 @@ export function createSimulators(options: SimulatorOptions): ServiceSimulator[] 
 }
 
 export interface OpenAccountOptions extends SimulatorOptions {
+  /** See {@link AccountOptions.writable}. */
+  writable?: boolean;
   faults?: FaultRule[];
   seed?: number;
 }
@@ -32,7 +34,7 @@ export interface OpenAccountOptions extends SimulatorOptions {
 /** A simulated account with every service: persisted in `stateDir` (see `SimulatedAccount.save`), or in memory. */
 export function openAccount(stateDir: string | null, options: OpenAccountOptions): SimulatedAccount {
   const simulators = createSimulators(options);
-  const accountOptions = { faults: options.faults, seed: options.seed };
+  const accountOptions = { faults: options.faults, seed: options.seed, writable: options.writable };
   return stateDir === null
     ? new SimulatedAccount(simulators, accountOptions)
     : SimulatedAccount.open(stateDir, simulators, accountOptions);
