@@ -9,6 +9,13 @@ process.on('warning', (warning) => {
     console.error(`${warning.name}: ${warning.message}`);
 });
 
+// A closed stdout or stderr (`capi-deploy history | head`) ends the output quietly; a run goes on to its end.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 register();
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -226,7 +226,7 @@ export async function ensureInstanceRole(
       resource: `instance profile ${profileName}`,
       id: profile.Arn ?? profileName,
       message: `the instance profile holds role ${members.join(', ')}, not ${roleName}`,
-      hint: 'An instance profile holds one role. Remove the other role from it (aws iam remove-role-from-instance-profile) and re-run create.',
+      hint: `An instance profile holds one role. Remove the other role from it (${members.map((member) => `\`aws iam remove-role-from-instance-profile --instance-profile-name ${profileName} --role-name ${member}\``).join(', ')}) and re-run create.`,
     });
   }
   if (members.length === 0) {

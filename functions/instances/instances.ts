@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { type Instance, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { ProvisioningFailed, ResourceConflict, WaitTimedOut } from '../../src/core/errors.js';
-import type { NodePlan } from '../../src/core/spec/plan.js';
+import {
+  InstanceProfileNotReady,
+  ProvisioningFailed,
+  ResourceConflict,
+  WaitTimedOut,
+} from '../../src/core/errors.js';
+import type { NodePlan, Plan } from '../../src/core/spec/plan.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
@@ -14,6 +19,7 @@ import {
   LIVE_STATES,
   settleWithLimit,
 } from '../shared/fleet.js';
+import { recreateInstanceProfileCommands, terminateNodesCommands } from '../shared/remedies.js';
 
 /** RunInstances calls in flight at once: fast for big fleets, gentle on the EC2 request rate limit. */
 export const LAUNCH_CONCURRENCY = 10;
@@ -48,6 +54,9 @@ export interface StatusResult {
 }
 
 const DEAD = new Set(['shutting-down', 'terminated']);
+/** Nodes and their instances, as the operator commands of a hint name them. */
+const namedInstances = (list: { node: NodePlan; instance: Instance }[]) =>
+  list.map(({ node, instance }) => ({ nickname: node.nickname, instanceId: instance.InstanceId }));
 const stateOf = (instance: Instance) => instance.State?.Name ?? 'unknown';
 const nodeResource = (node: NodePlan) => `instance ${node.name} (${node.instanceType})`;
 
@@ -109,6 +118,26 @@ function launchRequest(ctx: DeploymentContext, node: NodePlan, input: LaunchInpu
   });
 }
 
+/**
+ * RunInstances, with the operator's remedy when EC2 keeps refusing the instance profile: IAM propagation takes
+ * seconds and the state machine retries for about two minutes, so a refusal that outlives a re-run is a profile
+ * EC2 will not take; deleting it lets create make a new one.
+ */
+async function launchCall<T>(ctx: DeploymentContext, site: { resource: string }, call: () => Promise<T>) {
+  try {
+    return await awsCall(site, call);
+  } catch (error) {
+    if (!(error instanceof InstanceProfileNotReady)) throw error;
+    throw new InstanceProfileNotReady(
+      {
+        ...error.failure,
+        hint: `A new instance profile takes seconds to reach EC2 and the workflow retries for about two minutes; re-run create. If EC2 still refuses it, delete the profile so create makes a new one (${recreateInstanceProfileCommands(ctx.plan)}), then re-run create.`,
+      },
+      { cause: error },
+    );
+  }
+}
+
 async function launchNode(
   ctx: DeploymentContext,
   node: NodePlan,
@@ -119,7 +148,9 @@ async function launchNode(
   const site = { resource: nodeResource(node) };
   for (let generation = firstGeneration; ; generation++) {
     const token = clientToken(ctx.plan.deployment, node, subnetId, generation);
-    const result = await awsCall(site, () => ctx.clients.ec2.send(launchRequest(ctx, node, input, token)));
+    const result = await launchCall(ctx, site, () =>
+      ctx.clients.ec2.send(launchRequest(ctx, node, input, token)),
+    );
     const instance = result.Instances?.[0];
     if (instance && !DEAD.has(stateOf(instance))) return instance.InstanceId!;
     if (generation - firstGeneration >= MAX_TOKEN_GENERATIONS) {
@@ -162,7 +193,7 @@ export async function launchInstances(ctx: DeploymentContext, input: LaunchInput
       message: conflicts
         .map(({ node, instance }) => `${node.name} is ${stateOf(instance)} (${instance.InstanceId})`)
         .join('; '),
-      hint: 'A stopped instance still holds its private IP: start it (aws ec2 start-instances) or terminate it, wait until it is terminated, then re-run create.',
+      hint: `An instance not yet terminated still holds the node's private IP. Start a stopped one (\`aws ec2 start-instances --region ${plan.region} --instance-ids ${conflicts.map(({ instance }) => instance.InstanceId).join(' ')}\`), or terminate it and wait until it is terminated (${terminateNodesCommands(plan, namedInstances(conflicts))}), then re-run create.`,
     });
   }
   const outcomes = await settleWithLimit(toLaunch, LAUNCH_CONCURRENCY, ({ node, generation }) =>
@@ -209,7 +240,7 @@ export async function instancesStatus(ctx: DeploymentContext): Promise<StatusRes
             `${node.name} ${instance.InstanceId} is ${stateOf(instance)}: ${instance.StateReason?.Message ?? instance.StateTransitionReason ?? 'no reason given'}`,
         )
         .join('; '),
-      hint: 'The instance stopped or terminated while the fleet came up (a Server.* reason is on AWS, a Client.* reason on the request, e.g. a volume or KMS key). Re-run create to launch a replacement.',
+      hint: brokenHint(plan, broken),
       details: {
         nodes: broken.map(({ node, instance }) => ({
           node: node.nickname,
@@ -225,10 +256,22 @@ export async function instancesStatus(ctx: DeploymentContext): Promise<StatusRes
       resource: late.map(({ node }) => `instance ${node.name}`).join(', '),
       id: late[0].instance.InstanceId,
       message: `still pending ${PENDING_TIMEOUT_SECONDS} s after launch: ${late.map(({ node, instance }) => `${node.name} (${instance.InstanceId})`).join(', ')}`,
-      hint: 'Check the AWS Health Dashboard for the zone; terminate the stuck instances and re-run create.',
+      hint: `EC2 left the instance pending (check the AWS Health Dashboard for the zone). Terminate it and wait until it is terminated (${terminateNodesCommands(plan, namedInstances(late))}), then re-run create: it launches a replacement.`,
     });
   }
   return { allRunning: waiting.length === 0, running, total: plan.nodes.length, waiting };
+}
+
+/**
+ * What to do about instances that stopped or terminated while the fleet came up: a terminated node is replaced by
+ * re-running create; a stopped one still holds its private IP, so it is terminated first.
+ */
+function brokenHint(plan: Plan, broken: { node: NodePlan; instance: Instance }[]): string {
+  const why =
+    'The instance stopped or terminated while the fleet came up (a Server.* reason is on AWS, a Client.* reason on the request, e.g. a volume or KMS key).';
+  const holding = broken.filter(({ instance }) => stateOf(instance) !== 'terminated');
+  if (holding.length === 0) return `${why} Re-run create to launch a replacement.`;
+  return `${why} Terminate the ones not terminated yet and wait until they are (${terminateNodesCommands(plan, namedInstances(holding))}), then re-run create to launch replacements.`;
 }
 
 const nicknameOf = (ctx: DeploymentContext, instance: Instance) =>

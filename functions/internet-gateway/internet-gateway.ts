@@ -9,6 +9,7 @@ import { ResourceConflict } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
+import { deleteDeploymentCommand } from '../shared/remedies.js';
 
 /** Finds or creates the internet gateway and makes sure it is attached to the deployment's VPC. */
 export async function ensureInternetGateway(
@@ -39,7 +40,7 @@ export async function ensureInternetGateway(
       resource: `internet gateway ${name}`,
       id: internetGatewayId,
       message: `the gateway is attached to ${attachedTo}, not to the deployment's VPC ${vpcId}`,
-      hint: 'Detach it from the other VPC, or delete the deployment and create it again.',
+      hint: `Detach it from the other VPC (\`aws ec2 detach-internet-gateway --region ${plan.region} --internet-gateway-id ${internetGatewayId} --vpc-id ${attachedTo}\`) and re-run create, or delete the deployment (${deleteDeploymentCommand(plan)}) and create it again.`,
     });
   }
   if (!attachedTo) {

@@ -5,6 +5,7 @@ import type { NodePlan } from '../../src/core/spec/plan.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { chunks, currentInstance, describeFleet, instancesByNode } from '../shared/fleet.js';
+import { terminateNodesCommands } from '../shared/remedies.js';
 
 /** DescribeInstanceInformation: at most 50 results per page; we ask for at most 50 instance ids per filter. */
 export const IDS_PER_CALL = 50;
@@ -110,7 +111,14 @@ export async function ssmReadiness(
     message: `${nodes.length} of ${plan.nodes.length} SSM agents not online ${
       counted ? `after ${maxAttempts} checks` : `${OFFLINE_TIMEOUT_SECONDS / 60} minutes after launch`
     }: ${nodes.map((node) => `${node.name} (${node.instanceId ?? 'no instance'}): ${node.pingStatus}`).join('; ')}`,
-    hint: `The agent needs a route to SSM: the private subnet must route 0.0.0.0/0 to an available NAT gateway (or have VPC endpoints for ssm, ssmmessages and ec2messages), and the instance profile ${plan.names.instanceProfile} must carry AmazonSSMManagedInstanceCore. Fix either and re-run create.`,
+    hint: `The agent needs a route to SSM: the private subnet must route 0.0.0.0/0 to an available NAT gateway (or have VPC endpoints for ssm, ssmmessages and ec2messages), and the instance profile ${plan.names.instanceProfile} must carry AmazonSSMManagedInstanceCore. Fix either, then ${
+      counted
+        ? 're-run create; if an agent still does not come online, replace its node'
+        : 'replace the offline nodes (this wait counts from launch, so a re-run alone gives their agents no time)'
+    }: terminate them and wait until they are terminated (${terminateNodesCommands(
+      plan,
+      nodes.map((node) => ({ nickname: node.node, instanceId: node.instanceId })),
+    )}), then re-run create, which launches fresh ones.`,
     details: { nodes },
   });
 }

@@ -9,6 +9,7 @@ import { tagValue } from '../../src/core/tags.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
+import { deleteDeploymentCommand } from '../shared/remedies.js';
 
 export interface SubnetsResult {
   privateSubnetId: string;
@@ -31,7 +32,7 @@ export async function ensureSubnets(
           resource: `subnet ${name}`,
           id: existing.SubnetId,
           message: `the subnet is ${existing.CidrBlock} in ${existing.AvailabilityZone}, the plan needs ${cidr} in ${plan.availabilityZone}`,
-          hint: 'The node count or zone changed since the subnet was made; delete the deployment and create it again.',
+          hint: `The node count or zone changed since the subnet was made; delete the deployment (${deleteDeploymentCommand(plan)}) and create it again.`,
         });
       }
       return existing.SubnetId!;

@@ -57,7 +57,7 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
       resource: `volume ${name}`,
       id: broken.VolumeId,
       message: 'the volume is in state error',
-      hint: 'Delete the volume (aws ec2 delete-volume) and re-run create to make a new one.',
+      hint: `Delete the volume (\`aws ec2 delete-volume --region ${plan.region} --volume-id ${broken.VolumeId}\`) and re-run create to make a new one.`,
     });
   }
   if (!volume) {
@@ -89,7 +89,7 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
       throw new WaitTimedOut({
         ...site,
         message: `the volume is still creating after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
-        hint: 'Check the AWS Health Dashboard for EBS in the zone; delete the volume and re-run create.',
+        hint: `Check the AWS Health Dashboard for EBS in the zone; delete the volume (\`aws ec2 delete-volume --region ${plan.region} --volume-id ${volume.VolumeId}\`) and re-run create.`,
       });
     }
     return result(false);
@@ -112,7 +112,7 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
     throw new ResourceConflict({
       ...site,
       message: `the volume is attached to ${attachment.InstanceId}, not to the bastion ${instance.InstanceId}`,
-      hint: 'Detach the volume from the other instance (aws ec2 detach-volume) and re-run create.',
+      hint: `Detach the volume from the other instance (\`aws ec2 detach-volume --region ${plan.region} --volume-id ${volume.VolumeId} --instance-id ${attachment.InstanceId}\`) and re-run create.`,
     });
   }
   if (attachment?.State === 'attached') return result(true);
@@ -120,7 +120,7 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
     throw new WaitTimedOut({
       ...site,
       message: `the volume is still attaching to ${instance.InstanceId} after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
-      hint: 'Stop and start the bastion, or detach the volume, then re-run create.',
+      hint: `Detach the volume (\`aws ec2 detach-volume --region ${plan.region} --volume-id ${volume.VolumeId} --force\`), or stop and start the bastion (\`aws ec2 stop-instances --region ${plan.region} --instance-ids ${instance.InstanceId}\`, then \`aws ec2 start-instances\` with the same id), then re-run create.`,
     });
   }
   return result(false);

@@ -3,6 +3,7 @@ import { ResourceConflict } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
+import { deleteDeploymentCommand } from '../shared/remedies.js';
 
 export interface VpcResult {
   vpcId: string;
@@ -22,7 +23,7 @@ export async function ensureVpc({ plan, clients }: DeploymentContext): Promise<V
         resource: `VPC ${name}`,
         id: existing.VpcId,
         message: `the VPC has CIDR ${existing.CidrBlock}, the deployment needs ${plan.network.vpcCidr}`,
-        hint: 'Delete the deployment (capi-deploy delete) before creating it again with another network.',
+        hint: `Delete the deployment (${deleteDeploymentCommand(plan)}) before creating it again with another network.`,
       });
     }
     return { vpcId: existing.VpcId!, state: existing.State! };

@@ -10,6 +10,7 @@ import {
   submitCreate,
   submitDelete,
 } from '../../src/core/lifecycle.js';
+import { parseSpecJson } from '../../src/core/spec/json-text.js';
 import { checkSpec } from '../../src/core/spec/schema.js';
 
 /**
@@ -84,13 +85,15 @@ function deploymentName(event: ProxyEvent): string {
 
 function specOf(event: ProxyEvent) {
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text ?? '');
-  } catch {
-    throw new BadRequest('the body must be a deployment spec in JSON');
+  // The same reading as the CLI's: a leading BOM is dropped, a key given twice is refused.
+  const parsed = parseSpecJson(text ?? '');
+  if (parsed.problems.length > 0) {
+    throw new BadRequest(
+      'the body must be a deployment spec in JSON',
+      parsed.problems.map((problem) => `${problem.field}: ${problem.message}`),
+    );
   }
-  const checked = checkSpec(raw);
+  const checked = checkSpec(parsed.value);
   if (!checked.spec) {
     throw new BadRequest(
       'the deployment spec is invalid',

@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { InventoryItem } from '../core/inventory.js';
+import { type RetryOptions, retryThrottled } from '../core/retry.js';
 import type { DeploymentSpec } from '../core/spec/schema.js';
 import type { AwsDeps } from './aws-commands.js';
 
@@ -19,11 +20,16 @@ export function awsClients(options: { region?: string }): AwsDeps {
   };
 }
 
-/** What a deployment owns in its account now: Resource Groups Tagging API plus one describe per type. */
-export async function awsInventory(spec: DeploymentSpec): Promise<InventoryItem[]> {
+/**
+ * What a deployment owns in its account now: Resource Groups Tagging API plus one describe per type. Throttling
+ * and server errors are retried as the state machines retry them (src/core/retry.ts), so a busy account slows
+ * the command down instead of failing it. `retry` overrides the policy (tests pass a sleep that does not wait).
+ */
+export async function awsInventory(spec: DeploymentSpec, retry?: RetryOptions): Promise<InventoryItem[]> {
   const [{ deploymentContext }, { listResources }] = await Promise.all([
     import('../../functions/shared/context.js'),
     import('../../functions/inventory/inventory.js'),
   ]);
-  return listResources(await deploymentContext(spec));
+  const context = await retryThrottled(() => deploymentContext(spec), retry);
+  return retryThrottled(() => listResources(context), retry);
 }

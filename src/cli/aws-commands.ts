@@ -28,7 +28,7 @@ import { type CostEstimate, estimateCost } from '../cost/estimate.js';
 import { describeFailure } from '../report/format.js';
 import { EXIT, type GlobalOptions } from './options.js';
 import { costJson, costTable, listLine, progressPrinter } from './output.js';
-import { BadInput } from './spec-file.js';
+import { BadInput, checkDeploymentName } from './spec-file.js';
 
 /**
  * The commands of AWS mode (`capi-deploy create|delete|status|list` without `--local`): the same operations as the
@@ -378,9 +378,12 @@ function awsCommands(deps: AwsDeps) {
           ? { redrive: (await redriveCreate(deps, machines, spec)).executionArn! }
           : submitCreate(deps.sfn, machines, spec),
       ),
-    delete: (name: string, options: AwsOptions) =>
-      run(deps, options, 'delete', name, (machines) => submitDelete(deps.sfn, machines, name)),
+    delete: (name: string, options: AwsOptions) => {
+      checkDeploymentName(name);
+      return run(deps, options, 'delete', name, (machines) => submitDelete(deps.sfn, machines, name));
+    },
     async status(name: string, options: AwsOptions) {
+      checkDeploymentName(name);
       const machines = await machinesOf(deps, options);
       const status = await asInput(() => describeDeployment(deps.sfn, machines, name));
       const owned = await ownedBy(deps, status.execution.arn);

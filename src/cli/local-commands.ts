@@ -11,17 +11,23 @@ import {
   openLocalSession,
   runLocalExecution,
 } from '../local/local-mode.js';
+import { checkStateDir, lockStateDir } from '../local/store.js';
 import { describeFailure } from '../report/format.js';
 import { healthResults } from '../report/rows.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
 import { costJson, costTable, listLine, progressPrinter, resourceTable, summaryLines } from './output.js';
-import { BadInput } from './spec-file.js';
+import { BadInput, checkDeploymentName } from './spec-file.js';
 
 const say = (line: string) => console.log(line);
 
-function session(options: GlobalOptions, writable = false): LocalSession {
+function session(
+  options: GlobalOptions,
+  writable = false,
+  spec?: DeploymentSpec,
+  faults = faultsOf(options, spec),
+): LocalSession {
   return openLocalSession(options.stateDir, {
-    faults: faultsOf(options),
+    faults,
     seed: options.seed === undefined ? undefined : Number(options.seed),
     writable,
   });
@@ -44,20 +50,62 @@ export function runJson(record: ExecutionRecord, operation: 'create' | 'delete',
   };
 }
 
+/** Exit codes of a run stopped by SIGINT or SIGTERM, as a shell reports them (128 + signal number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
 async function runAndReport(
   options: GlobalOptions,
   machine: MachineName,
   spec: DeploymentSpec,
 ): Promise<void> {
-  const local = session(options, true);
   const operation = machine === 'create-deployment' ? 'create' : 'delete';
-  let startMs = 0;
-  const printer = progressPrinter(say, () => startMs);
-  if (!options.json) say(`${operation} ${spec.name} (local mode, state in ${options.stateDir})`);
-  const record = await runLocalExecution(local, machine, spec, (step, phase) => {
-    startMs ||= step.start;
-    if (!options.json) printer(step, phase);
-  });
+  // Bad fault rules are bad input: refused before the state dir is touched.
+  const faults = faultsOf(options, spec);
+  checkStateDir(options.stateDir, { create: true });
+  const unlock = lockStateDir(options.stateDir, `${operation} ${spec.name}`);
+  // A signal stops the run at its next state: the calls made so far are committed, the record says ABORTED.
+  const interrupt = new AbortController();
+  let signalled: keyof typeof SIGNAL_EXIT | undefined;
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+    signalled ??= signal;
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    const local = session(options, true, spec, faults);
+    let startMs = 0;
+    const printer = progressPrinter(say, () => startMs);
+    if (!options.json) say(`${operation} ${spec.name} (local mode, state in ${options.stateDir})`);
+    const record = await runLocalExecution(
+      local,
+      machine,
+      spec,
+      (step, phase) => {
+        startMs ||= step.start;
+        if (!options.json) printer(step, phase);
+      },
+      interrupt.signal,
+    );
+    local.account.close();
+    if (signalled) {
+      console.error(`interrupted by ${signalled}; run ${operation} again to resume`);
+      process.exitCode = SIGNAL_EXIT[signalled];
+      return;
+    }
+    await report(options, operation, spec, local, record);
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    unlock();
+  }
+}
+
+async function report(
+  options: GlobalOptions,
+  operation: 'create' | 'delete',
+  spec: DeploymentSpec,
+  local: LocalSession,
+  record: ExecutionRecord,
+): Promise<void> {
   const resources = await localInventory(local, spec);
   if (options.json) {
     say(JSON.stringify(runJson(record, operation, resources), null, 2));
@@ -87,6 +135,8 @@ function readyLines(record: ExecutionRecord): string[] {
 }
 
 function specOf(options: GlobalOptions, name: string): DeploymentSpec {
+  checkDeploymentName(name);
+  checkStateDir(options.stateDir, { create: false });
   const spec = loadDeploymentSpec(options.stateDir, name);
   if (!spec) {
     const known = knownDeployments(options.stateDir);
@@ -125,7 +175,7 @@ export function localCommands() {
     },
     async status(name: string, options: GlobalOptions) {
       const spec = specOf(options, name);
-      const estimate = estimateCost(await localInventory(session(options), spec), spec.region);
+      const estimate = estimateCost(await localInventory(session(options, false, spec), spec), spec.region);
       if (options.json) {
         return say(JSON.stringify({ deployment: name, mode: 'local', ...costJson(estimate) }, null, 2));
       }

@@ -48,7 +48,16 @@ function withLocalOptions(command: Command): Command {
 function withRunOptions(command: Command): Command {
   return withLocalOptions(command)
     .option('--faults <file>', 'local mode: JSON fault rules for the simulator')
-    .option('--seed <n>', 'local mode: seed of the simulator random draws (probabilistic faults)');
+    .option(
+      '--seed <n>',
+      'local mode: seed of the simulator random draws (probabilistic faults), an integer',
+      (value: string) => {
+        if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+          throw new BadInput([`--seed must be an integer, not ${JSON.stringify(value)}`]);
+        }
+        return Number(value);
+      },
+    );
 }
 
 function withAwsOptions(command: Command): Command {
@@ -159,6 +168,17 @@ export function buildProgram(deps: MainDeps = {}): Command {
       ? (await local()).status(name, options)
       : awsCommands(aws(options)).status(name, options);
   });
+  withLocalOptions(
+    program
+      .command('terminate <deployment> <node...>')
+      .description(
+        'local mode: terminate a stuck node (cass002 or sample-cass002), or delete the NAT gateway (natgw) or the instance profile (instance-profile), so create makes a new one; AWS mode prints the aws commands',
+      ),
+  )
+    .option('--region <region>', 'AWS mode: the region for the printed aws commands')
+    .action(async (deployment: string, nodes: string[], options: GlobalOptions & { region?: string }) =>
+      (await import('./terminate.js')).terminate(deployment, nodes, options),
+    );
 
   const shows = async (options: ShowOptions) =>
     options.local ? localShows() : awsShows(aws(options), options);
@@ -237,6 +257,8 @@ function setupProblem(error: unknown): string | null {
   return null;
 }
 
+const STATE_PROBLEMS = new Set(['StateDirProblem', 'StateFileProblem']);
+
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const program = buildProgram(deps);
   process.exitCode = undefined;
@@ -246,6 +268,11 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   } catch (error) {
     if (error instanceof BadInput) {
       for (const problem of error.problems) console.error(problem);
+      return EXIT.badInput;
+    }
+    // The local state dir or one of its files cannot be used (src/local/store.ts, src/sim/durable.ts).
+    if (STATE_PROBLEMS.has((error as Error).name)) {
+      console.error((error as Error).message);
       return EXIT.badInput;
     }
     const code = (error as { code?: string }).code ?? '';

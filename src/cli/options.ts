@@ -1,4 +1,7 @@
-import { loadFaultRules } from '../sim/faults.js';
+import { PROVISIONING_DOCUMENTS } from '../core/documents.js';
+import type { DeploymentSpec } from '../core/spec/schema.js';
+import { checkFaultRules, type FaultRule, faultTargets, loadFaultRules } from '../sim/faults.js';
+import { createSimulators } from '../sim/services/index.js';
 import { BadInput } from './spec-file.js';
 
 /** Exit codes are part of the interface: scripts rely on them. */
@@ -13,15 +16,44 @@ export interface GlobalOptions {
   stateDir: string;
   json?: boolean;
   faults?: string;
-  seed?: string;
+  /** An integer: main.ts refuses anything else. */
+  seed?: number;
 }
 
-/** Loads the --faults file of a local run (its problems are bad input). */
-export function faultsOf(options: GlobalOptions) {
+/** The simulated services' operation names, by service: what a fault rule's `operation` may name. */
+export function simulatedOperations(): Record<string, string[]> {
+  return Object.fromEntries(
+    createSimulators({ documents: {} }).map((simulator) => [
+      simulator.name,
+      Object.keys(simulator.operations),
+    ]),
+  );
+}
+
+/**
+ * Loads the --faults file of a local run and refuses a rule that can never match or has a field with no effect:
+ * an operation the service does not have, a target no node or resource of `spec` can have (checked only when the
+ * command has a spec), an unknown document. Each problem is one line of bad input.
+ */
+export function faultsOf(options: GlobalOptions, spec?: DeploymentSpec): FaultRule[] {
   if (!options.faults) return [];
+  let rules: FaultRule[];
   try {
-    return loadFaultRules(options.faults);
+    rules = loadFaultRules(options.faults);
   } catch (error) {
     throw new BadInput([(error as Error).message]);
   }
+  const problems = checkFaultRules(rules, {
+    operations: simulatedOperations(),
+    targets: spec ? faultTargets(spec) : undefined,
+    documents: PROVISIONING_DOCUMENTS,
+  });
+  if (problems.length > 0) {
+    throw new BadInput(
+      problems.map(
+        ({ rule, field, message }) => `faults file ${options.faults}: rule ${rule}, ${field}: ${message}`,
+      ),
+    );
+  }
+  return rules;
 }

@@ -6,12 +6,13 @@ import type { InventoryItem } from '../core/inventory.js';
 import { listDeployments, type Machines } from '../core/lifecycle.js';
 import { allExecutions } from '../core/list-executions.js';
 import type { HourlyCost } from '../cost/estimate.js';
+import { abortedLine } from '../report/format.js';
 import { failureLines, renderHistory } from '../report/history.js';
 import { renderHtmlReport } from '../report/html.js';
 import { loadMachineShape } from '../report/machine.js';
 import { type WatchSource, watchExecution } from '../report/watch.js';
 import { EXIT } from './options.js';
-import { BadInput } from './spec-file.js';
+import { BadInput, checkDeploymentName } from './spec-file.js';
 
 /**
  * The commands that show executions: `history`, `watch` and `report`, for local mode (records in
@@ -71,6 +72,8 @@ interface AwsReportDeps {
 }
 
 const MACHINE_ARN = /^(arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:)(.+)-(create|delete)-deployment$/;
+/** A local execution's name: `create-sample-20261124T010203Z`, `-2` when two started in the same second. */
+const EXECUTION_NAME = /^(create|delete)-[a-z0-9-]+-\d{8}T\d{6}Z(-\d+)?$/;
 const EXECUTION_ARN = /^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:/;
 
 function ioOf(partial: Partial<Io> | undefined): Io {
@@ -129,7 +132,8 @@ async function follow(
   if (options.json) io.print(JSON.stringify(final, null, 2));
   else if (final.failure)
     for (const line of ['', ...failureLines(final, colorOf(options, io))]) io.print(line);
-  process.exitCode = final.status === 'FAILED' ? EXIT.failed : EXIT.ok;
+  else if (final.status === 'ABORTED') io.print(abortedLine(final));
+  process.exitCode = final.status === 'FAILED' || final.status === 'ABORTED' ? EXIT.failed : EXIT.ok;
 }
 
 function writeReport(
@@ -191,6 +195,7 @@ function reportCommands(deps: Partial<LocalReportDeps> = {}) {
       ? (deps as LocalReportDeps)
       : { ...(await defaultLocalDeps()), ...deps };
   const load = async (name: string, options: LocalReportOptions) => {
+    if (!EXECUTION_NAME.test(name)) checkDeploymentName(name);
     const local = await resolved();
     const record = local.loadExecution(options.stateDir, name);
     if (record) return { record, local };

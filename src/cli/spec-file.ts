@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { checkSpec, type DeploymentSpec, type SpecProblem } from '../core/spec/schema.js';
+import { RULES } from '../core/parameter-rules.js';
+import { parseSpecJson } from '../core/spec/json-text.js';
+import { checkSpec, type DeploymentSpec, type SpecProblem, specWarnings } from '../core/spec/schema.js';
 
 /** A spec file that could not be used, with one problem per line. */
 export class BadInput extends Error {
@@ -9,7 +11,16 @@ export class BadInput extends Error {
   }
 }
 
-/** Reads and validates a spec file; every problem (unreadable, not JSON, each bad field) becomes one message. */
+/** `<file>: <field>: <message>`; a problem of the whole text (not JSON) has no field. */
+const line = (file: string, { field, message }: SpecProblem) =>
+  field === '(spec)' && message.startsWith('not valid JSON')
+    ? `${file}: ${message}`
+    : `${file}: ${field}: ${message}`;
+
+/**
+ * Reads and validates a spec file; every problem (unreadable, not JSON, a key given twice, each bad field) becomes
+ * one message. A valid spec's warnings (the bastion open to the whole internet) are printed on stderr.
+ */
 export function readSpecFile(file: string): DeploymentSpec {
   let text: string;
   try {
@@ -17,17 +28,21 @@ export function readSpecFile(file: string): DeploymentSpec {
   } catch (error) {
     throw new BadInput([`${file}: cannot read: ${(error as Error).message}`]);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new BadInput([`${file}: not valid JSON: ${(error as Error).message}`]);
-  }
-  const checked = checkSpec(raw);
+  const parsed = parseSpecJson(text);
+  if (parsed.problems.length > 0) throw new BadInput(parsed.problems.map((problem) => line(file, problem)));
+  const checked = checkSpec(parsed.value);
   if (!checked.spec) {
-    throw new BadInput(
-      checked.problems.map((problem: SpecProblem) => `${file}: ${problem.field}: ${problem.message}`),
-    );
+    throw new BadInput(checked.problems.map((problem) => line(file, problem)));
   }
+  for (const warning of specWarnings(checked.spec)) console.error(`${file}: warning: ${warning}`);
   return checked.spec;
+}
+
+/** A deployment name given as an argument, checked like a spec's before it touches the file system. */
+export function checkDeploymentName(name: string): void {
+  if (!new RegExp(RULES.deploymentName.pattern).test(name)) {
+    throw new BadInput([
+      `deployment name ${JSON.stringify(name)}: must be ${RULES.deploymentName.description}`,
+    ]);
+  }
 }

@@ -28,16 +28,60 @@ export interface ExecutionMetrics {
   apiCallsByOperation: Record<string, number>;
 }
 
+/** The process that runs a local execution, so a reader can tell a live run from one whose process died. */
+export interface ExecutionOwner {
+  pid: number;
+  host: string;
+  /** Wall-clock epoch ms of the owner's last write of the record. */
+  heartbeat: number;
+}
+
 export interface ExecutionRecord {
   execution: string;
   machine: string;
   deployment: string;
   mode: 'local' | 'aws';
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped by a signal, or its process died (Step Functions' word for a stopped execution). */
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   startDate: number;
   stopDate: number | null;
   output: unknown;
   failure: { state: string | null; error: string; cause: string } | null;
   steps: StepRecord[];
   metrics: ExecutionMetrics;
+  /** Local mode: who runs it. */
+  owner?: ExecutionOwner;
+}
+
+type Failure = NonNullable<ExecutionRecord['failure']>;
+
+/** The last item that passes `test`. */
+export const lastOf = <T>(items: T[], test: (item: T) => boolean): T | undefined => {
+  for (let i = items.length - 1; i >= 0; i -= 1) if (test(items[i])) return items[i];
+  return undefined;
+};
+
+/**
+ * THE step to blame for a failure, for local and AWS records alike, so `create`, `--json`, `history`, `watch`, the
+ * report and the API name the same step. The execution's error is often reported by a Fail state or a Parallel
+ * after a Catch, and the sibling branches of a failed one end aborted: so the Task whose own error and cause are
+ * the execution's wins, then the step the failure names, then the last Task that failed or was caught.
+ */
+export function blameStep(steps: StepRecord[], failure: Failure): StepRecord | undefined {
+  const { error, cause, state } = failure;
+  const broken = steps.filter(
+    (step) => step.type === 'Task' && (step.outcome === 'failed' || step.outcome === 'caught'),
+  );
+  return (
+    lastOf(broken, (step) => step.error === error && step.cause === cause) ??
+    lastOf(broken, (step) => step.error === error) ??
+    lastOf(steps, (step) => step.name === state && step.outcome !== 'succeeded') ??
+    lastOf(steps, (step) => step.name === state) ??
+    broken.at(-1)
+  );
+}
+
+/** A failure whose `state` is the blamed step's. */
+export function blamed(steps: StepRecord[], failure: Failure): Failure {
+  return { ...failure, state: blameStep(steps, failure)?.name ?? failure.state };
 }

@@ -5,7 +5,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { machineBaseName } from './catalogue.js';
-import type { ExecutionRecord, StepRecord } from './execution-record.js';
+import { blamed, type ExecutionRecord, type StepRecord } from './execution-record.js';
 import { errorOf, readHistory } from './history-pages.js';
 
 /**
@@ -126,13 +126,12 @@ class HistoryParser {
    */
   failureFor(execution: Pick<DescribeExecutionOutput, 'status' | 'error' | 'cause'>): Failure | null {
     if (statusOf(execution.status) !== 'FAILED') return null;
-    return (
-      this.failure ?? {
-        state: this.lastBlamed?.name ?? this.currentStep,
-        error: execution.error ?? execution.status ?? 'States.Runtime',
-        cause: execution.cause ?? '',
-      }
-    );
+    const failure = this.failure ?? {
+      state: this.lastBlamed?.name ?? this.currentStep,
+      error: execution.error ?? execution.status ?? 'States.Runtime',
+      cause: execution.cause ?? '',
+    };
+    return blamed(this.steps, failure);
   }
 
   /**

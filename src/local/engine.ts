@@ -110,6 +110,8 @@ export interface MachineRun {
   account: SimulatedAccount;
   recorder: HistoryRecorder;
   onStep?: (step: StepRecord, phase: 'start' | 'end') => void;
+  /** Stops the execution (and any nested one) at its next state: the calls already made stay made. */
+  signal?: AbortSignal;
 }
 
 /** Runs one state machine in-process against the simulated account, inside whatever clock is installed. */
@@ -140,6 +142,9 @@ export async function executeMachine(
   }
   const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
   const execution = stateMachine.run(input as never, { overrides: { taskResourceLocalHandlers: overrides } });
+  const abort = () => execution.abort();
+  if (run.signal?.aborted) abort();
+  run.signal?.addEventListener('abort', abort, { once: true });
   const consume = (async () => {
     for await (const event of execution.eventLogs as AsyncGenerator<EventLog>) {
       run.recorder.record(event, parents, run.onStep);
@@ -148,6 +153,7 @@ export async function executeMachine(
   try {
     return await execution.result;
   } finally {
+    run.signal?.removeEventListener('abort', abort);
     await consume.catch(() => undefined);
   }
 }

@@ -1,13 +1,21 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listResources } from '../../functions/inventory/inventory.js';
 import { clientsFor } from '../../functions/shared/clients.js';
 import type { MachineName } from '../core/catalogue.js';
-import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
+import {
+  blamed,
+  type ExecutionOwner,
+  type ExecutionRecord,
+  type StepRecord,
+} from '../core/execution-record.js';
 import type { InventoryItem } from '../core/inventory.js';
+import { RULES } from '../core/parameter-rules.js';
+import { retryThrottled } from '../core/retry.js';
 import { planDeployment } from '../core/spec/plan.js';
-import type { DeploymentSpec } from '../core/spec/schema.js';
+import { checkSpec, type DeploymentSpec } from '../core/spec/schema.js';
 import { loadDocuments } from '../provisioning/documents.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
@@ -15,6 +23,7 @@ import type { FaultRule } from '../sim/faults.js';
 import { openAccount } from '../sim/services/index.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import { HistoryRecorder } from './recorder.js';
+import { checkStateDir, isAlive, readStateFile, StateDirProblem, writeStateFile } from './store.js';
 
 export interface LocalSession {
   stateDir: string;
@@ -29,6 +38,7 @@ export function openLocalSession(
   stateDir: string,
   options: { faults?: FaultRule[]; seed?: number; writable?: boolean } = {},
 ): LocalSession {
+  checkStateDir(stateDir, { create: options.writable ?? false });
   const account = openAccount(stateDir, {
     documents: loadDocuments(),
     faults: options.faults,
@@ -41,13 +51,22 @@ export function openLocalSession(
 const executionsDir = (stateDir: string) => join(stateDir, 'executions');
 const deploymentsDir = (stateDir: string) => join(stateDir, 'deployments');
 
-function executionName(machine: MachineName, deployment: string, startMs: number): string {
+/** `create-sample-20261124T010203Z`, with `-2`, `-3`... when a run of the same second exists: names are unique. */
+function executionName(stateDir: string, machine: MachineName, deployment: string, startMs: number): string {
   const stamp = new Date(startMs)
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${machine === 'create-deployment' ? 'create' : 'delete'}-${deployment}-${stamp}`;
+  const base = `${machine === 'create-deployment' ? 'create' : 'delete'}-${deployment}-${stamp}`;
+  let name = base;
+  for (let n = 2; existsSync(join(executionsDir(stateDir), `${name}.json`)); n++) name = `${base}-${n}`;
+  return name;
 }
+
+/** Real wall-clock time: `Date` is virtual while a run goes, `performance` is not. */
+const wallClock = () => Math.round(performance.timeOrigin + performance.now());
+
+const owner = (): ExecutionOwner => ({ pid: process.pid, host: hostname(), heartbeat: wallClock() });
 
 /**
  * Runs a state machine locally under a virtual clock, persists the account, the execution record and
@@ -58,13 +77,15 @@ export async function runLocalExecution(
   machine: MachineName,
   spec: DeploymentSpec,
   onStep?: (step: StepRecord, phase: 'start' | 'end') => void,
+  signal?: AbortSignal,
 ): Promise<ExecutionRecord> {
   const { account, stateDir } = session;
   useSimulatedAccount(account);
   const callsBefore = { ...account.apiCalls };
   const startMs = Math.max(Date.now(), account.lastClock + 1000);
   const recorder = new HistoryRecorder();
-  const base = { execution: executionName(machine, spec.name, startMs), machine, deployment: spec.name };
+  const execution = executionName(stateDir, machine, spec.name, startMs);
+  const base = { execution, machine, deployment: spec.name };
   const snapshot = (nowMs: number): ExecutionRecord => ({
     ...base,
     mode: 'local',
@@ -75,8 +96,10 @@ export async function runLocalExecution(
     failure: null,
     steps: recorder.steps,
     metrics: metricsOf(recorder, account.apiCalls, callsBefore, nowMs - startMs),
+    owner: owner(),
   });
   if (machine === 'create-deployment') saveDeploymentSpec(stateDir, spec);
+  saveExecution(stateDir, snapshot(startMs));
   await preloadHandlers();
   // A RUNNING record, rewritten at most every 200 ms of wall time, lets `watch` follow the run from another shell.
   let savedAt = 0;
@@ -90,7 +113,7 @@ export async function runLocalExecution(
     try {
       return {
         ok: true as const,
-        output: await executeMachine(machine, spec, { account, recorder, onStep: step }),
+        output: await executeMachine(machine, spec, { account, recorder, onStep: step, signal }),
       };
     } catch {
       return { ok: false as const, output: null };
@@ -99,18 +122,20 @@ export async function runLocalExecution(
     }
   });
   const failedStep = recorder.failedStep();
+  const aborted = signal?.aborted === true;
   const record: ExecutionRecord = {
     ...snapshot(outcome.endMs),
-    status: outcome.result.ok ? 'SUCCEEDED' : 'FAILED',
+    status: outcome.result.ok ? 'SUCCEEDED' : aborted ? 'ABORTED' : 'FAILED',
     stopDate: outcome.endMs,
     output: outcome.result.output,
-    failure: outcome.result.ok
-      ? null
-      : {
-          state: failedStep?.name ?? null,
-          error: recorder.executionError?.error ?? failedStep?.error ?? 'States.Runtime',
-          cause: recorder.executionError?.cause ?? failedStep?.cause ?? '',
-        },
+    failure:
+      outcome.result.ok || aborted
+        ? null
+        : blamed(recorder.steps, {
+            state: failedStep?.name ?? null,
+            error: recorder.executionError?.error ?? failedStep?.error ?? 'States.Runtime',
+            cause: recorder.executionError?.cause ?? failedStep?.cause ?? '',
+          }),
   };
   account.save(stateDir, outcome.endMs);
   saveExecution(stateDir, record);
@@ -138,46 +163,90 @@ function metricsOf(
   };
 }
 
+const isName = (name: string) => new RegExp(RULES.deploymentName.pattern).test(name);
+
 function saveDeploymentSpec(stateDir: string, spec: DeploymentSpec): void {
   mkdirSync(deploymentsDir(stateDir), { recursive: true });
-  writeFileSync(join(deploymentsDir(stateDir), `${spec.name}.json`), `${JSON.stringify(spec, null, 2)}\n`);
+  writeStateFile(join(deploymentsDir(stateDir), `${spec.name}.json`), spec);
 }
 
-/** The spec a deployment was last created with, so `delete <name>` needs only the name. */
+/** The spec a deployment was last created with, so `delete <name>` needs only the name; checked like a new one. */
 export function loadDeploymentSpec(stateDir: string, name: string): DeploymentSpec | null {
-  const file = join(deploymentsDir(stateDir), `${name}.json`);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DeploymentSpec) : null;
+  if (!isName(name)) return null;
+  const checked = { spec: undefined as DeploymentSpec | undefined };
+  readStateFile(join(deploymentsDir(stateDir), `${name}.json`), (value) => {
+    const result = checkSpec(value);
+    checked.spec = result.spec ?? undefined;
+    return result.spec
+      ? null
+      : `not a valid deployment spec (${result.problems[0]?.field}: ${result.problems[0]?.message})`;
+  });
+  return checked.spec ?? null;
 }
 
-/** Names of every deployment ever created in this state directory. */
+/** Names of every deployment ever created in this state directory (files that are not specs are ignored). */
 export function knownDeployments(stateDir: string): string[] {
-  const dir = deploymentsDir(stateDir);
-  return existsSync(dir)
-    ? readdirSync(dir)
-        .map((file) => file.replace(/\.json$/, ''))
-        .sort()
-    : [];
+  return listDir(deploymentsDir(stateDir))
+    .filter((file) => file.endsWith('.json') && isName(file.slice(0, -5)))
+    .map((file) => file.slice(0, -5))
+    .sort();
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return existsSync(dir) ? readdirSync(dir) : [];
+  } catch (error) {
+    throw new StateDirProblem(`${dir}: cannot list: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
 }
 
 function saveExecution(stateDir: string, record: ExecutionRecord): void {
   mkdirSync(executionsDir(stateDir), { recursive: true });
-  writeFileSync(join(executionsDir(stateDir), `${record.execution}.json`), JSON.stringify(record));
+  writeStateFile(join(executionsDir(stateDir), `${record.execution}.json`), record);
 }
+
+const STATUSES = new Set(['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED']);
+
+function recordProblem(value: unknown): string | null {
+  const record = value as Partial<ExecutionRecord> | null;
+  if (!record || typeof record !== 'object') return 'not an execution record';
+  if (typeof record.execution !== 'string' || typeof record.deployment !== 'string') {
+    return 'execution or deployment is missing';
+  }
+  if (!STATUSES.has(record.status as string)) return `status ${JSON.stringify(record.status)} is not known`;
+  if (!Array.isArray(record.steps) || !record.metrics || typeof record.startDate !== 'number') {
+    return 'steps, metrics or startDate is missing';
+  }
+  return null;
+}
+
+/** A RUNNING record whose process is gone is ABORTED: nothing will ever finish it. */
+function withLiveness(record: ExecutionRecord): ExecutionRecord {
+  if (record.status !== 'RUNNING' || !record.owner || isAlive(record.owner)) return record;
+  return { ...record, status: 'ABORTED' };
+}
+
+const EXECUTION_FILE = /^(?:create|delete)-[a-z0-9-]+-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$/;
 
 /** An execution by its name, or the latest execution of a deployment by the deployment's name. */
 export function loadExecution(stateDir: string, nameOrDeployment: string): ExecutionRecord | null {
-  const dir = executionsDir(stateDir);
-  if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
-  const exact = files.find((file) => file === `${nameOrDeployment}.json`);
-  const stamp = (file: string) => file.slice(-'20261124T010203Z.json'.length);
-  const ofDeployment = new RegExp(`^(create|delete)-${nameOrDeployment}-\\d{8}T\\d{6}Z\\.json$`);
+  const files = listDir(executionsDir(stateDir)).filter((file) => EXECUTION_FILE.test(file));
+  const order = (file: string) => {
+    const [, stamp, n] = EXECUTION_FILE.exec(file)!;
+    return `${stamp}-${(n ?? '1').padStart(6, '0')}`;
+  };
+  // A deployment name is letters, digits and hyphens only (checked), so it can go into the pattern as it is.
+  const ofDeployment = isName(nameOrDeployment)
+    ? new RegExp(`^(?:create|delete)-${nameOrDeployment}-\\d{8}T\\d{6}Z(?:-\\d+)?\\.json$`)
+    : null;
   const latest = files
-    .filter((file) => ofDeployment.test(file))
-    .sort((a, b) => stamp(a).localeCompare(stamp(b)))
+    .filter((file) => ofDeployment?.test(file))
+    .sort((a, b) => order(a).localeCompare(order(b)))
     .pop();
-  const file = exact ?? latest;
-  return file ? (JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord) : null;
+  const file = files.find((candidate) => candidate === `${nameOrDeployment}.json`) ?? latest;
+  if (!file) return null;
+  const record = readStateFile<ExecutionRecord>(join(executionsDir(stateDir), file), recordProblem);
+  return record ? withLiveness(record) : null;
 }
 
 /** What a deployment owns in the simulated account right now. */
@@ -185,8 +254,9 @@ export async function localInventory(session: LocalSession, spec: DeploymentSpec
   useSimulatedAccount(session.account);
   const clients = await clientsFor(spec.region, spec.assumeRole);
   // The account's timestamps are virtual: read it at its own last virtual time, not the wall clock.
+  // Throttling is retried as the workflow's steps retry it (src/core/retry.ts), in virtual time.
   const { result } = await runInVirtualTime(Math.max(Date.now(), session.account.lastClock), () =>
-    listResources({ plan: planDeployment(spec), clients }),
+    retryThrottled(() => listResources({ plan: planDeployment(spec), clients })),
   );
   return result;
 }

@@ -31,6 +31,7 @@ const describeError = (error: unknown) => {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'ENOTDIR') return 'not a directory';
   if (code === 'EISDIR') return 'is a directory, not a file';
+  if (code === 'EEXIST') return 'not a directory';
   return code ?? message;
 };
 

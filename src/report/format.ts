@@ -21,3 +21,9 @@ export function describeFailure(failure: NonNullable<ExecutionRecord['failure']>
   }
   return lines;
 }
+
+/** How to go on from an execution that was stopped by a signal or whose process died. */
+export function abortedLine(record: ExecutionRecord): string {
+  const operation = record.machine === 'delete-deployment' ? 'delete' : 'create';
+  return `execution ${record.execution} was aborted (interrupted, or its process died); run ${operation} again to resume`;
+}

@@ -1,5 +1,5 @@
 import type { ExecutionRecord } from '../core/execution-record.js';
-import { clock, describeFailure } from './format.js';
+import { abortedLine, clock, describeFailure } from './format.js';
 import { loadMachineShape, type MachineShape } from './machine.js';
 import {
   blameStep,
@@ -79,6 +79,7 @@ function headerLines(record: ExecutionRecord): string[] {
   return [
     `${record.machine} ${record.deployment}: ${record.status} (execution ${record.execution}, ${record.mode} mode)`,
     `  started ${iso(record.startDate)}, ${took} (${time}); ${m.stateTransitions} state transitions, ${m.historyEvents} history events${calls}`,
+    ...(record.status === 'ABORTED' ? [`  ${abortedLine(record)}`] : []),
   ];
 }
 

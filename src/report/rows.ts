@@ -1,5 +1,10 @@
 import { type FailureCause, parseCause } from '../core/errors.js';
-import type { ExecutionRecord, StepRecord } from '../core/execution-record.js';
+import {
+  blameStep as blameStepOf,
+  type ExecutionRecord,
+  lastOf,
+  type StepRecord,
+} from '../core/execution-record.js';
 import type { MachineShape } from './machine.js';
 
 /**
@@ -48,29 +53,9 @@ interface Row {
 /** State types that only route or reshape data: shown when they fail, hidden when they succeed. */
 const ROUTING = new Set(['Choice', 'Pass', 'Succeed']);
 
-const lastOf = <T>(items: T[], test: (item: T) => boolean): T | undefined => {
-  for (let i = items.length - 1; i >= 0; i -= 1) if (test(items[i])) return items[i];
-  return undefined;
-};
-
-/**
- * The step to blame for a failed execution. The execution's error is often reported by a Fail state or a Parallel
- * after a Catch, so the Task whose own error and cause are the execution's is preferred, then the step the record
- * names, then the last Task that failed or was caught.
- */
+/** The step to blame for a failed execution (one rule for every view: see {@link blameStepOf}). */
 function blameStep(record: ExecutionRecord): StepRecord | undefined {
-  if (!record.failure) return undefined;
-  const { error, cause, state } = record.failure;
-  const broken = record.steps.filter(
-    (step) => step.type === 'Task' && (step.outcome === 'failed' || step.outcome === 'caught'),
-  );
-  return (
-    lastOf(broken, (step) => step.error === error && step.cause === cause) ??
-    lastOf(broken, (step) => step.error === error) ??
-    lastOf(record.steps, (step) => step.name === state && step.outcome !== 'succeeded') ??
-    lastOf(record.steps, (step) => step.name === state) ??
-    broken.at(-1)
-  );
+  return record.failure ? blameStepOf(record.steps, record.failure) : undefined;
 }
 
 const text = (value: unknown): string =>

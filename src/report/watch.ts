@@ -25,7 +25,12 @@ interface WatchOptions {
   now?: () => number;
 }
 
-const MARK: Record<ExecutionRecord['status'], string> = { RUNNING: '…', SUCCEEDED: '✔', FAILED: '✖' };
+const MARK: Record<ExecutionRecord['status'], string> = {
+  RUNNING: '…',
+  SUCCEEDED: '✔',
+  FAILED: '✖',
+  ABORTED: '■',
+};
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The steps running now, innermost first: a Parallel or Map only when none of its own steps is running. */

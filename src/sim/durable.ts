@@ -9,6 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 
 /**
  * Durability of the simulated account. On AWS a created resource exists as soon as the call that created it
@@ -112,8 +113,11 @@ export class ChangeTracker<T extends object> {
         return this.wrap(value, childPath(key));
       },
       set: (object, key, value) => {
-        if (typeof key === 'string') this.mark(childPath(key));
-        return Reflect.set(object, key, unwrap(value));
+        const raw = unwrap(value);
+        // Simulators rewrite derived fields on every call (an instance's block devices, a state): an equal value
+        // is no change, and must not make every call journal the whole fleet.
+        if (typeof key === 'string' && !sameValue(Reflect.get(object, key), raw)) this.mark(childPath(key));
+        return Reflect.set(object, key, raw);
       },
       deleteProperty: (object, key) => {
         if (typeof key === 'string') this.mark(childPath(key));
@@ -124,6 +128,14 @@ export class ChangeTracker<T extends object> {
     return wrapper;
   }
 }
+
+const sameValue = (before: unknown, after: unknown) =>
+  Object.is(before, after) ||
+  (typeof before === 'object' && typeof after === 'object' && isDeepStrictEqual(before, after));
+
+/** The plain object behind a tracked one, for reads that must be fast: what is changed through it is not seen. */
+export const untracked = <T>(value: T): T =>
+  ((value as Record<symbol, unknown> | null)?.[RAW] as T | undefined) ?? value;
 
 /** The plain value behind a tracked one, recursively (a spread of a tracked object holds tracked children). */
 export function unwrap<T>(value: T): T {
@@ -188,11 +200,13 @@ export class Journal {
 
   constructor(readonly path: string) {}
 
-  /** Appends one line and waits until it is on disk. */
-  append(line: JournalLine): void {
+  /** Appends one line and waits until it is on disk; returns the bytes written. */
+  append(line: JournalLine): number {
     this.fd ??= openSync(this.path, 'a');
-    writeSync(this.fd, `${JSON.stringify(line)}\n`);
+    const text = `${JSON.stringify(line)}\n`;
+    writeSync(this.fd, text);
     fsyncSync(this.fd);
+    return Buffer.byteLength(text);
   }
 
   /**

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { planDeployment } from '../core/spec/plan.js';
+import type { DeploymentSpec } from '../core/spec/schema.js';
 
 /**
  * Fault rules for the simulated account, from a JSON file passed as `--faults <file>`.
@@ -52,6 +54,228 @@ export function loadFaultRules(file: string): FaultRule[] {
     throw new Error(`faults file ${file} is invalid:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * Where the simulator applies rules without `error` ("effect" rules): the operations that consume one (each calls
+ * `ctx.effect`: ec2/gateways.ts, ec2/instances.ts, iam.ts, ssm/run-command.ts) and the fields each one reads.
+ */
+const EFFECT_SITES: Record<string, Record<string, readonly EffectField[]>> = {
+  EC2: { CreateNatGateway: ['delaySeconds', 'finalState'], RunInstances: ['delaySeconds', 'finalState'] },
+  IAM: { AddRoleToInstanceProfile: ['delaySeconds'] },
+  SSM: { SendCommand: ['delaySeconds', 'finalState', 'exitCode', 'stderr', 'status'] },
+};
+const EFFECT_FIELDS = ['delaySeconds', 'finalState', 'exitCode', 'stderr', 'status'] as const;
+type EffectField = (typeof EFFECT_FIELDS)[number];
+/** The fields that shape how an SSM command ends on a node: only SendCommand runs one. */
+const COMMAND_FIELDS = ['document', 'exitCode', 'stderr', 'status'] as const;
+
+/** The operations that consume effect rules, as a test reads them from the services' `ctx.effect` calls. */
+export const EFFECT_OPERATIONS = Object.entries(EFFECT_SITES).flatMap(([service, sites]) =>
+  Object.keys(sites).map((operation) => `${service} ${operation}`),
+);
+
+/**
+ * Calls the simulated account makes on its own, not through a client, that error rules match too: the SSM agent's
+ * registration (ssm/agents.ts), which keeps a node's agent offline.
+ */
+export const INTERNAL_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
+  SSM: ['UpdateInstanceInformation'],
+};
+
+/** What a deployment's calls can touch, for checking rule targets: see {@link faultTargets}. */
+export interface FaultTargets {
+  deployment: string;
+  /** Node nicknames: bastion, rabbitmq, prometheus, cass001, daemon001. */
+  nicknames: string[];
+  /** Name tags and names of everything the deployment has; a name ending in `/` is a path (SSM parameters). */
+  names: string[];
+}
+
+/** What rules are checked against. */
+export interface FaultRuleContext {
+  /** The simulated services' operation names, by service (`Object.keys(simulator.operations)`). */
+  operations: Record<string, readonly string[]>;
+  /** The run's deployment; without it, targets are not checked. */
+  targets?: FaultTargets;
+  /** The SSM documents a command can run; without them, `document` is not checked. */
+  documents?: readonly string[];
+}
+
+/** One way a rule can never match or has no effect; `field` is the rule field at fault. */
+export interface FaultRuleProblem {
+  rule: number;
+  field: string;
+  message: string;
+}
+
+/** The names a deployment's calls can touch: its nodes, network, role and profile, secrets and the public AMI path. */
+export function faultTargets(spec: DeploymentSpec): FaultTargets {
+  const plan = planDeployment(spec);
+  return {
+    deployment: plan.deployment,
+    nicknames: plan.nodes.map((node) => node.nickname),
+    names: [
+      ...plan.nodes.map((node) => node.name),
+      ...Object.values(plan.names),
+      ...plan.securityGroups.map((group) => group.name),
+      ...(spec.assumeRole ? [spec.assumeRole.roleArn] : []),
+      // The Ubuntu AMI is a public SSM parameter under this path (preflight).
+      '/aws/service/',
+    ],
+  };
+}
+
+/** True when a target can match one of the names at run time (as {@link targetMatches} does), or lies under a path. */
+function targetKnown(target: string, names: string[]): boolean {
+  return targetMatches(target, names) || names.some((name) => name.endsWith('/') && target.startsWith(name));
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** `; did you mean X?` for the closest candidate within a few edits (case aside), else nothing. */
+function didYouMean(word: string, candidates: readonly string[]): string {
+  let best: { candidate: string; edits: number } | undefined;
+  for (const candidate of candidates) {
+    const edits = distance(word.toLowerCase(), candidate.toLowerCase());
+    if (!best || edits < best.edits) best = { candidate, edits };
+  }
+  const limit = Math.max(2, Math.floor(word.length / 4));
+  return best && best.edits <= limit ? `; did you mean ${best.candidate}?` : '';
+}
+
+/** `bastion, rabbitmq, prometheus, cass001..cass004, daemon001..daemon004`: numbered nodes as ranges. */
+function nodeList(nicknames: string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < nicknames.length; ) {
+    const prefix = /^(\D+)\d+$/.exec(nicknames[i])?.[1];
+    let j = i + 1;
+    while (prefix && j < nicknames.length && /^(\D+)\d+$/.exec(nicknames[j])?.[1] === prefix) j++;
+    parts.push(j - i > 2 ? `${nicknames[i]}..${nicknames[j - 1]}` : nicknames.slice(i, j).join(', '));
+    i = j;
+  }
+  return parts.join(', ');
+}
+
+/** `EC2 CreateNatGateway, EC2 RunInstances`: the operations whose effect reads `field`. */
+function readersOf(field: EffectField): string {
+  return Object.entries(EFFECT_SITES)
+    .flatMap(([service, sites]) =>
+      Object.entries(sites).flatMap(([operation, fields]) =>
+        fields.includes(field) ? [`${service} ${operation}`] : [],
+      ),
+    )
+    .join(', ');
+}
+
+/**
+ * The rules that can never match, or carry a field that has no effect where they match: an operation the service
+ * does not have, a target no resource of the deployment can have, a document that does not exist, `times` or
+ * `probability` 0, SSM command fields outside SSM SendCommand, effect fields on a rule that fails the call, or on
+ * an operation that does not consume them. One problem per rule and field.
+ */
+export function checkFaultRules(rules: FaultRule[], context: FaultRuleContext): FaultRuleProblem[] {
+  return rules.flatMap((rule, index) => {
+    const problems = new Map<string, string>();
+    const report = (field: string, message: string) => {
+      if (!problems.has(field)) problems.set(field, message);
+    };
+    matchProblems(rule, context, report);
+    fieldProblems(rule, context, report);
+    return [...problems].map(([field, message]) => ({ rule: index, field, message }));
+  });
+}
+
+type Report = (field: string, message: string) => void;
+
+/** The operations a rule of `service` may name: the service's own, and the account's internal calls. */
+const operationsOf = (service: string, context: FaultRuleContext): readonly string[] => [
+  ...(context.operations[service] ?? []),
+  ...(INTERNAL_OPERATIONS[service] ?? []),
+];
+
+const knownOperation = (rule: FaultRule, context: FaultRuleContext) =>
+  rule.operation === '*' || operationsOf(rule.service, context).includes(rule.operation);
+
+/** What keeps a rule from ever matching a call: operation, times, probability, target, document. */
+function matchProblems(rule: FaultRule, context: FaultRuleContext, report: Report): void {
+  if (!knownOperation(rule, context)) {
+    const operations = operationsOf(rule.service, context);
+    const owner = Object.entries(context.operations).find(([, names]) => names.includes(rule.operation))?.[0];
+    const hint = owner ? `; it is an operation of ${owner}` : didYouMean(rule.operation, operations);
+    report('operation', `${rule.service} has no operation ${rule.operation}${hint}`);
+  }
+  if (rule.times === 0) report('times', '0 never fires (1 or more, or -1 for always)');
+  if (rule.probability === 0) report('probability', '0 never fires');
+  const { targets, documents } = context;
+  if (rule.target !== undefined && targets && !targetKnown(rule.target, targets.names)) {
+    const hint = didYouMean(rule.target, targets.nicknames);
+    report(
+      'target',
+      `${rule.target} names no node or resource of deployment ${targets.deployment}${hint} (nodes: ${nodeList(targets.nicknames)})`,
+    );
+  }
+  if (rule.document !== undefined && documents && !documents.includes(rule.document)) {
+    report(
+      'document',
+      `${rule.document} is no SSM document of the deployment${didYouMean(rule.document, documents)}`,
+    );
+  }
+}
+
+/** Fields that have no effect where the rule matches (or, `document` with `error`, keep it from matching). */
+function fieldProblems(rule: FaultRule, context: FaultRuleContext, report: Report): void {
+  const { service, operation } = rule;
+  for (const field of COMMAND_FIELDS) {
+    if (rule[field] === undefined) continue;
+    if (service !== 'SSM') report(field, `no effect on an ${service} rule (${field} is for SSM SendCommand)`);
+    else if (operation !== '*' && operation !== 'SendCommand' && knownOperation(rule, context)) {
+      report(field, `no effect on SSM ${operation} (${field} is for SendCommand)`);
+    }
+  }
+  const present = EFFECT_FIELDS.filter((field) => rule[field] !== undefined);
+  if (rule.error !== undefined) {
+    if (rule.document !== undefined) {
+      report(
+        'document',
+        'never matches with error (the call fails before any document runs; to fail the command on a node, use exitCode, stderr or status instead of error)',
+      );
+    }
+    for (const field of present) {
+      report(
+        field,
+        `no effect with error (the call fails; ${field} shapes a call that succeeds: use a second rule)`,
+      );
+    }
+    return;
+  }
+  if (!knownOperation(rule, context)) return;
+  if (present.length === 0) {
+    report(
+      'error',
+      'missing: the rule injects nothing (give error, or delaySeconds, finalState, exitCode, stderr or status where they apply)',
+    );
+  }
+  const sites = EFFECT_SITES[service] ?? {};
+  const reading = operation === '*' ? Object.values(sites).flat() : (sites[operation] ?? []);
+  for (const field of present.filter((name) => !reading.includes(name))) {
+    report(field, `no effect on ${service} ${operation} (${field} applies to ${readersOf(field)})`);
+  }
 }
 
 /** What a call is about, for matching rules. */

@@ -112,6 +112,7 @@ describe('capi-deploy: flags and exit codes', () => {
       'delete',
       'list',
       'status',
+      'terminate',
       'history',
       'watch',
       'report',

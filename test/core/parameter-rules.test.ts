@@ -15,9 +15,11 @@ import {
   stripTrailingSlashes,
 } from '../../src/core/parameter-rules.js';
 import { FLAVORS } from '../../src/core/spec/flavors.js';
+import { parseCidr } from '../../src/core/spec/ipv4.js';
 import { planDeployment } from '../../src/core/spec/plan.js';
 import { checkSpec, type DeploymentSpecInput } from '../../src/core/spec/schema.js';
 import { loadDocuments } from '../../src/provisioning/documents.js';
+import { mulberry32 } from '../seeded.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'capi-rules-'));
@@ -185,16 +187,9 @@ describe('parameter rules', () => {
   });
 });
 
-/** A small seeded generator (mulberry32), so a failing spec can be reproduced from its seed. */
+/** Seeded choices, so a failing spec can be reproduced from its seed. */
 function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = mulberry32(seed);
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)];
   const text = (chars: string, min: number, max: number) =>
@@ -220,7 +215,10 @@ function randomSpec(seed: number): DeploymentSpecInput {
   };
   const name = label(24).toLowerCase();
   const [region, zone] = r.pick(REGIONS);
-  const cidr = () => `${Array.from({ length: 4 }, () => r.int(0, 255)).join('.')}/${r.int(0, 32)}`;
+  // A network address (EC2 refuses host bits), so any /0 is 0.0.0.0/0, which needs allowWorld.
+  const cidr = () =>
+    parseCidr(`${Array.from({ length: 4 }, () => r.int(0, 255)).join('.')}/${r.int(0, 32)}`).network;
+  const allowedCidrs = [...new Set(Array.from({ length: r.int(1, 6) }, cidr))];
   const releaseUrl = () =>
     `https://${Array.from({ length: r.int(1, 4) }, () => label(63)).join('.')}${r.next() < 0.3 ? `:${r.int(1, 65535)}` : ''}${Array.from(
       { length: r.int(0, 16) },
@@ -236,17 +234,31 @@ function randomSpec(seed: number): DeploymentSpecInput {
       r.next() < 0.7
         ? r.pick(Object.keys(FLAVORS))
         : {
-            arch: r.pick(['amd64', 'arm64'] as const),
             cassandraCores: r.pick([1, 2, 7, 64, 448, 896]),
-            cassandra: 'c7gd.2xlarge',
-            daemon: 'c7g.2xlarge',
-            rabbitmq: 'c7g.medium',
-            prometheus: 'c7g.medium',
-            bastion: 'c7g.large',
+            // Every type of the flavor's architecture.
+            ...r.pick([
+              {
+                arch: 'arm64',
+                cassandra: 'c7gd.2xlarge',
+                daemon: 'c7g.2xlarge',
+                rabbitmq: 'c7g.medium',
+                prometheus: 'c7g.medium',
+                bastion: 'c7g.large',
+              },
+              {
+                arch: 'amd64',
+                cassandra: 'c5ad.2xlarge',
+                daemon: 'c6a.2xlarge',
+                rabbitmq: 't3.micro',
+                prometheus: 't3.micro',
+                bastion: 't3.small',
+              },
+            ] as const),
           },
     cassandraNodes: r.next() < 0.5 ? r.pick(counts) : r.int(1, 40),
     daemons: r.next() < 0.5 ? r.pick(counts) : r.int(1, 40),
-    allowedCidrs: Array.from({ length: r.int(1, 6) }, cidr),
+    allowedCidrs,
+    ...(allowedCidrs.includes('0.0.0.0/0') ? { allowWorld: true } : {}),
     ...(r.next() < 0.8 ? { capillariesReleaseUrl: releaseUrl() } : {}),
     ...(r.next() < 0.8
       ? {

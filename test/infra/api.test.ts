@@ -77,6 +77,16 @@ describe('the deployments API function', () => {
     expect(sfnMock).not.toReceiveCommand(ListExecutionsCommand);
   });
 
+  it('answers 400 naming a key given twice, and accepts a leading BOM', async () => {
+    const twice = await handler(event('POST', '/deployments', { body: '{"name": "a", "name": "b"}' }));
+    expect(twice.statusCode).toBe(400);
+    expect(body(twice).problems).toEqual([expect.stringMatching(/^name: key given more than once/)]);
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
+    const withBom = await handler(event('POST', '/deployments', { body: `\uFEFF${JSON.stringify(spec)}` }));
+    expect(withBom.statusCode).toBe(202);
+  });
+
   it('answers 400 to a body that is not JSON', async () => {
     const result = await handler(event('POST', '/deployments', { body: '{not json' }));
     expect(result.statusCode).toBe(400);

@@ -82,3 +82,38 @@ export const INSTANCE_VCPUS: Readonly<Record<string, number>> = {
   'c7gd.8xlarge': 32,
   'c7gd.16xlarge': 64,
 };
+
+/**
+ * An instance type's name read by EC2's naming convention: series, generation, capability letters, then the size
+ * (`c7gd.2xlarge`: series c, generation 7, capabilities gd; `u7in-16tb.224xlarge`: u, 7, in). Null for a name that
+ * does not follow it (`u-6tb1.metal`).
+ * @see https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html
+ */
+function instanceTypeName(type: string): { series: string; generation: number; capabilities: string } | null {
+  const match = /^([a-z]+)(\d+)([a-z]*)(?:-[a-z0-9]+)*\.[a-z0-9-]+$/.exec(type);
+  return match ? { series: match[1], generation: Number(match[2]), capabilities: match[3] } : null;
+}
+
+/**
+ * The architecture an instance type runs: arm64 for Graviton (capability `g`: c7g, c7gd, t4g, m6gd, im4gn,
+ * is4gen, ...) and the first-generation Arm series `a1`, amd64 for every other type. The same rule as CDK's
+ * `InstanceType.architecture` (aws-cdk-lib/aws-ec2). Preflight still asks EC2 (DescribeInstanceTypes).
+ */
+export function instanceTypeArch(type: string): Arch {
+  const name = instanceTypeName(type);
+  return name && (name.series === 'a' || name.capabilities.includes('g')) ? 'arm64' : 'amd64';
+}
+
+/**
+ * Whether an instance type has NVMe instance store, where Cassandra keeps its data (reference/capideploy-spec.md
+ * §2.8: the `c5ad`/`c7gd` types; the Cassandra script finds the disks by their NVMe model name). By EC2's naming
+ * convention: capability `d` (c5ad, c7gd, m6id, r6gd, z1d, x2idn, ...), or a storage-optimised series on Nitro,
+ * whose instance store is NVMe (i3 and later i types, im4gn, is4gen, d3, d3en). Older i2 and d2 have SATA disks.
+ */
+export function hasNvmeInstanceStore(type: string): boolean {
+  const name = instanceTypeName(type);
+  if (!name) return false;
+  if (name.capabilities.includes('d')) return true;
+  if (name.series === 'im' || name.series === 'is') return true;
+  return (name.series === 'i' || name.series === 'd') && name.generation >= 3;
+}

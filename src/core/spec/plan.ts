@@ -1,10 +1,14 @@
 import { type Arch, FLAVORS, type Flavor, type Role } from './flavors.js';
+import { ipToNumber, numberToIp } from './ipv4.js';
+import { INTERNAL_PORTS, PUBLIC_PORTS } from './ports.js';
 import type { DeploymentSpec } from './schema.js';
 
 /**
  * The derived plan: everything about a deployment that follows from its spec, as a pure function.
  * Handlers re-derive it from the spec they receive, so the state machine carries the small spec, not the plan.
  */
+
+export { INTERNAL_PORTS, PUBLIC_PORTS };
 
 export const DEPLOYMENT_OPERATOR = 'capideploy';
 
@@ -90,32 +94,6 @@ const PUBLIC_SUBNET = '10.5.1.0/24';
 /** The sample layout (§2.8) inside one /24: Cassandra from .11, daemons from .101, .255 reserved by AWS. */
 const FIRST_CASSANDRA_OFFSET = 11;
 const CASSANDRA_BLOCK = 90;
-
-export const PUBLIC_PORTS = [
-  { port: 80, description: 'Capillaries UI (nginx)' },
-  { port: 6544, description: 'Capillaries webapi (nginx reverse proxy)' },
-  { port: 9090, description: 'Prometheus UI (nginx reverse proxy)' },
-  { port: 15672, description: 'RabbitMQ console (nginx reverse proxy)' },
-] as const;
-
-export const INTERNAL_PORTS = [
-  { port: 9090, description: 'Prometheus' },
-  { port: 9100, description: 'node exporter' },
-  { port: 7070, description: 'Cassandra JMX exporter' },
-  { port: 7000, description: 'Cassandra gossip' },
-  { port: 9042, description: 'Cassandra CQL' },
-  { port: 5672, description: 'AMQP' },
-  { port: 15672, description: 'RabbitMQ management' },
-  { port: 15692, description: 'RabbitMQ Prometheus metrics' },
-] as const;
-
-function ipToNumber(ip: string): number {
-  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
-
-function numberToIp(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
 
 /**
  * Private subnet layout. The sample's 10.5.0.0/24 when the fleet fits (≤ 90 Cassandra nodes, ≤ 154 daemons);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { DeploymentSpecSchema } from './schema.js';
+import { DeploymentSpecSchema, SPEC_LIMITS } from './schema.js';
 
 /**
  * The deployment spec reference (docs/spec-reference.md), generated from {@link DeploymentSpecSchema}: every field
@@ -271,6 +271,9 @@ function renderSpecReference(): string {
     'A deployment spec is the JSON file given to `capi-deploy create` (and `capi-deploy validate`), and the input of the',
     '`create-deployment` state machine. Unknown fields are rejected, and every invalid field is reported at once,',
     `before any AWS call. Secrets are never part of it: the workflow generates them. A complete example is \`${SAMPLE_FILE}\`.`,
+    `The spec's JSON may be at most ${SPEC_LIMITS.specBytes.toLocaleString('en-US')} bytes: it is the execution's input, which Step Functions`,
+    `carries in every state (at most ${SPEC_LIMITS.stateBytes.toLocaleString('en-US')} bytes each). A key given twice in one object is refused; a leading byte`,
+    'order mark is ignored.',
     '',
     '| Field | Type | Required | Default |',
     '| --- | --- | --- | --- |',

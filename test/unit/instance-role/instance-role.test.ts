@@ -230,10 +230,13 @@ describe('ensureInstanceRole', () => {
     iamMock.on(GetInstanceProfileCommand).resolves({
       InstanceProfile: { Arn: PROFILE_ARN, Roles: [{ RoleName: 'SomeoneElse' }] } as never,
     });
-    await expectNamedError(ensureInstanceRole(sampleContext(), []), 'ResourceConflict', {
+    const cause = await expectNamedError(ensureInstanceRole(sampleContext(), []), 'ResourceConflict', {
       resource: `instance profile ${ROLE}`,
       id: PROFILE_ARN,
     });
+    expect(cause.hint).toContain(
+      '`aws iam remove-role-from-instance-profile --instance-profile-name capideploy-sample-instance --role-name SomeoneElse`',
+    );
     expect(iamMock).not.toHaveReceivedCommand(AddRoleToInstanceProfileCommand);
   });
 });

@@ -179,20 +179,29 @@ describe('launchInstances', () => {
           'Value (capideploy-sample-instance) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
         ),
       );
-    await expectNamedError(launchInstances(sampleContext(), INPUT), 'InstanceProfileNotReady', {
+    const cause = await expectNamedError(launchInstances(sampleContext(), INPUT), 'InstanceProfileNotReady', {
       resource: 'instance sample-bastion (c7g.large)',
       awsError: 'InvalidParameterValue',
     });
+    // Should EC2 keep refusing it, the hint names the exact commands that make create build a new profile.
+    expect(cause.hint).toContain(
+      '`aws iam remove-role-from-instance-profile --instance-profile-name capideploy-sample-instance --role-name capideploy-sample-instance` then `aws iam delete-instance-profile --instance-profile-name capideploy-sample-instance`',
+    );
+    expect(cause.hint).toContain('`capi-deploy terminate sample instance-profile --local`');
   });
 
   it('refuses a stopped node as a ResourceConflict without launching anything', async () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolves(fleetPage('running', { daemon002: { State: { Name: 'stopped' } } }));
-    await expectNamedError(launchInstances(sampleContext(), INPUT), 'ResourceConflict', {
+    const cause = await expectNamedError(launchInstances(sampleContext(), INPUT), 'ResourceConflict', {
       resource: 'instance sample-daemon002',
       id: idOf('daemon002'),
     });
+    expect(cause.hint).toContain(
+      `\`aws ec2 start-instances --region us-east-1 --instance-ids ${idOf('daemon002')}\``,
+    );
+    expect(cause.hint).toContain('`capi-deploy terminate sample daemon002 --local`');
     expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
   });
 });
@@ -243,6 +252,21 @@ describe('instancesStatus', () => {
       awsError: 'Server.InternalError',
     });
     expect(cause.message).toContain('Internal error on launch');
+    expect(cause.hint).toMatch(/Re-run create to launch a replacement\.$/);
+  });
+
+  it('asks to terminate a node that stopped while the fleet came up, naming the commands', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(fleetPage('running', { cass003: { State: { Name: 'stopped' } } }));
+    const cause = await expectNamedError(instancesStatus(sampleContext()), 'ProvisioningFailed', {
+      resource: 'instance sample-cass003 (c7gd.2xlarge)',
+      id: idOf('cass003'),
+    });
+    expect(cause.hint).toContain(
+      `\`aws ec2 terminate-instances --region us-east-1 --instance-ids ${idOf('cass003')}\``,
+    );
+    expect(cause.hint).toContain('`capi-deploy terminate sample cass003 --local`');
   });
 
   it('times out an instance pending for too long', async () => {
@@ -251,10 +275,14 @@ describe('instancesStatus', () => {
         prometheus: { State: { Name: 'pending' }, LaunchTime: new Date(Date.now() - 3_600_000) },
       }),
     );
-    await expectNamedError(instancesStatus(sampleContext()), 'WaitTimedOut', {
+    const cause = await expectNamedError(instancesStatus(sampleContext()), 'WaitTimedOut', {
       resource: 'instance sample-prometheus',
       id: idOf('prometheus'),
     });
+    const id = idOf('prometheus');
+    expect(cause.hint).toContain(
+      `on AWS \`aws ec2 terminate-instances --region us-east-1 --instance-ids ${id}\` then \`aws ec2 wait instance-terminated --region us-east-1 --instance-ids ${id}\`; in local mode \`capi-deploy terminate sample prometheus --local\``,
+    );
   });
 });
 

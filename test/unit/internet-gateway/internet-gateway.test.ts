@@ -111,6 +111,9 @@ describe('ensureInternetGateway', () => {
     );
     // Assess
     expect(cause.message).toContain('vpc-0other');
+    expect(cause.hint).toContain(
+      '`aws ec2 detach-internet-gateway --region us-east-1 --internet-gateway-id igw-0old --vpc-id vpc-0other`',
+    );
     expect(ec2Mock).not.toHaveReceivedCommand(AttachInternetGatewayCommand);
   });
 

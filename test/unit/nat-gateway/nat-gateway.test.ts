@@ -92,8 +92,8 @@ describe('ensureNatGateway', () => {
     expect(result.natGatewayId).toBe('nat-0ready');
   });
 
-  it('creates a fresh gateway with a new client token after failed ones', async () => {
-    // Prepare
+  it('creates a fresh gateway with a new client token after failed and deleted ones', async () => {
+    // Prepare: two failed, and one the operator deleted (a stuck pending one)
     ec2Mock.on(DescribeNatGatewaysCommand).resolves({
       NatGateways: [gateway('nat-0f1', 'failed'), gateway('nat-0f2', 'failed'), gateway('nat-0d', 'deleted')],
     });
@@ -102,8 +102,52 @@ describe('ensureNatGateway', () => {
     await ensureNatGateway(sampleContext(), 'subnet-0pub', 'eipalloc-0nat');
     // Assess
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(CreateNatGatewayCommand, {
-      ClientToken: 'sample-natgw-subnet-0pub-2',
+      ClientToken: 'sample-natgw-subnet-0pub-3',
     });
+  });
+
+  it('moves to the next token generation when EC2 answers the token with a spent gateway', async () => {
+    // Prepare: the deleted gateway of token -0 is no longer listed, but EC2 still binds the token to it
+    ec2Mock.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [] });
+    ec2Mock
+      .on(CreateNatGatewayCommand)
+      .resolvesOnce({ NatGateway: gateway('nat-0old', 'deleted') })
+      .resolves({ NatGateway: gateway('nat-0new', 'pending') });
+    // Act
+    const result = await ensureNatGateway(sampleContext(), 'subnet-0pub', 'eipalloc-0nat');
+    // Assess
+    expect(result).toEqual({ natGatewayId: 'nat-0new', state: 'pending' });
+    const tokens = ec2Mock
+      .commandCalls(CreateNatGatewayCommand)
+      .map((call) => call.args[0].input.ClientToken);
+    expect(tokens).toEqual(['sample-natgw-subnet-0pub-0', 'sample-natgw-subnet-0pub-1']);
+  });
+
+  it('gives up after a few spent generations', async () => {
+    ec2Mock.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [] });
+    ec2Mock.on(CreateNatGatewayCommand).resolves({ NatGateway: gateway('nat-0old', 'deleted') });
+    await expectNamedError(
+      ensureNatGateway(sampleContext(), 'subnet-0pub', 'eipalloc-0nat'),
+      'ProvisioningFailed',
+      { resource: 'NAT gateway sample_natgw', id: 'nat-0old' },
+    );
+    expect(ec2Mock).toHaveReceivedCommandTimes(CreateNatGatewayCommand, 4);
+  });
+
+  it('waits for a gateway still deleting, which holds the elastic IP, instead of creating one', async () => {
+    // Prepare
+    ec2Mock.on(DescribeNatGatewaysCommand).resolves({ NatGateways: [gateway('nat-0going', 'deleting')] });
+    // Act
+    const cause = await expectNamedError(
+      ensureNatGateway(sampleContext(), 'subnet-0pub', 'eipalloc-0nat'),
+      'ResourceConflict',
+      { resource: 'NAT gateway sample_natgw', id: 'nat-0going' },
+    );
+    // Assess
+    expect(cause.hint).toContain(
+      '`aws ec2 wait nat-gateway-deleted --region us-east-1 --nat-gateway-ids nat-0going`',
+    );
+    expect(ec2Mock).not.toHaveReceivedCommand(CreateNatGatewayCommand);
   });
 
   it('turns NatGatewayLimitExceeded into ProvisioningFailed with the limit hint', async () => {
@@ -177,6 +221,9 @@ describe('natGatewayStatus', () => {
     });
     // Assess
     expect(cause.message).toContain('1200 s');
+    expect(cause.hint).toContain(
+      'on AWS `aws ec2 delete-nat-gateway --region us-east-1 --nat-gateway-id nat-0abc` then `aws ec2 wait nat-gateway-deleted --region us-east-1 --nat-gateway-ids nat-0abc`; in local mode `capi-deploy terminate sample natgw --local`',
+    );
   });
 
   it('keeps polling a gateway pending for less than the timeout', async () => {

@@ -97,6 +97,8 @@ describe('ssmReadiness', () => {
     expect(cause.message).toContain('not registered');
     expect(cause.hint).toMatch(/NAT/);
     expect(cause.hint).toMatch(/AmazonSSMManagedInstanceCore/);
+    expect(cause.hint).toMatch(/re-run create; if an agent still does not come online, replace its node/);
+    expect(cause.hint).toContain('`capi-deploy terminate sample daemon002 --local`');
   });
 
   it('keeps waiting while attempts remain', async () => {
@@ -121,6 +123,11 @@ describe('ssmReadiness', () => {
       id: idOf('cass002'),
     });
     expect(cause.message).toContain('ConnectionLost');
+    // A re-run alone would time out again at once: the hint names the commands that replace the node.
+    const id = idOf('cass002');
+    expect(cause.hint).toContain(
+      `on AWS \`aws ec2 terminate-instances --region us-east-1 --instance-ids ${id}\` then \`aws ec2 wait instance-terminated --region us-east-1 --instance-ids ${id}\`; in local mode \`capi-deploy terminate sample cass002 --local\``,
+    );
   });
 
   it('without a counter, keeps waiting for agents of recently launched instances', async () => {

@@ -117,6 +117,7 @@ describe('ensureSubnets', () => {
     });
     // Assess
     expect(cause.message).toContain('us-east-1b');
+    expect(cause.hint).toContain('`capi-deploy delete sample`');
     expect(ec2Mock).not.toHaveReceivedCommand(CreateSubnetCommand);
   });
 

@@ -123,10 +123,13 @@ describe('ensureLogVolume', () => {
         { VolumeId: VOLUME, State: 'in-use', Attachments: [{ InstanceId: 'i-0other', State: 'attached' }] },
       ],
     });
-    await expectNamedError(ensureLogVolume(sampleContext()), 'ResourceConflict', {
+    const cause = await expectNamedError(ensureLogVolume(sampleContext()), 'ResourceConflict', {
       resource: 'volume sample_log',
       id: VOLUME,
     });
+    expect(cause.hint).toContain(
+      `\`aws ec2 detach-volume --region us-east-1 --volume-id ${VOLUME} --instance-id i-0other\``,
+    );
   });
 });
 

@@ -63,6 +63,9 @@ describe('ensureVpc', () => {
     });
     // Assess
     expect(cause.message).toContain('10.9.0.0/16');
+    expect(cause.hint).toContain(
+      '`capi-deploy delete sample`, or in local mode `capi-deploy delete sample --local`',
+    );
     expect(ec2Mock).not.toHaveReceivedCommand(CreateVpcCommand);
   });
 

@@ -1,3 +1,4 @@
+import { untracked } from '../../durable.js';
 import {
   type Ec2State,
   ensureCollections,
@@ -168,10 +169,13 @@ function settleVolume(state: Ec2State, volume: Volume, now: number): void {
 
 type BlockDevice = NonNullable<Instance['BlockDeviceMappings']>[number];
 
-/** Every instance's block devices, as DescribeInstances shows them: its attached EBS volumes (one pass). */
-function syncBlockDevices(state: Ec2State): void {
+/**
+ * Every instance's block devices, as DescribeInstances shows them: its attached EBS volumes (one pass over the
+ * untracked state; only an instance whose devices changed is written, so a call journals what it changed).
+ */
+function syncBlockDevices(state: Ec2State, raw: Ec2State): void {
   const devices = new Map<string, BlockDevice[]>();
-  for (const volume of Object.values(state.volumes)) {
+  for (const volume of Object.values(raw.volumes)) {
     for (const attachment of volume.Attachments) {
       const list = devices.get(attachment.InstanceId) ?? [];
       list.push({
@@ -186,12 +190,37 @@ function syncBlockDevices(state: Ec2State): void {
       devices.set(attachment.InstanceId, list);
     }
   }
-  for (const instance of Object.values(state.instances)) {
-    instance.BlockDeviceMappings = (devices.get(instance.InstanceId) ?? []).sort(
+  for (const instance of Object.values(raw.instances)) {
+    const next = (devices.get(instance.InstanceId) ?? []).sort(
       (a, b) => a.Ebs.AttachTime - b.Ebs.AttachTime || a.DeviceName.localeCompare(b.DeviceName),
     );
+    if (!sameDevices(next, instance.BlockDeviceMappings ?? [])) {
+      state.instances[instance.InstanceId].BlockDeviceMappings = next;
+    }
   }
 }
+
+const sameDevices = (a: BlockDevice[], b: BlockDevice[]) =>
+  a.length === b.length &&
+  a.every(
+    (device, i) =>
+      device.DeviceName === b[i].DeviceName &&
+      device.Ebs.VolumeId === b[i].Ebs.VolumeId &&
+      device.Ebs.Status === b[i].Ebs.Status &&
+      device.Ebs.AttachTime === b[i].Ebs.AttachTime &&
+      device.Ebs.DeleteOnTermination === b[i].Ebs.DeleteOnTermination,
+  );
+
+const due = (at: number | undefined, now: number) => at !== undefined && now >= at;
+const natDue = (nat: NatGateway, now: number) =>
+  (due(nat.settlesAt, now) && !!nat.settlesTo) || due(nat.endedAt && nat.endedAt + LINGER_MS, now);
+const instanceDue = (instance: Instance, now: number) =>
+  (due(instance.settlesAt, now) && !!instance.settlesTo) ||
+  due(instance.endedAt && instance.endedAt + LINGER_MS, now);
+const volumeDue = (volume: Volume, now: number) =>
+  due(volume.settlesAt, now) ||
+  volume.Attachments.some((attachment) => due(attachment.settlesAt, now)) ||
+  (volume.State === 'in-use' && volume.Attachments.length === 0);
 
 /**
  * Advances every time-based transition to `nowMs`: VPC pending -> available, NAT gateway pending -> available or
@@ -201,13 +230,22 @@ function syncBlockDevices(state: Ec2State): void {
  */
 export function refreshEc2(state: Ec2State, nowMs: number): void {
   ensureCollections(state);
-  for (const vpc of Object.values(state.vpcs)) {
-    if (vpc.State === 'pending' && nowMs >= vpc.availableAt) vpc.State = 'available';
+  // Runs on every EC2 call: find what is due on the untracked state (cheap), then settle that through the tracked
+  // state, so only what changes is journaled (src/sim/durable.ts).
+  const raw = untracked(state);
+  for (const vpc of Object.values(raw.vpcs)) {
+    if (vpc.State === 'pending' && nowMs >= vpc.availableAt) state.vpcs[vpc.VpcId].State = 'available';
   }
-  for (const nat of Object.values(state.natGateways)) settleNat(state, nat, nowMs);
-  for (const instance of Object.values(state.instances)) settleInstance(state, instance, nowMs);
-  for (const volume of Object.values(state.volumes)) settleVolume(state, volume, nowMs);
-  syncBlockDevices(state);
+  for (const nat of Object.values(raw.natGateways)) {
+    if (natDue(nat, nowMs)) settleNat(state, state.natGateways[nat.NatGatewayId], nowMs);
+  }
+  for (const instance of Object.values(raw.instances)) {
+    if (instanceDue(instance, nowMs)) settleInstance(state, state.instances[instance.InstanceId], nowMs);
+  }
+  for (const volume of Object.values(raw.volumes)) {
+    if (volumeDue(volume, nowMs)) settleVolume(state, state.volumes[volume.VolumeId], nowMs);
+  }
+  syncBlockDevices(state, raw);
 }
 
 /** The route table that routes a subnet: its explicit association, else the VPC's main table. */
