@@ -1,4 +1,4 @@
-import { INSTANCE_VCPUS } from '../../../core/spec/flavors.js';
+import { INSTANCE_VCPUS, instanceTypeArch } from '../../../core/spec/flavors.js';
 import { describePage, filterOf } from './filters.js';
 import { type Ctx, ec2Error, invalidParameter } from './state.js';
 
@@ -223,7 +223,7 @@ export const INSTANCE_TYPES: Record<string, InstanceTypeInfo> = Object.fromEntri
       type,
       vcpus,
       memoryMiB: T3_MEMORY_MIB[type] ?? vcpus * 2048,
-      arch: type.startsWith('c7g') ? 'arm64' : 'x86_64',
+      arch: instanceTypeArch(type) === 'arm64' ? 'arm64' : 'x86_64',
       ...(INSTANCE_STORE[type] ? { storage: INSTANCE_STORE[type] } : {}),
     },
   ]),
