@@ -257,8 +257,6 @@ function setupProblem(error: unknown): string | null {
   return null;
 }
 
-const STATE_PROBLEMS = new Set(['StateDirProblem', 'StateFileProblem']);
-
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
   const program = buildProgram(deps);
   process.exitCode = undefined;
@@ -270,8 +268,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       for (const problem of error.problems) console.error(problem);
       return EXIT.badInput;
     }
-    // The local state dir or one of its files cannot be used (src/local/store.ts, src/sim/durable.ts).
-    if (STATE_PROBLEMS.has((error as Error).name)) {
+    // The local state dir or one of its files cannot be used (src/sim/durable.ts, src/local/store.ts).
+    if ((error as Error).name === 'StateFileProblem') {
       console.error((error as Error).message);
       return EXIT.badInput;
     }

@@ -19,11 +19,12 @@ import { checkSpec, type DeploymentSpec } from '../core/spec/schema.js';
 import { loadDocuments } from '../provisioning/documents.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
+import { StateFileProblem } from '../sim/durable.js';
 import type { FaultRule } from '../sim/faults.js';
 import { openAccount } from '../sim/services/index.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import { HistoryRecorder } from './recorder.js';
-import { checkStateDir, isAlive, readStateFile, StateDirProblem, writeStateFile } from './store.js';
+import { checkStateDir, isAlive, readStateFile, writeStateFile } from './store.js';
 
 export interface LocalSession {
   stateDir: string;
@@ -196,7 +197,7 @@ function listDir(dir: string): string[] {
   try {
     return existsSync(dir) ? readdirSync(dir) : [];
   } catch (error) {
-    throw new StateDirProblem(`${dir}: cannot list: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new StateFileProblem(`${dir}: cannot list: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
 }
 

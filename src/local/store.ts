@@ -10,21 +10,16 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../sim/durable.js';
+import { StateFileProblem, writeFileAtomic } from '../sim/durable.js';
 
 /**
  * The local state directory: its checks, its JSON files (always written atomically) and its lock. Every problem
- * with it is a {@link StateDirProblem}: one line naming the file and what is wrong, which the CLI prints with exit
+ * with it is a {@link StateFileProblem}: one line naming the file and what is wrong, which the CLI prints with exit
  * code 2 (the operator's to fix), never a stack trace and never a silently empty account.
  */
 
-/** Something wrong with the state directory or one of its files. */
-export class StateDirProblem extends Error {
-  override readonly name = 'StateDirProblem';
-}
-
 /** The state dir is held by another command. */
-export class StateDirBusy extends StateDirProblem {}
+export class StateDirBusy extends StateFileProblem {}
 
 const describeError = (error: unknown) => {
   const { code, message } = error as NodeJS.ErrnoException;
@@ -41,11 +36,11 @@ export function checkStateDir(stateDir: string, options: { create: boolean }): v
     if (options.create) mkdirSync(stateDir, { recursive: true });
     const stat = statSync(stateDir, { throwIfNoEntry: false });
     if (!stat) return;
-    if (!stat.isDirectory()) throw new StateDirProblem(`state dir ${stateDir}: not a directory`);
+    if (!stat.isDirectory()) throw new StateFileProblem(`state dir ${stateDir}: not a directory`);
     readdirSync(stateDir);
   } catch (error) {
-    if (error instanceof StateDirProblem) throw error;
-    throw new StateDirProblem(`state dir ${stateDir}: ${describeError(error)}`);
+    if (error instanceof StateFileProblem) throw error;
+    throw new StateFileProblem(`state dir ${stateDir}: ${describeError(error)}`);
   }
 }
 
@@ -58,22 +53,22 @@ export function readStateFile<T>(file: string, check: (value: unknown) => string
   try {
     const stat = statSync(file, { throwIfNoEntry: false });
     if (!stat) return undefined;
-    if (stat.isDirectory()) throw new StateDirProblem(`${file}: is a directory, not a file`);
+    if (stat.isDirectory()) throw new StateFileProblem(`${file}: is a directory, not a file`);
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if (error instanceof StateDirProblem) throw error;
-    throw new StateDirProblem(`${file}: cannot read: ${describeError(error)}`);
+    if (error instanceof StateFileProblem) throw error;
+    throw new StateFileProblem(`${file}: cannot read: ${describeError(error)}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new StateDirProblem(
+    throw new StateFileProblem(
       `${file}: not valid JSON (${text.length === 0 ? 'empty' : 'truncated or corrupt'}); restore it or remove it`,
     );
   }
   const wrong = check(value);
-  if (wrong) throw new StateDirProblem(`${file}: ${wrong}`);
+  if (wrong) throw new StateFileProblem(`${file}: ${wrong}`);
   return value as T;
 }
 
@@ -82,7 +77,7 @@ export function writeStateFile(file: string, value: unknown): void {
   try {
     writeFileAtomic(file, `${JSON.stringify(value, null, 1)}\n`);
   } catch (error) {
-    throw new StateDirProblem(`${file}: cannot write: ${describeError(error)}`);
+    throw new StateFileProblem(`${file}: cannot write: ${describeError(error)}`);
   }
 }
 
@@ -128,7 +123,7 @@ export function lockStateDir(stateDir: string, command: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StateDirProblem(`${file}: cannot create the lock: ${describeError(error)}`);
+        throw new StateFileProblem(`${file}: cannot create the lock: ${describeError(error)}`);
       }
     }
     const holder = safeHolder(file);
