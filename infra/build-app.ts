@@ -17,7 +17,9 @@ interface BuildOptions {
  * - `CapiDeployCustomerRole`: cross-account mode, deployed by each customer in their account.
  *
  * Context (`-c key=value` or cdk.json): `customerAccounts`, comma-separated account ids whose instances may write
- * command output into the operator's bucket.
+ * command output into the operator's bucket; `apiCloudWatchRole` (default false), true to let the stack create
+ * API Gateway's CloudWatch role and set it in the account settings of the region (read by `DeploymentsApi`;
+ * infra/README.md says what the account needs without it).
  */
 function buildApp(app: App, options: BuildOptions = {}) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

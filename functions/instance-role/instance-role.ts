@@ -13,10 +13,12 @@ import {
   type InstanceProfile,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
   type Role,
 } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ResourceConflict } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/spec/plan.js';
 import {
@@ -32,6 +34,13 @@ import type { DeploymentContext } from '../shared/context.js';
 export const INSTANCE_ROLE_PATH = '/capideploy/';
 /** The one managed policy the instance role carries: what the SSM agent needs to register and run commands. */
 export const SSM_CORE_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
+/**
+ * The permissions boundary every instance role carries: a managed policy the stacks deploy under this fixed name and
+ * path (infra/permissions.ts, INSTANCE_BOUNDARY_NAME) in the account where the roles are created, so its ARN follows
+ * from that account: the operator's in single-account mode, the customer's in SaaS mode, the simulated one locally.
+ * The grants allow CreateRole, PutRolePolicy, AttachRolePolicy and PutRolePermissionsBoundary only with it.
+ */
+export const INSTANCE_BOUNDARY_NAME = 'capideploy-instance-boundary';
 /** Inline policy names start with this; the rest is a hash of the document, so a changed policy gets a new name. */
 export const INLINE_POLICY_PREFIX = 'capideploy-instance-access-';
 
@@ -122,20 +131,33 @@ export function instancePolicy(
 export const inlinePolicyName = (document: string) =>
   `${INLINE_POLICY_PREFIX}${createHash('sha256').update(document).digest('hex').slice(0, 16)}`;
 
-/** `arn:<partition>:iam::<account>:role/...` → partition and account. */
+/** `arn:<partition>:<service>::<account>:...` (a role's, or the caller's) → partition and account. */
 function arnParts(arn: string): { partition: string; account: string } {
   const [, partition, , , account] = arn.split(':');
   return { partition, account };
 }
 
-async function getOrCreateRole({ plan, clients }: DeploymentContext): Promise<Role> {
+/** The ARN of the instance boundary in an account (see {@link INSTANCE_BOUNDARY_NAME}). */
+export const instanceBoundaryArn = ({ partition, account }: { partition: string; account: string }) =>
+  `arn:${partition}:iam::${account}:policy${INSTANCE_ROLE_PATH}${INSTANCE_BOUNDARY_NAME}`;
+
+/** The role, and whether this call created it (then it already carries the boundary). */
+async function getOrCreateRole({
+  plan,
+  clients,
+}: DeploymentContext): Promise<{ role: Role; created: boolean }> {
   const roleName = plan.names.instanceRole;
   const site = { resource: `instance role ${roleName}`, id: roleName };
   try {
-    return (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!;
+    return {
+      role: (await clients.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!,
+      created: false,
+    };
   } catch (error) {
     if (!isNotFound(error)) throw asDeploymentError(error, site);
   }
+  // The role does not exist yet: the account it goes to is the caller's (GetCallerIdentity needs no permission).
+  const caller = await awsCall(site, () => clients.sts.send(new GetCallerIdentityCommand({})));
   const created = await awsCall(site, () =>
     clients.iam.send(
       new CreateRoleCommand({
@@ -143,11 +165,26 @@ async function getOrCreateRole({ plan, clients }: DeploymentContext): Promise<Ro
         Path: INSTANCE_ROLE_PATH,
         AssumeRolePolicyDocument: TRUST_POLICY,
         Description: `Capillaries deployment ${plan.deployment}: SSM agent, its S3 buckets and its secrets`,
+        PermissionsBoundary: instanceBoundaryArn(arnParts(caller.Arn!)),
         Tags: iamTags(plan, roleName),
       }),
     ),
   );
-  return created.Role!;
+  return { role: created.Role!, created: true };
+}
+
+/**
+ * Puts the instance boundary on a role that exists without it (created before the boundary, or given another one):
+ * before any policy change, since the grants allow PutRolePolicy and AttachRolePolicy only on a role that has it.
+ */
+async function ensureBoundary({ plan, clients }: DeploymentContext, role: Role, boundaryArn: string) {
+  if (role.PermissionsBoundary?.PermissionsBoundaryArn === boundaryArn) return;
+  const roleName = plan.names.instanceRole;
+  await awsCall({ resource: `instance role ${roleName}`, id: roleName }, () =>
+    clients.iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: roleName, PermissionsBoundary: boundaryArn }),
+    ),
+  );
 }
 
 async function getOrCreateProfile({ plan, clients }: DeploymentContext): Promise<InstanceProfile> {
@@ -172,10 +209,10 @@ async function getOrCreateProfile({ plan, clients }: DeploymentContext): Promise
 }
 
 /**
- * Ensures the deployment's instance role (trusting ec2.amazonaws.com only, with AmazonSSMManagedInstanceCore and
- * the inline access policy) and its instance profile holding the role. Reads before every write, so a converged
- * deployment costs only reads: the inline policy's name carries a hash of its document, so a changed spec (other
- * buckets) puts the new document and deletes the outdated one.
+ * Ensures the deployment's instance role (trusting ec2.amazonaws.com only, bounded by the instance boundary, with
+ * AmazonSSMManagedInstanceCore and the inline access policy) and its instance profile holding the role. Reads before
+ * every write, so a converged deployment costs only reads: the inline policy's name carries a hash of its document,
+ * so a changed spec (other buckets) puts the new document and deletes the outdated one.
  */
 export async function ensureInstanceRole(
   ctx: DeploymentContext,
@@ -185,8 +222,9 @@ export async function ensureInstanceRole(
   const { plan, clients } = ctx;
   const roleName = plan.names.instanceRole;
   const roleSite = { resource: `instance role ${roleName}`, id: roleName };
-  const role = await getOrCreateRole(ctx);
+  const { role, created } = await getOrCreateRole(ctx);
   const { partition, account } = arnParts(role.Arn!);
+  if (!created) await ensureBoundary(ctx, role, instanceBoundaryArn({ partition, account }));
 
   const document = instancePolicy(plan, buckets, partition, account, outputBucket);
   const policyName = inlinePolicyName(document);

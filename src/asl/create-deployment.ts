@@ -419,7 +419,21 @@ export function createDeployment(): {
         Resource: 'arn:aws:states:::states:startExecution.sync:2',
         // As long as delete-deployment may run (its own TimeoutSeconds), plus a margin.
         TimeoutSeconds: 2 * 3600 + 300,
-        Parameters: { StateMachineArn: '${DeleteDeploymentStateMachineArn}', 'Input.$': '$.spec' },
+        Parameters: {
+          StateMachineArn: '${DeleteDeploymentStateMachineArn}',
+          'Input.$': '$.spec',
+          // The first delete of this create, as the API and the CLI name deletes (deleteName in
+          // src/core/lifecycle.ts), so GET /deployments/{name} reports the teardown. A fixed `-delete-1` cannot
+          // collide: the lifecycle starts a delete only after the create ended, and a rerun (new generation) has a new
+          // create name. The state runs again in the same execution only when a create stopped or timed out during
+          // the teardown is redriven: Step Functions then answers the same name and input with the teardown still
+          // running (idempotent, .sync waits for it), or refuses a finished one (ExecutionAlreadyExists), which the
+          // Catch turns into this create's failure, and DELETE /deployments/{name} starts `-delete-2`. A name counted
+          // from $$.Execution.RedriveCount would instead collide with the deletes the lifecycle numbers itself.
+          // Execution names are at most 80 characters: the API's and the CLI's creates are far shorter; a console run
+          // named over 71 fails here with InvalidName (caught, the cause says so) and is deleted by hand.
+          'Name.$': "States.Format('{}-delete-1', $$.Execution.Name)",
+        },
         ResultPath: '$.teardown',
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.teardownFailure', Next: 'Deployment failed' }],
         Next: 'Deployment failed',

@@ -89,6 +89,12 @@ function parseCreateName(name: string) {
   return match ? { deployment: match[1], hash: match[2], generation: Number(match[3]) } : null;
 }
 
+/**
+ * The name of the `number`th delete of a create execution. The automatic teardown of `onFailure: delete` (the
+ * "Delete everything after failure" state of create-deployment) is the first, so the API and the CLI find it too.
+ */
+const deleteName = (ofCreate: string, number: number) => `${ofCreate}-delete-${number}`;
+
 function parseDeleteName(name: string) {
   const match = DELETE_NAME.exec(name);
   return match ? { createName: match[1], number: Number(match[2]) } : null;
@@ -238,7 +244,7 @@ async function submitDelete(sfn: SFNClient, machines: Machines, deployment: stri
     };
   }
   const created = await sfn.send(new DescribeExecutionCommand({ executionArn: latest.item.executionArn }));
-  const name = `${latest.item.name}-delete-${(deletion?.number ?? 0) + 1}`;
+  const name = deleteName(latest.item.name!, (deletion?.number ?? 0) + 1);
   return {
     outcome: 'started',
     execution: await start(sfn, machines.deleteArn, name, created.input ?? '{}'),
@@ -314,6 +320,7 @@ export {
   createName,
   DeploymentConflict,
   DeploymentNotFound,
+  deleteName,
   describeDeployment,
   ENDED_BADLY,
   executionArn,

@@ -112,6 +112,8 @@ export interface MachineRun {
   onStep?: (step: StepRecord, phase: 'start' | 'end') => void;
   /** Stops the execution (and any nested one) at its next state: the calls already made stay made. */
   signal?: AbortSignal;
+  /** The execution's name, as `$$.Execution.Name` gives it to the states. */
+  name?: string;
 }
 
 /** Runs one state machine in-process against the simulated account, inside whatever clock is installed. */
@@ -141,7 +143,17 @@ export async function executeMachine(
     }
   }
   const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
-  const execution = stateMachine.run(input as never, { overrides: { taskResourceLocalHandlers: overrides } });
+  const execution = stateMachine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: overrides },
+    // The Context Object AWS gives every execution: create-deployment names its teardown after $$.Execution.Name.
+    context: {
+      Execution: {
+        Name: run.name ?? `${machine}-local`,
+        Input: input as never,
+        StartTime: new Date().toISOString(),
+      },
+    },
+  });
   const abort = () => execution.abort();
   if (run.signal?.aborted) abort();
   run.signal?.addEventListener('abort', abort, { once: true });

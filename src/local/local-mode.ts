@@ -21,6 +21,7 @@ import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
 import { StateFileProblem } from '../sim/durable.js';
 import type { FaultRule } from '../sim/faults.js';
+import { ensureInstanceBoundary } from '../sim/services/iam.js';
 import { openAccount } from '../sim/services/index.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import { HistoryRecorder } from './recorder.js';
@@ -46,6 +47,8 @@ export function openLocalSession(
     seed: options.seed,
     writable: options.writable,
   });
+  // State dirs made before instance roles got their permissions boundary lack the boundary policy.
+  if (options.writable) ensureInstanceBoundary(account);
   return { stateDir, account };
 }
 
@@ -114,7 +117,13 @@ export async function runLocalExecution(
     try {
       return {
         ok: true as const,
-        output: await executeMachine(machine, spec, { account, recorder, onStep: step, signal }),
+        output: await executeMachine(machine, spec, {
+          account,
+          recorder,
+          onStep: step,
+          signal,
+          name: execution,
+        }),
       };
     } catch {
       return { ok: false as const, output: null };

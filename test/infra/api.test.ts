@@ -7,8 +7,14 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BAD_REQUEST_BODY, DeploymentsApi, VALIDATION_ERROR_JSON } from '../../infra/deployments-api.js';
+import { stubFunction } from '../../infra/handler-function.js';
 import { readSpecFile } from '../../src/cli/spec-file.js';
 import { canonicalJson, createName } from '../../src/core/lifecycle.js';
 
@@ -207,3 +213,140 @@ function parallelFailure(cause: string): HistoryEvent[] {
     e(16, 15, 'ExecutionFailed', { executionFailedEventDetails: failed }),
   ];
 }
+
+/**
+ * Commons Lang's `StringEscapeUtils.escapeJavaScript`, which `$util.escapeJavaScript` is: `'`, `"`, `\` and `/`
+ * backslash-escaped, `\b \t \n \f \r` by name, other control characters and everything above U+007F as `\uXXXX`.
+ */
+function escapeJavaScript(text: string): string {
+  const named: Record<string, string> = { '\b': 'b', '\t': 't', '\n': 'n', '\f': 'f', '\r': 'r' };
+  let out = '';
+  for (const ch of text.split('')) {
+    const code = ch.charCodeAt(0);
+    if (code > 0x7f || (code < 32 && !named[ch]))
+      out += `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    else if (code < 32) out += `\\${named[ch]}`;
+    else if (`'"\\/`.includes(ch)) out += `\\${ch}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * Renders the one expression the gateway-response template evaluates: escapeJavaScript, then Java's
+ * `String.replaceAll(regex, replacement)` with the two literals exactly as the template writes them (Velocity keeps
+ * backslashes in string literals as written).
+ */
+function renderBadRequestBody(validationErrorString: string): string {
+  const template = BAD_REQUEST_BODY['application/json'];
+  const call =
+    /^\$util\.escapeJavaScript\(\$context\.error\.validationErrorString\)\.replaceAll\("(.*)","(.*)"\)$/.exec(
+      VALIDATION_ERROR_JSON,
+    );
+  if (!call) throw new Error(`unexpected template expression ${VALIDATION_ERROR_JSON}`);
+  const [, regex, replacement] = call;
+  expect(replacement).not.toMatch(/[\\$]/); // a literal Java replacement: no group references, no escapes
+  const value = escapeJavaScript(validationErrorString).replace(new RegExp(regex, 'g'), replacement);
+  return template.split(VALIDATION_ERROR_JSON).join(value);
+}
+
+describe('the API Gateway answer to a body the model refuses', () => {
+  const hostile = [
+    `[instance value ("it's") not found in enum (possible values: ["keep","delete"])]`,
+    `'`,
+    `''`,
+    `"`,
+    `\\`,
+    `\\'`,
+    `\\\\'`,
+    `'\\`,
+    `\\"'\\'`,
+    `ends with a backslash \\`,
+    `</script><script>alert('x')</script>`,
+    `tab\tnewline\nreturn\rnul\u0000bell\u0007del\u007f`,
+    `line separator \u2028 paragraph \u2029 é ü 中文 😀`,
+    `$context.error.message $$ {x} #set($a = 1)`,
+    '',
+  ];
+
+  it.each(hostile)('is JSON with the validation string as its one problem: %j', (text) => {
+    const rendered = renderBadRequestBody(text);
+    expect(JSON.parse(rendered)).toEqual({
+      message: 'the body is not a valid deployment spec',
+      problems: [text],
+    });
+  });
+
+  it('stays JSON for every string of quotes, backslashes, slashes and control characters', () => {
+    const alphabet = [`'`, `"`, '\\', '/', 'a', '\n', '\u0001', 'é', '\ud83d', '\ude00'];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: next() % 12 }, () => alphabet[next() % alphabet.length]).join('');
+      expect(JSON.parse(renderBadRequestBody(text)).problems).toEqual([text]);
+    }
+  });
+
+  it('would not be JSON with escapeJavaScript alone (the bug this template fixes)', () => {
+    expect(() => JSON.parse(`["${escapeJavaScript("it's")}"]`)).toThrow();
+  });
+
+  it('is the template the stack deploys, word for word', () => {
+    expect(BAD_REQUEST_BODY['application/json']).toBe(
+      String.raw`{"message": "the body is not a valid deployment spec", "problems": ["$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\'","'")"]}`,
+    );
+  });
+});
+
+describe("the API's CloudWatch role (account-wide setting)", () => {
+  const apiTemplate = (context: Record<string, unknown>, props: { cloudWatchRole?: boolean } = {}) => {
+    const app = new App({ context });
+    const stack = new Stack(app, 'Api', { env: { account: '111122223333', region: 'us-east-1' } });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const machine = (id: string, arn: string) => sfn.StateMachine.fromStateMachineArn(stack, id, arn);
+    new DeploymentsApi(stack, 'DeploymentsApi', {
+      role,
+      createStateMachine: machine('Create', CREATE_MACHINE),
+      deleteStateMachine: machine('Delete', DELETE_MACHINE),
+      functionFactory: stubFunction,
+      ...props,
+    });
+    return Template.fromStack(stack);
+  };
+
+  it('is left alone by default: no AWS::ApiGateway::Account, no role', () => {
+    const template = apiTemplate({});
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain(
+      'AmazonAPIGatewayPushToCloudWatchLogs',
+    );
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it.each([{ apiCloudWatchRole: true }, { apiCloudWatchRole: 'true' }])(
+    'is set, and kept on destroy, with the context %j',
+    (context) => {
+      const template = apiTemplate(context);
+      template.resourceCountIs('AWS::ApiGateway::Account', 1);
+      template.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+    },
+  );
+
+  it('follows the prop over the context', () => {
+    apiTemplate({ apiCloudWatchRole: 'true' }, { cloudWatchRole: false }).resourceCountIs(
+      'AWS::ApiGateway::Account',
+      0,
+    );
+  });
+
+  it('refuses a context value that is not true or false', () => {
+    expect(() => apiTemplate({ apiCloudWatchRole: 'yes' })).toThrow(
+      'context apiCloudWatchRole must be true or false, not "yes"',
+    );
+  });
+});

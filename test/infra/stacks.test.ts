@@ -55,6 +55,7 @@ type Statement = { Action: string | string[]; Resource: unknown; Condition?: unk
 const list = <T>(value: T | T[]) => (Array.isArray(value) ? value : [value]);
 const normal = (statement: Statement) =>
   JSON.stringify({
+    Effect: statement.Effect,
     Action: list(statement.Action).sort(),
     Resource: list(statement.Resource),
     Condition: statement.Condition ?? null,
@@ -67,7 +68,7 @@ function statementsOf(template: Template, roleLogicalId: string): Statement[] {
     ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
   ];
   return policies.flatMap((policy) =>
-    (policy.Properties.Roles as unknown[]).some(
+    ((policy.Properties.Roles ?? []) as unknown[]).some(
       (role) => JSON.stringify(role) === JSON.stringify({ Ref: roleLogicalId }),
     )
       ? (policy.Properties.PolicyDocument.Statement as Statement[])
@@ -182,7 +183,7 @@ describe('least privilege', () => {
           Action: grant.actions,
           Resource: operator.resolve(grant.resources),
           ...(grant.conditions ? { Condition: operator.resolve(grant.conditions) } : {}),
-          Effect: 'Allow',
+          Effect: grant.effect ?? 'Allow',
         }),
       );
       // Act
@@ -227,6 +228,176 @@ describe('least privilege', () => {
     expect(passRole.length).toBeGreaterThan(0);
     for (const statement of passRole) {
       expect(JSON.stringify(statement.Resource)).toMatch(/:role\/capideploy\/\*"\]\]\}$/);
+    }
+  });
+});
+
+describe('permissions boundary of the instance roles (no escalation)', () => {
+  // Literal CloudFormation, written out by hand: not rendered with the functions the stacks use.
+  const partition = { Ref: 'AWS::Partition' };
+  const account = { Ref: 'AWS::AccountId' };
+  const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+  const BOUNDARY_ARN = join(
+    'arn:',
+    partition,
+    ':iam::',
+    account,
+    ':policy/capideploy/capideploy-instance-boundary',
+  );
+  const INSTANCE_ROLES = join('arn:', partition, ':iam::', account, ':role/capideploy/*');
+  const SSM_CORE = join('arn:', partition, ':iam::aws:policy/AmazonSSMManagedInstanceCore');
+  const BOUNDARY_DOCUMENT = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'SsmAgent',
+        Effect: 'Allow',
+        Action: [
+          'ec2messages:AcknowledgeMessage',
+          'ec2messages:DeleteMessage',
+          'ec2messages:FailMessage',
+          'ec2messages:GetEndpoint',
+          'ec2messages:GetMessages',
+          'ec2messages:SendReply',
+          'ssm:DescribeAssociation',
+          'ssm:DescribeDocument',
+          'ssm:GetDeployablePatchSnapshotForInstance',
+          'ssm:GetDocument',
+          'ssm:GetManifest',
+          'ssm:ListAssociations',
+          'ssm:ListInstanceAssociations',
+          'ssm:PutComplianceItems',
+          'ssm:PutConfigurePackageResult',
+          'ssm:PutInventory',
+          'ssm:UpdateAssociationStatus',
+          'ssm:UpdateInstanceAssociationStatus',
+          'ssm:UpdateInstanceInformation',
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'ReadDeploymentSecrets',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:GetParameters'],
+        Resource: join('arn:', partition, ':ssm:*:', account, ':parameter/capideploy/*'),
+      },
+      {
+        Sid: 'DecryptSecretsThroughSsm',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } },
+      },
+      {
+        Sid: 'DeploymentBuckets',
+        Effect: 'Allow',
+        Action: [
+          's3:DeleteObject',
+          's3:GetEncryptionConfiguration',
+          's3:GetObject',
+          's3:ListBucket',
+          's3:PutObject',
+        ],
+        Resource: join('arn:', partition, ':s3:::*'),
+      },
+      {
+        Sid: 'DeploymentLogs',
+        Effect: 'Allow',
+        Action: [
+          'logs:CreateLogGroup',
+          'logs:CreateLogStream',
+          'logs:DescribeLogStreams',
+          'logs:PutLogEvents',
+        ],
+        Resource: join('arn:', partition, ':logs:*:', account, ':log-group:/capideploy/*'),
+      },
+    ],
+  };
+  /** The IAM statements of the instance-role calls, as both the InstanceRole Lambda and the customer role get them. */
+  const ESCALATION_GUARDS = [
+    {
+      Effect: 'Allow',
+      Action: ['iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:PutRolePolicy'],
+      Resource: INSTANCE_ROLES,
+      Condition: { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_ARN } },
+    },
+    {
+      Effect: 'Allow',
+      Action: 'iam:AttachRolePolicy',
+      Resource: INSTANCE_ROLES,
+      Condition: {
+        ArnEquals: { 'iam:PolicyARN': SSM_CORE },
+        StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_ARN },
+      },
+    },
+    { Effect: 'Deny', Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: INSTANCE_ROLES,
+      Condition: { StringEqualsIfExists: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    },
+  ];
+
+  it.each([
+    ['operator', () => op],
+    ['customer', () => cu],
+  ])('is deployed by the %s stack with a fixed name and path', (_, template) => {
+    template().hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      ManagedPolicyName: 'capideploy-instance-boundary',
+      Path: '/capideploy/',
+      PolicyDocument: BOUNDARY_DOCUMENT,
+    });
+  });
+
+  it.each([
+    ['InstanceRole Lambda', () => statementsOf(op, logicalId(operator.roles.InstanceRole!))],
+    ['customer role', () => statementsOf(cu, logicalId(customer.role))],
+  ])(
+    'binds the %s: create and change roles only with the boundary, never remove it, pass only to EC2',
+    (_, of) => {
+      const statements = of();
+      for (const guard of ESCALATION_GUARDS) expect(statements).toContainEqual(guard);
+    },
+  );
+
+  it('lets no policy of either stack create a role, or give one permissions, without the boundary condition', () => {
+    const guarded = [
+      'iam:CreateRole',
+      'iam:PutRolePolicy',
+      'iam:AttachRolePolicy',
+      'iam:PutRolePermissionsBoundary',
+    ];
+    const allows = [op, cu].flatMap((template) =>
+      policyDocuments(template).flatMap((document) =>
+        document.Statement.filter(
+          (s) => s.Effect === 'Allow' && list(s.Action).some((action) => guarded.includes(action)),
+        ),
+      ),
+    );
+    expect(allows.length).toBe(4);
+    for (const statement of allows) {
+      expect(statement.Condition).toMatchObject({
+        StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_ARN },
+      });
+    }
+  });
+
+  it('allows iam:PassRole only to EC2', () => {
+    const passRole = [op, cu].flatMap((template) =>
+      policyDocuments(template).flatMap((document) =>
+        document.Statement.filter((s) => s.Effect === 'Allow' && list(s.Action).includes('iam:PassRole')),
+      ),
+    );
+    expect(passRole.length).toBeGreaterThan(0);
+    for (const statement of passRole) {
+      expect(statement.Condition).toEqual({
+        StringEqualsIfExists: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+      });
     }
   });
 });
@@ -329,6 +500,10 @@ describe('deployments API', () => {
         }),
       ]),
     });
+  });
+
+  it("leaves the region's API Gateway CloudWatch role alone unless apiCloudWatchRole is set", () => {
+    op.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 
   it('answers gateway errors as JSON with a message', () => {
@@ -457,7 +632,7 @@ describe('customer role stack (cross-account mode)', () => {
           Action: grant.actions,
           Resource: customer.resolve(grant.resources),
           ...(grant.conditions ? { Condition: customer.resolve(grant.conditions) } : {}),
-          Effect: 'Allow',
+          Effect: grant.effect ?? 'Allow',
         }),
     );
     const actual = statementsOf(cu, logicalId(customer.role)).map(normal);

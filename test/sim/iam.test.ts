@@ -2,18 +2,22 @@ import {
   AddRoleToInstanceProfileCommand,
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
   DeleteInstanceProfileCommand,
   DeleteRoleCommand,
+  DeleteRolePermissionsBoundaryCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   GetInstanceProfileCommand,
+  GetPolicyCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListInstanceProfilesForRoleCommand,
   NoSuchEntityException,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
   TagRoleCommand,
@@ -23,7 +27,12 @@ import { OPERATOR_ACCESS_KEY, SimulatedAccount } from '../../src/sim/account.js'
 import { runInVirtualTime } from '../../src/sim/clock.js';
 import { LATENCY_SECONDS } from '../../src/sim/latency.js';
 import { attachSimulator } from '../../src/sim/middleware.js';
-import { type IamState, iamSimulator, SSM_MANAGED_INSTANCE_CORE } from '../../src/sim/services/iam.js';
+import {
+  ensureInstanceBoundary,
+  type IamState,
+  iamSimulator,
+  SSM_MANAGED_INSTANCE_CORE,
+} from '../../src/sim/services/iam.js';
 
 const START = Date.parse('2026-01-05T10:00:00Z');
 const TRUST = JSON.stringify({
@@ -218,5 +227,164 @@ describe('IAM instance profiles', () => {
       expect(second.Code).toBe('LimitExceeded');
       expect(second.message).toBe('Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
     });
+  });
+});
+
+describe('IAM permissions boundaries and managed policies', () => {
+  /** The boundary the stacks deploy, as a fresh simulated account has it (literal ARN). */
+  const BOUNDARY = 'arn:aws:iam::123456789012:policy/capideploy/capideploy-instance-boundary';
+  const bounded = (arn: string) => ({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn });
+
+  it('creates a role with a boundary and returns it from CreateRole and GetRole', async () => {
+    const { iam } = setup();
+    await runInVirtualTime(START, async () => {
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'capideploy-demo-instance',
+          Path: '/capideploy/',
+          AssumeRolePolicyDocument: TRUST,
+          PermissionsBoundary: BOUNDARY,
+        }),
+      );
+      expect(created.Role?.PermissionsBoundary).toEqual(bounded(BOUNDARY));
+      const got = await iam.send(new GetRoleCommand({ RoleName: 'capideploy-demo-instance' }));
+      expect(got.Role?.PermissionsBoundary).toEqual(bounded(BOUNDARY));
+      const plain = await iam.send(
+        new CreateRoleCommand({ RoleName: 'plain', AssumeRolePolicyDocument: TRUST }),
+      );
+      expect(plain.Role?.PermissionsBoundary).toBeUndefined();
+    });
+  });
+
+  it('refuses a boundary that does not exist or is not a policy ARN, creating nothing', async () => {
+    const { account, iam } = setup();
+    await runInVirtualTime(START, async () => {
+      const missing = 'arn:aws:iam::123456789012:policy/capideploy/nope';
+      const error = await rejection(() =>
+        iam.send(
+          new CreateRoleCommand({
+            RoleName: 'r',
+            AssumeRolePolicyDocument: TRUST,
+            PermissionsBoundary: missing,
+          }),
+        ),
+      );
+      expect(error).toBeInstanceOf(NoSuchEntityException);
+      expect(error.message).toBe(`Scope ARN: ${missing} does not exist or is not attachable.`);
+      const invalid = await rejection(() =>
+        iam.send(
+          new CreateRoleCommand({
+            RoleName: 'r',
+            AssumeRolePolicyDocument: TRUST,
+            PermissionsBoundary: 'not-an-arn',
+          }),
+        ),
+      );
+      expect(invalid.name).toBe('InvalidInputException');
+      expect(account.stateOf<IamState>('IAM').roles).toEqual({});
+    });
+  });
+
+  it('puts, replaces and deletes the boundary of an existing role', async () => {
+    const { iam } = setup();
+    await runInVirtualTime(START, async () => {
+      await iam.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: TRUST }));
+      await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'r', PermissionsBoundary: BOUNDARY }));
+      expect((await iam.send(new GetRoleCommand({ RoleName: 'r' }))).Role?.PermissionsBoundary).toEqual(
+        bounded(BOUNDARY),
+      );
+      await iam.send(
+        new PutRolePermissionsBoundaryCommand({
+          RoleName: 'r',
+          PermissionsBoundary: SSM_MANAGED_INSTANCE_CORE,
+        }),
+      );
+      expect((await iam.send(new GetRoleCommand({ RoleName: 'r' }))).Role?.PermissionsBoundary).toEqual(
+        bounded(SSM_MANAGED_INSTANCE_CORE),
+      );
+      await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'r' }));
+      expect(
+        (await iam.send(new GetRoleCommand({ RoleName: 'r' }))).Role?.PermissionsBoundary,
+      ).toBeUndefined();
+      const gone = await rejection(() =>
+        iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'nope', PermissionsBoundary: BOUNDARY })),
+      );
+      expect(gone).toBeInstanceOf(NoSuchEntityException);
+      const unknown = await rejection(() =>
+        iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'nope' })),
+      );
+      expect(unknown).toBeInstanceOf(NoSuchEntityException);
+    });
+  });
+
+  it('creates and reads customer managed policies, which roles may then attach', async () => {
+    const { iam } = setup();
+    await runInVirtualTime(START, async () => {
+      const created = await iam.send(
+        new CreatePolicyCommand({ PolicyName: 'extra', Path: '/team/', PolicyDocument: POLICY }),
+      );
+      const arn = 'arn:aws:iam::123456789012:policy/team/extra';
+      expect(created.Policy).toMatchObject({
+        PolicyName: 'extra',
+        Arn: arn,
+        Path: '/team/',
+        DefaultVersionId: 'v1',
+      });
+      expect(created.Policy?.PolicyId).toMatch(/^ANPA[0-9A-F]{17}$/);
+      const duplicate = await rejection(() =>
+        iam.send(new CreatePolicyCommand({ PolicyName: 'EXTRA', PolicyDocument: POLICY })),
+      );
+      expect(duplicate.name).toBe('EntityAlreadyExistsException');
+      expect(duplicate.message).toBe(
+        'A policy called EXTRA already exists. Duplicate names are not allowed.',
+      );
+
+      await iam.send(new CreateRoleCommand({ RoleName: 'r', AssumeRolePolicyDocument: TRUST }));
+      await iam.send(new AttachRolePolicyCommand({ RoleName: 'r', PolicyArn: arn }));
+      await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'r', PermissionsBoundary: arn }));
+      const got = await iam.send(new GetPolicyCommand({ PolicyArn: arn }));
+      expect(got.Policy).toMatchObject({
+        AttachmentCount: 1,
+        PermissionsBoundaryUsageCount: 1,
+        IsAttachable: true,
+      });
+      expect(got.Policy?.CreateDate).toEqual(new Date(START));
+
+      const missing = await rejection(() =>
+        iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::123456789012:policy/nope' })),
+      );
+      expect(missing).toBeInstanceOf(NoSuchEntityException);
+      expect(missing.message).toBe(
+        'Policy arn:aws:iam::123456789012:policy/nope does not exist or is not attachable.',
+      );
+    });
+  });
+
+  it('has the instance boundary of the stacks in a fresh account; ensureInstanceBoundary adds it to others', async () => {
+    const { account, iam } = setup();
+    await runInVirtualTime(START, async () => {
+      expect((await iam.send(new GetPolicyCommand({ PolicyArn: BOUNDARY }))).Policy).toMatchObject({
+        PolicyName: 'capideploy-instance-boundary',
+        Path: '/capideploy/',
+      });
+      expect(ensureInstanceBoundary(account)).toBe(BOUNDARY);
+      const customer = ensureInstanceBoundary(account, { accountId: '444455556666' });
+      expect(customer).toBe('arn:aws:iam::444455556666:policy/capideploy/capideploy-instance-boundary');
+      expect(ensureInstanceBoundary(account, { accountId: '444455556666' })).toBe(customer);
+      expect(Object.keys(account.stateOf<IamState>('IAM').policies ?? {}).sort()).toEqual([
+        BOUNDARY,
+        customer,
+      ]);
+    });
+  });
+
+  it('adds the boundary to an account saved before managed policies existed', () => {
+    const { account } = setup();
+    const state = account.stateOf<IamState>('IAM');
+    delete state.policies;
+    expect(ensureInstanceBoundary(account)).toBe(BOUNDARY);
+    expect(account.stateOf<IamState>('IAM').policies?.[BOUNDARY]?.PolicyName).toBe(
+      'capideploy-instance-boundary',
+    );
   });
 });

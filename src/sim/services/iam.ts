@@ -1,4 +1,10 @@
-import type { OperationContext, ServiceSimulator } from '../account.js';
+import { createHash } from 'node:crypto';
+import {
+  DEFAULT_ACCOUNT_ID,
+  type OperationContext,
+  type ServiceSimulator,
+  type SimulatedAccount,
+} from '../account.js';
 import { awsError, type SimulatedAwsError } from '../aws-error.js';
 import { LATENCY_SECONDS } from '../latency.js';
 
@@ -24,6 +30,20 @@ export interface IamRole {
   AttachedPolicyArns: string[];
   /** Inline policies by name. */
   InlinePolicies: Record<string, string>;
+  /** ARN of the managed policy set as the role's permissions boundary, if any. */
+  PermissionsBoundaryArn?: string;
+}
+
+/** One customer managed policy (a single version, v1). */
+export interface IamManagedPolicy {
+  PolicyName: string;
+  PolicyId: string;
+  Arn: string;
+  Path: string;
+  CreateDate: number;
+  Description?: string;
+  Document: string;
+  Tags: Tag[];
 }
 
 /** One instance profile. `usableAt` is when EC2 RunInstances starts accepting it (IAM propagation). */
@@ -43,6 +63,8 @@ export interface IamInstanceProfile {
 export interface IamState {
   roles: Record<string, IamRole>;
   instanceProfiles: Record<string, IamInstanceProfile>;
+  /** Customer managed policies by ARN (absent in accounts saved before they existed). */
+  policies?: Record<string, IamManagedPolicy>;
 }
 
 /** The managed policy an instance role needs for SSM Agent to register. */
@@ -198,6 +220,14 @@ const encodePolicy = (document: string) => encodeURIComponent(document);
 
 function roleOutput(role: IamRole, withTags = true) {
   return {
+    ...(role.PermissionsBoundaryArn === undefined
+      ? {}
+      : {
+          PermissionsBoundary: {
+            PermissionsBoundaryType: 'Policy',
+            PermissionsBoundaryArn: role.PermissionsBoundaryArn,
+          },
+        }),
     Path: role.Path,
     RoleName: role.RoleName,
     RoleId: role.RoleId,
@@ -231,6 +261,8 @@ function createRole(ctx: Ctx, input: any) {
   if (findKey(ctx.state.roles, name)) {
     throw iamError('EntityAlreadyExists', `Role with name ${name} already exists.`);
   }
+  const boundary =
+    input.PermissionsBoundary === undefined ? undefined : boundaryPolicy(ctx, input.PermissionsBoundary);
   const role: IamRole = {
     RoleName: name,
     RoleId: iamId(ctx, 'AROA'),
@@ -243,6 +275,7 @@ function createRole(ctx: Ctx, input: any) {
     Tags: mergeTags([], input.Tags, 'TagsPerRole'),
     AttachedPolicyArns: [],
     InlinePolicies: {},
+    ...(boundary === undefined ? {} : { PermissionsBoundaryArn: boundary }),
   };
   ctx.state.roles[name] = role;
   return { Role: roleOutput(role) };
@@ -265,12 +298,25 @@ function deleteRole(ctx: Ctx, input: any) {
 
 const MANAGED_POLICY_ARN = /^arn:aws:iam::(aws|\d{12}):policy\/([\u0021-\u007E]+\/)?[\w+=,.@-]+$/;
 
+/** True when the managed policy exists: every AWS managed one is assumed to, customer managed ones by CreatePolicy. */
+const policyExists = (state: IamState, arn: string) =>
+  arn.startsWith('arn:aws:iam::aws:policy/') || state.policies?.[arn] !== undefined;
+
+/** A permissions boundary given to CreateRole or PutRolePermissionsBoundary: a valid ARN of an existing policy. */
+function boundaryPolicy(ctx: Ctx, value: unknown): string {
+  const arn = String(value ?? '');
+  if (!MANAGED_POLICY_ARN.test(arn)) throw iamError('InvalidInput', `ARN ${arn} is not valid.`);
+  if (!policyExists(ctx.state, arn)) {
+    throw iamError('NoSuchEntity', `Scope ARN: ${arn} does not exist or is not attachable.`);
+  }
+  return arn;
+}
+
 function attachRolePolicy(ctx: Ctx, input: any) {
   const role = roleNamed(ctx.state, input.RoleName);
   const arn = String(input.PolicyArn ?? '');
   if (!MANAGED_POLICY_ARN.test(arn)) throw iamError('InvalidInput', `ARN ${arn} is not valid.`);
-  // The simulator knows every AWS managed policy, but no customer managed one (it has no CreatePolicy).
-  if (!arn.startsWith('arn:aws:iam::aws:policy/')) {
+  if (!policyExists(ctx.state, arn)) {
     throw iamError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
   }
   if (role.AttachedPolicyArns.includes(arn)) return {};
@@ -342,6 +388,126 @@ function deleteRolePolicy(ctx: Ctx, input: any) {
   return {};
 }
 
+function putRolePermissionsBoundary(ctx: Ctx, input: any) {
+  const role = roleNamed(ctx.state, input.RoleName);
+  role.PermissionsBoundaryArn = boundaryPolicy(ctx, input.PermissionsBoundary);
+  return {};
+}
+
+function deleteRolePermissionsBoundary(ctx: Ctx, input: any) {
+  const role = roleNamed(ctx.state, input.RoleName);
+  delete role.PermissionsBoundaryArn;
+  return {};
+}
+
+function policyOutput(state: IamState, policy: IamManagedPolicy) {
+  const roles = Object.values(state.roles);
+  return {
+    PolicyName: policy.PolicyName,
+    PolicyId: policy.PolicyId,
+    Arn: policy.Arn,
+    Path: policy.Path,
+    DefaultVersionId: 'v1',
+    AttachmentCount: roles.filter((role) => role.AttachedPolicyArns.includes(policy.Arn)).length,
+    PermissionsBoundaryUsageCount: roles.filter((role) => role.PermissionsBoundaryArn === policy.Arn).length,
+    IsAttachable: true,
+    ...(policy.Description === undefined ? {} : { Description: policy.Description }),
+    CreateDate: new Date(policy.CreateDate),
+    UpdateDate: new Date(policy.CreateDate),
+    ...(policy.Tags.length > 0 ? { Tags: policy.Tags } : {}),
+  };
+}
+
+/** Stores a customer managed policy in the caller's account; EntityAlreadyExists when its name is taken there. */
+function storePolicy(
+  state: IamState,
+  accountId: string,
+  policy: Omit<IamManagedPolicy, 'Arn'>,
+): IamManagedPolicy {
+  state.policies ??= {};
+  const arn = `arn:aws:iam::${accountId}:policy${policy.Path}${policy.PolicyName}`;
+  const prefix = `arn:aws:iam::${accountId}:policy/`;
+  const lower = policy.PolicyName.toLowerCase();
+  if (
+    Object.values(state.policies).some(
+      (existing) => existing.Arn.startsWith(prefix) && existing.PolicyName.toLowerCase() === lower,
+    )
+  ) {
+    throw iamError(
+      'EntityAlreadyExists',
+      `A policy called ${policy.PolicyName} already exists. Duplicate names are not allowed.`,
+    );
+  }
+  const stored: IamManagedPolicy = { ...policy, Arn: arn };
+  state.policies[arn] = stored;
+  return stored;
+}
+
+function createPolicy(ctx: Ctx, input: any) {
+  const policy = storePolicy(ctx.state, ctx.caller.accountId, {
+    PolicyName: checkName('policyName', input.PolicyName, 128),
+    PolicyId: iamId(ctx, 'ANPA'),
+    Path: checkPath(input.Path),
+    CreateDate: ctx.now(),
+    ...(input.Description === undefined ? {} : { Description: String(input.Description) }),
+    Document: checkPolicyJson(input.PolicyDocument),
+    Tags: mergeTags([], input.Tags, 'TagsPerPolicy'),
+  });
+  return { Policy: policyOutput(ctx.state, policy) };
+}
+
+function getPolicy(ctx: Ctx, input: any) {
+  const arn = String(input.PolicyArn ?? '');
+  if (!MANAGED_POLICY_ARN.test(arn)) throw iamError('InvalidInput', `ARN ${arn} is not valid.`);
+  const policy = ctx.state.policies?.[arn];
+  if (!policy) throw iamError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+  return { Policy: policyOutput(ctx.state, policy) };
+}
+
+/**
+ * Name and path of the permissions boundary the stacks deploy for the instance roles (infra/permissions.ts,
+ * INSTANCE_BOUNDARY_NAME; the InstanceRole handler derives its ARN from the account).
+ */
+export const INSTANCE_BOUNDARY = { name: 'capideploy-instance-boundary', path: '/capideploy/' } as const;
+
+/**
+ * Stand-in document of the boundary in the simulated account: the simulator does not evaluate policies (yet), so it
+ * only needs the policy to exist; the deployed document is rendered by infra/permissions.ts.
+ */
+const BOUNDARY_STAND_IN = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'RenderedByInfraPermissions', Effect: 'Allow', Action: '*', Resource: '*' }],
+});
+
+/** The boundary's entry in an account's state, as the stack would have deployed it (a stable id per account). */
+const boundaryEntry = (accountId: string, document: string): Omit<IamManagedPolicy, 'Arn'> => ({
+  PolicyName: INSTANCE_BOUNDARY.name,
+  PolicyId: `ANPA${createHash('sha256').update(`boundary:${accountId}`).digest('hex').slice(0, 17).toUpperCase()}`,
+  Path: INSTANCE_BOUNDARY.path,
+  CreateDate: 0,
+  Description: 'Permissions boundary of the capideploy instance roles (deployed by the stack)',
+  Document: document,
+  Tags: [],
+});
+
+/**
+ * Puts the instance boundary policy into a simulated account, as the CapiDeploy (or, in SaaS mode, the customer role)
+ * stack deploys it there: `accountId` is the account (the simulated operator account by default; a customer account
+ * of SaaS mode), `document` the policy (a stand-in by default). Idempotent: an existing boundary is left as it is.
+ * A fresh simulated account already has it for the operator account (see `initialState`).
+ */
+export function ensureInstanceBoundary(
+  account: SimulatedAccount,
+  options: { accountId?: string; document?: string } = {},
+): string {
+  const state = account.stateOf<IamState>('IAM');
+  const accountId = options.accountId ?? account.accountId;
+  const arn = `arn:aws:iam::${accountId}:policy${INSTANCE_BOUNDARY.path}${INSTANCE_BOUNDARY.name}`;
+  if (!state.policies?.[arn])
+    storePolicy(state, accountId, boundaryEntry(accountId, options.document ?? BOUNDARY_STAND_IN));
+  return arn;
+}
+
 function createInstanceProfile(ctx: Ctx, input: any) {
   const name = checkName('instanceProfileName', input.InstanceProfileName, 128);
   const path = checkPath(input.Path);
@@ -407,12 +573,23 @@ function listInstanceProfilesForRole(ctx: Ctx, input: any) {
   };
 }
 
-/** IAM: roles, their managed and inline policies, instance profiles. */
+/** A fresh account's IAM: the instance boundary of the stacks is deployed in the default operator account. */
+function initialIamState(): IamState {
+  const state: IamState = { roles: {}, instanceProfiles: {}, policies: {} };
+  storePolicy(state, DEFAULT_ACCOUNT_ID, boundaryEntry(DEFAULT_ACCOUNT_ID, BOUNDARY_STAND_IN));
+  return state;
+}
+
+/** IAM: roles, their managed and inline policies and permissions boundaries, customer managed policies, profiles. */
 export const iamSimulator: ServiceSimulator<IamState> = {
   name: 'IAM',
-  initialState: () => ({ roles: {}, instanceProfiles: {} }),
+  initialState: initialIamState,
   operations: {
     CreateRole: createRole,
+    PutRolePermissionsBoundary: putRolePermissionsBoundary,
+    DeleteRolePermissionsBoundary: deleteRolePermissionsBoundary,
+    CreatePolicy: createPolicy,
+    GetPolicy: getPolicy,
     GetRole: (ctx, input) => ({
       Role: { ...roleOutput(roleNamed(ctx.state, input.RoleName)), RoleLastUsed: {} },
     }),
@@ -448,5 +625,7 @@ export const iamSimulator: ServiceSimulator<IamState> = {
     },
   },
   targetsOf: (_ctx, _operation, input) =>
-    [input?.RoleName, input?.InstanceProfileName].filter((name): name is string => typeof name === 'string'),
+    [input?.RoleName, input?.InstanceProfileName, input?.PolicyName].filter(
+      (name): name is string => typeof name === 'string',
+    ),
 };

@@ -12,9 +12,11 @@ import {
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/instance-role/handler.js';
@@ -27,11 +29,15 @@ import {
 import { awsError, expectNamedError, RAW_SPEC, sampleContext } from '../helpers.js';
 
 const iamMock = mockClient(IAMClient);
+const stsMock = mockClient(STSClient);
 
 const ROLE = 'capideploy-sample-instance';
 const ROLE_ARN = `arn:aws:iam::123456789012:role/capideploy/${ROLE}`;
 const PROFILE_ARN = `arn:aws:iam::123456789012:instance-profile/capideploy/${ROLE}`;
 const SSM_CORE = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
+/** The boundary both stacks deploy, in the account of the role (written out, not derived by the code under test). */
+const BOUNDARY = 'arn:aws:iam::123456789012:policy/capideploy/capideploy-instance-boundary';
+const BOUNDED = { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: BOUNDARY } as const;
 const TAGS = [
   { Key: 'Name', Value: ROLE },
   { Key: 'DeploymentName', Value: 'sample' },
@@ -46,10 +52,17 @@ const MUTATING = [
   AttachRolePolicyCommand,
   AddRoleToInstanceProfileCommand,
   DeleteRolePolicyCommand,
+  PutRolePermissionsBoundaryCommand,
 ];
 
 beforeEach(() => {
   iamMock.reset();
+  stsMock.reset();
+  // The Lambda's own identity (single-account mode): the account the role is created in.
+  stsMock.on(GetCallerIdentityCommand).resolves({
+    Account: '123456789012',
+    Arn: 'arn:aws:sts::123456789012:assumed-role/CapiDeploy-InstanceRoleRole/CapiDeploy-InstanceRole',
+  });
 });
 
 /** The policy document the role must carry for the sample, as the seed describes it. */
@@ -140,7 +153,14 @@ describe('ensureInstanceRole', () => {
     // Assess
     expect(result).toEqual({ roleName: ROLE, instanceProfileName: ROLE, instanceProfileArn: PROFILE_ARN });
     const createRole = iamMock.commandCalls(CreateRoleCommand)[0].args[0].input;
-    expect(createRole).toMatchObject({ RoleName: ROLE, Path: '/capideploy/', Tags: TAGS });
+    expect(createRole).toMatchObject({
+      RoleName: ROLE,
+      Path: '/capideploy/',
+      PermissionsBoundary: BOUNDARY,
+      Tags: TAGS,
+    });
+    // Created with the boundary: nothing to put afterwards.
+    expect(iamMock).not.toHaveReceivedCommand(PutRolePermissionsBoundaryCommand);
     expect(JSON.parse(createRole.AssumeRolePolicyDocument!)).toEqual({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -168,7 +188,9 @@ describe('ensureInstanceRole', () => {
     const current = inlinePolicyName(
       instancePolicy(sampleContext().plan, ['capillaries-sample-data'], 'aws', '123456789012'),
     );
-    iamMock.on(GetRoleCommand).resolves({ Role: { RoleName: ROLE, Arn: ROLE_ARN } as never });
+    iamMock.on(GetRoleCommand).resolves({
+      Role: { RoleName: ROLE, Arn: ROLE_ARN, PermissionsBoundary: BOUNDED } as never,
+    });
     iamMock.on(ListRolePoliciesCommand).resolves({ PolicyNames: [current] });
     iamMock
       .on(ListAttachedRolePoliciesCommand)
@@ -183,11 +205,82 @@ describe('ensureInstanceRole', () => {
     const received = iamMock.calls().map((call) => (call.args[0] as object).constructor.name);
     for (const command of MUTATING) expect(received).not.toContain(command.name);
     expect(received.every((name) => /^(Get|List)/.test(name))).toBe(true);
+    expect(stsMock.calls()).toHaveLength(0);
+  });
+
+  it('puts the boundary on an existing role without one, before touching its policies', async () => {
+    // Prepare: a role created before the boundary existed
+    iamMock.on(GetRoleCommand).resolves({ Role: { RoleName: ROLE, Arn: ROLE_ARN } as never });
+    iamMock.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+    iamMock.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { Arn: PROFILE_ARN, Roles: [{ RoleName: ROLE }] } as never,
+    });
+    // Act
+    await ensureInstanceRole(sampleContext(), ['capillaries-sample-data']);
+    // Assess: the grants allow PutRolePolicy and AttachRolePolicy only on a role that has the boundary
+    expect(iamMock).toHaveReceivedCommandExactlyOnceWith(PutRolePermissionsBoundaryCommand, {
+      RoleName: ROLE,
+      PermissionsBoundary: BOUNDARY,
+    });
+    const order = iamMock.calls().map((call) => (call.args[0] as object).constructor.name);
+    expect(order.indexOf('PutRolePermissionsBoundaryCommand')).toBeLessThan(
+      order.indexOf('PutRolePolicyCommand'),
+    );
+    expect(order.indexOf('PutRolePermissionsBoundaryCommand')).toBeLessThan(
+      order.indexOf('AttachRolePolicyCommand'),
+    );
+    expect(iamMock).not.toHaveReceivedCommand(CreateRoleCommand);
+  });
+
+  it('replaces another boundary with the instance boundary', async () => {
+    iamMock.on(GetRoleCommand).resolves({
+      Role: {
+        RoleName: ROLE,
+        Arn: ROLE_ARN,
+        PermissionsBoundary: { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: SSM_CORE },
+      } as never,
+    });
+    iamMock.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: SSM_CORE }] });
+    iamMock.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { Arn: PROFILE_ARN, Roles: [{ RoleName: ROLE }] } as never,
+    });
+    await ensureInstanceRole(sampleContext(), []);
+    expect(iamMock).toHaveReceivedCommandExactlyOnceWith(PutRolePermissionsBoundaryCommand, {
+      RoleName: ROLE,
+      PermissionsBoundary: BOUNDARY,
+    });
+  });
+
+  it("creates the role in SaaS mode with the customer account's boundary", async () => {
+    // Prepare: the clients act as the customer role
+    stsMock.on(GetCallerIdentityCommand).resolves({
+      Account: '444455556666',
+      Arn: 'arn:aws:sts::444455556666:assumed-role/capideploy-operator/capideploy',
+    });
+    iamMock.on(GetRoleCommand).rejects(notFound());
+    iamMock.on(CreateRoleCommand).resolves({
+      Role: { RoleName: ROLE, Arn: `arn:aws:iam::444455556666:role/capideploy/${ROLE}` } as never,
+    });
+    iamMock.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+    iamMock.on(GetInstanceProfileCommand).resolves({
+      InstanceProfile: { Arn: PROFILE_ARN, Roles: [{ RoleName: ROLE }] } as never,
+    });
+    // Act
+    await ensureInstanceRole(sampleContext(), []);
+    // Assess
+    expect(iamMock.commandCalls(CreateRoleCommand)[0].args[0].input.PermissionsBoundary).toBe(
+      'arn:aws:iam::444455556666:policy/capideploy/capideploy-instance-boundary',
+    );
   });
 
   it('replaces an outdated inline policy when the buckets changed', async () => {
     // Prepare
-    iamMock.on(GetRoleCommand).resolves({ Role: { RoleName: ROLE, Arn: ROLE_ARN } as never });
+    iamMock.on(GetRoleCommand).resolves({
+      Role: { RoleName: ROLE, Arn: ROLE_ARN, PermissionsBoundary: BOUNDED } as never,
+    });
     iamMock
       .on(ListRolePoliciesCommand)
       .resolves({ PolicyNames: ['capideploy-instance-access-0123456789abcdef'] });
