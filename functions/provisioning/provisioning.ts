@@ -202,15 +202,19 @@ async function commandFailure(ctx: DeploymentContext, command: SentCommand, fail
     .slice(-STDERR_TAIL_LINES)
     .join('\n');
   const timedOut = (first.Status ?? '').includes('Timed');
+  // SSM's StatusDetails tell a command never delivered (the agent offline) from a script that ran too long.
+  const undelivered = /Delivery Timed Out|Undeliverable/.test(first.StatusDetails ?? '');
   return new CommandFailed({
     resource: `node ${node} (${command.document})`,
     id: first.InstanceId ?? null,
     // The invocation status (Failed, TimedOut, Cancelled) is SSM's code for how the command ended.
     awsError: first.Status ?? null,
     message: `${command.document} ${first.Status} on ${node} with exit code ${detail.ResponseCode}${stderrTail ? `: ${stderrTail.split('\n').pop()}` : ''}`,
-    hint: timedOut
-      ? 'The script ran past its timeout: check the node with Session Manager, then re-run create to resume.'
-      : 'Read the stderr tail (full output in the command output bucket), fix the cause, then re-run create: nodes that succeeded are skipped.',
+    hint: undelivered
+      ? `SSM never delivered the command (${first.StatusDetails}): the node's SSM agent is offline. Check the instance is running and its route to the NAT gateway, then re-run create to resume.`
+      : timedOut
+        ? 'The script ran past its timeout: check the node with Session Manager, then re-run create to resume.'
+        : 'Read the stderr tail (full output in the command output bucket), fix the cause, then re-run create: nodes that succeeded are skipped.',
     details: {
       node,
       instanceId: first.InstanceId,

@@ -786,10 +786,61 @@ describe('EC2 instances', () => {
       expect(ami.message).toBe("The image id '[ami-0123456789abcdef0]' does not exist");
       const arch = await rejection(() => launch(ec2, net, 'demo-cass002', { InstanceType: 'c7g.large' }));
       expect(arch.name).toBe('InvalidParameterValue');
+      expect(arch.message).toBe(
+        "The architecture 'arm64' of the specified instance type does not match the architecture 'x86_64' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.",
+      );
+      const x86OnArm = await rejection(() =>
+        launch(ec2, net, 'demo-cass002', { ImageId: ARM64, InstanceType: 't3.micro' }),
+      );
+      expect(x86OnArm.message).toMatch(
+        /^The architecture 'x86_64' of the specified instance type does not match the architecture 'arm64' of the specified AMI\./,
+      );
+      // A real Graviton type the simulated catalogue does not offer still fails on its architecture, as on AWS.
+      const uncatalogued = await rejection(() =>
+        launch(ec2, net, 'demo-cass002', { InstanceType: 'm7g.large' as _InstanceType }),
+      );
+      expect(uncatalogued.name).toBe('InvalidParameterValue');
+      expect(uncatalogued.message).toMatch(/^The architecture 'arm64' of the specified instance type/);
       const type = await rejection(() =>
         launch(ec2, net, 'demo-cass002', { InstanceType: 'x9.huge' as _InstanceType }),
       );
       expect(type.name).toBe('InvalidParameterValue');
+    });
+  });
+
+  it('refuses MetadataOptions out of range, launching nothing, and keeps those in range', async () => {
+    const { ec2, state } = setup();
+    await virtual(async () => {
+      const net = await network(ec2);
+      const refused = await Promise.all(
+        (
+          [
+            { HttpPutResponseHopLimit: 65 },
+            { HttpPutResponseHopLimit: 0 },
+            { HttpTokens: 'bogus' },
+            { HttpEndpoint: 'on' },
+            { HttpProtocolIpv6: 'yes' },
+            { InstanceMetadataTags: 'maybe' },
+          ] as RunInstancesCommandInput['MetadataOptions'][]
+        ).map((MetadataOptions) => rejection(() => launch(ec2, net, 'demo-cass001', { MetadataOptions }))),
+      );
+      expect(refused.map((error) => error.name)).toEqual(Array(6).fill('InvalidParameterValue'));
+      expect(refused[0].message).toBe(
+        'Value (65) for parameter HttpPutResponseHopLimit is invalid. Valid values are between 1 and 64.',
+      );
+      expect(refused[2].message).toBe(
+        'Value (bogus) for parameter HttpTokens is invalid. Valid values are: optional, required.',
+      );
+      expect(refused[3].message).toContain('parameter HttpEndpoint is invalid');
+      expect(Object.keys(state().instances)).toEqual([]);
+
+      const metadata = {
+        HttpPutResponseHopLimit: 64,
+        HttpTokens: 'optional',
+        HttpEndpoint: 'disabled',
+      } as const;
+      const ok = await launch(ec2, net, 'demo-cass001', { MetadataOptions: metadata });
+      expect(ok.Instances![0].MetadataOptions).toMatchObject(metadata);
     });
   });
 

@@ -698,3 +698,108 @@ describe('capi-health-check output', () => {
     });
   });
 });
+
+describe('SSM Run Command to an agent that lost its connection', () => {
+  const INSTALL = 'capi-daemon-install';
+  const delivered = LATENCY_SECONDS.commandRegistered + LATENCY_SECONDS.commandDelivered;
+
+  /** Two Online nodes, then the NAT route goes: their agents are ConnectionLost (registered, unreachable). */
+  async function lostAgents(world: World): Promise<string[]> {
+    const ids = await online(world, ['demo-daemon001', 'demo-daemon002']);
+    await describeAll(world.ssm);
+    world.ec2.routes[PRIVATE] = null;
+    const { InstanceInformationList } = await world.ssm.send(new DescribeInstanceInformationCommand({}));
+    expect(InstanceInformationList?.map((info) => info.PingStatus)).toEqual([
+      'ConnectionLost',
+      'ConnectionLost',
+    ]);
+    return ids;
+  }
+
+  const statusOf = async (world: World, commandId: string, id: string) => {
+    const { Status, StatusDetails, ResponseCode } = await invocation(world.ssm, commandId, id);
+    return { Status, StatusDetails, ResponseCode };
+  };
+
+  it('accepts the command, holds it Pending then Delayed, and runs it once the agent is back', async () => {
+    await inVirtualTime(async () => {
+      const world = await newWorld();
+      const [id] = await lostAgents(world);
+      const commandId = await send(world, INSTALL, [id]);
+      await wait(LATENCY_SECONDS.commandRegistered);
+      expect(await statusOf(world, commandId, id)).toEqual({
+        Status: 'Pending',
+        StatusDetails: 'Pending',
+        ResponseCode: -1,
+      });
+      await wait(LATENCY_SECONDS.commandDelivered + 60);
+      expect(await statusOf(world, commandId, id)).toEqual({
+        Status: 'Delayed',
+        StatusDetails: 'Delayed',
+        ResponseCode: -1,
+      });
+      const listed = await world.ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+      expect(listed.Commands![0]).toMatchObject({ Status: 'InProgress', CompletedCount: 0 });
+
+      // The route is back: the agent reconnects, picks the command up and runs it.
+      world.ec2.routes[PRIVATE] = 'nat';
+      await describeAll(world.ssm);
+      await wait(LATENCY_SECONDS.ssmAgentOnline);
+      expect((await statusOf(world, commandId, id)).Status).toBe('InProgress');
+      await wait(DOCUMENT_SECONDS[INSTALL]);
+      expect(await statusOf(world, commandId, id)).toEqual({
+        Status: 'Success',
+        StatusDetails: 'Success',
+        ResponseCode: 0,
+      });
+    });
+  });
+
+  it('times the delivery out after TimeoutSeconds when the agent stays away', async () => {
+    await inVirtualTime(async () => {
+      const world = await newWorld();
+      const [id] = await lostAgents(world);
+      const commandId = await send(world, INSTALL, [id]);
+      await wait(600 - 1);
+      expect((await statusOf(world, commandId, id)).Status).toBe('Delayed');
+      await wait(1);
+      expect(await statusOf(world, commandId, id)).toEqual({
+        Status: 'TimedOut',
+        StatusDetails: 'Delivery Timed Out',
+        ResponseCode: -1,
+      });
+      const { CommandInvocations } = await world.ssm.send(
+        new ListCommandInvocationsCommand({ CommandId: commandId }),
+      );
+      expect(CommandInvocations?.map((row) => [row.Status, row.StatusDetails])).toEqual([
+        ['TimedOut', 'Delivery Timed Out'],
+      ]);
+      const listed = await world.ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+      expect(listed.Commands![0]).toMatchObject({
+        Status: 'TimedOut',
+        StatusDetails: 'Delivery Timed Out',
+        DeliveryTimedOutCount: 1,
+        ErrorCount: 0,
+      });
+    });
+  });
+
+  it('makes the invocation Undeliverable when the instance is terminated while it waits', async () => {
+    await inVirtualTime(async () => {
+      const world = await newWorld();
+      const [gone, waiting] = await lostAgents(world);
+      const commandId = await send(world, INSTALL, [gone, waiting]);
+      await wait(delivered + 30);
+      (world.ec2.instances[gone].State as { Name: string }).Name = 'terminated';
+      expect(await statusOf(world, commandId, gone)).toEqual({
+        Status: 'Failed',
+        StatusDetails: 'Undeliverable',
+        ResponseCode: -1,
+      });
+      expect((await statusOf(world, commandId, waiting)).Status).toBe('Delayed');
+      // A terminated instance is no managed instance: a new command to it is refused at once.
+      const refused = await rejection(() => send(world, INSTALL, [gone]));
+      expect(refused.name).toBe('InvalidInstanceId');
+    });
+  });
+});

@@ -1,3 +1,4 @@
+import { instanceTypeArch } from '../../../core/spec/flavors.js';
 import { tagValue } from '../../../core/tags.js';
 import { LATENCY_SECONDS } from '../../latency.js';
 import { type IamInstanceProfile, type IamState, instanceProfileOfArn } from '../iam.js';
@@ -5,6 +6,7 @@ import { DEFAULT_VCPU_QUOTA, vcpuQuota } from '../quotas.js';
 import {
   type Image,
   INSTANCE_TYPES,
+  type InstanceTypeInfo,
   imagesOf,
   isOffered,
   ROOT_DEVICE_NAME,
@@ -53,14 +55,26 @@ function imageOf(ctx: Ctx, imageId: unknown): Image {
   return image;
 }
 
+/**
+ * An instance type's architecture: the catalogue's, else core's rule from EC2's naming convention (the one CDK
+ * uses), so a real type the simulated catalogue does not offer (m7g.large) is still seen as arm64.
+ */
+function archOf(type: string): InstanceTypeInfo['arch'] {
+  return INSTANCE_TYPES[type]?.arch ?? (instanceTypeArch(type) === 'arm64' ? 'arm64' : 'x86_64');
+}
+
 function checkInstanceType(ctx: Ctx, type: unknown, image: Image, subnet: Subnet): string {
-  const info = INSTANCE_TYPES[String(type)];
-  if (!info) throw invalidParameter(`Invalid value '${String(type)}' for InstanceType.`);
-  if (info.arch !== image.Architecture) {
+  const name = String(type);
+  const arch = archOf(name);
+  // EC2 answers a type/AMI architecture mismatch with this message (seen in RunInstances errors), whether or not
+  // the type is one this account could launch.
+  if (arch !== image.Architecture) {
     throw invalidParameter(
-      `The architecture '${info.arch}' of the specified instance type does not match the architecture '${image.Architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`,
+      `The architecture '${arch}' of the specified instance type does not match the architecture '${image.Architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`,
     );
   }
+  const info = INSTANCE_TYPES[name];
+  if (!info) throw invalidParameter(`Invalid value '${name}' for InstanceType.`);
   if (!isOffered(info.type, subnet.AvailabilityZone))
     throw unsupportedInZone(ctx, info.type, subnet.AvailabilityZone);
   return info.type;
@@ -147,6 +161,37 @@ function networkOf(input: any) {
     privateIp: input.PrivateIpAddress ?? nic.PrivateIpAddress,
     publicIp: nic.AssociatePublicIpAddress as boolean | undefined,
   };
+}
+
+/** The values InstanceMetadataOptionsRequest allows (EC2 API reference): enums, and a hop limit of 1 to 64. */
+const METADATA_ENUMS: Record<string, readonly string[]> = {
+  HttpTokens: ['optional', 'required'],
+  HttpEndpoint: ['enabled', 'disabled'],
+  HttpProtocolIpv6: ['enabled', 'disabled'],
+  InstanceMetadataTags: ['enabled', 'disabled'],
+};
+const HOP_LIMIT = { min: 1, max: 64 };
+
+/**
+ * Refuses MetadataOptions out of range before anything is launched, as RunInstances does (InvalidParameterValue).
+ * The code and the limits are AWS's; AWS's exact message for these was not found in the references, so the
+ * wording follows EC2's "Value (...) for parameter ... is invalid." messages.
+ */
+function checkMetadataOptions(requested: any = {}): void {
+  for (const [name, allowed] of Object.entries(METADATA_ENUMS)) {
+    const value = requested[name];
+    if (value !== undefined && !allowed.includes(String(value))) {
+      throw invalidParameter(
+        `Value (${String(value)}) for parameter ${name} is invalid. Valid values are: ${allowed.join(', ')}.`,
+      );
+    }
+  }
+  const hops = requested.HttpPutResponseHopLimit;
+  if (hops !== undefined && !(Number.isInteger(hops) && hops >= HOP_LIMIT.min && hops <= HOP_LIMIT.max)) {
+    throw invalidParameter(
+      `Value (${String(hops)}) for parameter HttpPutResponseHopLimit is invalid. Valid values are between ${HOP_LIMIT.min} and ${HOP_LIMIT.max}.`,
+    );
+  }
 }
 
 function metadataOptions(requested: any = {}) {
@@ -251,6 +296,7 @@ function runInstances(ctx: Ctx, input: any) {
   const replay = replayOf(ctx, input);
   if (replay) return replay;
   const { min, max } = counts(input);
+  checkMetadataOptions(input.MetadataOptions);
   const network = networkOf(input);
   if (!network.subnetId) throw ec2Error('VPCIdNotSpecified', 'No default VPC for this user');
   const subnet = lookup(ctx.state, 'subnets', network.subnetId);

@@ -1,10 +1,13 @@
 import { pageOf } from '../../pagination.js';
+import { observe } from './agents.js';
 import { HEALTH_CHECK_DOCUMENT, healthCheck, type RunOutput } from './cluster.js';
 import {
   type Ctx,
   constraintError,
   type Documents,
+  ec2Of,
   type FinalStatus,
+  GONE_STATES,
   type InvocationResult,
   managedRecord,
   NO_MESSAGE,
@@ -23,9 +26,12 @@ export const STDERR_LIMIT = 8_000;
 /** ListCommandInvocations with Details returns the first 2,500 characters of a plugin's output. */
 const PLUGIN_OUTPUT_LIMIT = 2_500;
 
-const STATUS_DETAILS: Record<FinalStatus | 'Pending' | 'InProgress', string> = {
+type ViewStatus = FinalStatus | 'Pending' | 'InProgress' | 'Delayed';
+
+const STATUS_DETAILS: Record<ViewStatus, string> = {
   Pending: 'Pending',
   InProgress: 'In Progress',
+  Delayed: 'Delayed',
   Success: 'Success',
   Failed: 'Failed',
   TimedOut: 'Execution Timed Out',
@@ -42,11 +48,40 @@ const finishAt = (invocation: SsmInvocation) =>
     : invocation.endAt;
 
 /**
+ * Retries delivery of the commands waiting for an unreachable agent (SSM's Delayed), before their delivery
+ * deadline: an agent back Online gets the command now and runs it; an instance that is no longer managed
+ * (terminated) makes the invocation Undeliverable. Observed lazily, like everything here: an agent that came back
+ * is noticed at the next call that looks at commands.
+ */
+function redeliver(ctx: Ctx, now: number): void {
+  const waiting = Object.values(ssmState(ctx).commands)
+    .flatMap((command) => Object.values(command.invocations))
+    .filter((invocation) => invocation.awaitingAgent && !invocation.result && now < finishAt(invocation));
+  if (waiting.length === 0) return;
+  const ec2 = ec2Of(ctx);
+  for (const invocation of waiting) {
+    const awaiting = invocation.awaitingAgent!;
+    const instance = ec2.instances[invocation.InstanceId];
+    if (!instance || GONE_STATES.has(instance.State?.Name)) {
+      invocation.undeliverable = true;
+    } else if (now < awaiting.attemptAt || observe(ctx, ec2, instance) !== 'Online') {
+      continue;
+    } else {
+      delete invocation.deliveryTimedOut;
+      invocation.startAt = now;
+    }
+    invocation.endAt = invocation.undeliverable ? now : now + awaiting.runMs;
+    delete invocation.awaitingAgent;
+  }
+}
+
+/**
  * Finishes every invocation whose end has passed, in the order they end, and records the outcome per node: a
  * health check that ends after a configure document sees that document's result.
  */
 export function settle(ctx: Ctx): void {
   const now = ctx.now();
+  redeliver(ctx, now);
   const due = Object.values(ssmState(ctx).commands)
     .flatMap((command) => Object.values(command.invocations).map((invocation) => ({ command, invocation })))
     .filter(({ invocation }) => !invocation.result && finishAt(invocation) <= now)
@@ -63,7 +98,7 @@ export function settle(ctx: Ctx): void {
 
 function finish(ctx: Ctx, command: SsmCommand, invocation: SsmInvocation): InvocationResult {
   const endedAt = finishAt(invocation);
-  const started = !invocation.deliveryTimedOut && invocation.startAt < endedAt;
+  const started = !invocation.deliveryTimedOut && !invocation.undeliverable && invocation.startAt < endedAt;
   const result = (status: FinalStatus, details: string, responseCode: number, stdout = '', stderr = '') => ({
     status,
     details,
@@ -73,8 +108,10 @@ function finish(ctx: Ctx, command: SsmCommand, invocation: SsmInvocation): Invoc
     endedAt,
     started,
   });
-  if (invocation.deliveryTimedOut) return result('TimedOut', 'Delivery Timed Out', -1);
   if (endedAt === invocation.cancelledAt) return result('Cancelled', 'Cancelled', -1);
+  // SSM's invocation Status has no Undeliverable value: it is a StatusDetails of a Failed invocation.
+  if (invocation.undeliverable) return result('Failed', 'Undeliverable', -1);
+  if (invocation.deliveryTimedOut) return result('TimedOut', 'Delivery Timed Out', -1);
   const banner = `[capi] ${command.DocumentName} on ${invocation.ComputerName}\n`;
   const fault = invocation.fault;
   if (fault?.status === 'TimedOut') {
@@ -95,13 +132,20 @@ function finish(ctx: Ctx, command: SsmCommand, invocation: SsmInvocation): Invoc
 }
 
 interface InvocationView {
-  status: FinalStatus | 'Pending' | 'InProgress';
+  status: ViewStatus;
   details: string;
   responseCode: number;
   stdout: string;
   stderr: string;
   startedAt?: number;
   endedAt?: number;
+}
+
+/** Pending until delivered; then InProgress, or Delayed while SSM cannot reach the agent. */
+function unfinishedStatus(invocation: SsmInvocation, now: number): ViewStatus {
+  const awaiting = invocation.awaitingAgent;
+  if (awaiting) return now < awaiting.attemptAt ? 'Pending' : 'Delayed';
+  return now < invocation.startAt ? 'Pending' : 'InProgress';
 }
 
 /** What SSM reports for an invocation now; undefined while it is not registered yet. */
@@ -115,7 +159,7 @@ function viewOf(invocation: SsmInvocation, now: number): InvocationView | undefi
       endedAt: result.endedAt,
     };
   }
-  const status = now < invocation.startAt ? 'Pending' : 'InProgress';
+  const status = unfinishedStatus(invocation, now);
   return {
     status,
     details: STATUS_DETAILS[status],
@@ -126,26 +170,35 @@ function viewOf(invocation: SsmInvocation, now: number): InvocationView | undefi
   };
 }
 
-/** A command's status from its invocations': the worst final status once all have finished. */
-function aggregateStatus(statuses: InvocationView['status'][]): InvocationView['status'] {
+const UNFINISHED = new Set<ViewStatus>(['Pending', 'InProgress', 'Delayed']);
+
+/**
+ * A command's status from its invocations': the worst final status once all have finished. Undeliverable
+ * invocations do not decide it unless every invocation is Undeliverable (then Failed), as the SSM docs say.
+ */
+function aggregateStatus(views: (InvocationView | undefined)[]): ViewStatus {
+  const statuses = views.map((view) => view?.status ?? 'Pending');
   if (statuses.every((status) => status === 'Pending')) return 'Pending';
-  if (statuses.some((status) => status === 'Pending' || status === 'InProgress')) return 'InProgress';
-  return (['Cancelled', 'Failed', 'TimedOut'] as const).find((bad) => statuses.includes(bad)) ?? 'Success';
+  if (statuses.some((status) => UNFINISHED.has(status))) return 'InProgress';
+  const deciding = views.filter((view) => view?.details !== 'Undeliverable').map((view) => view!.status);
+  if (deciding.length === 0) return 'Failed';
+  return (['Cancelled', 'Failed', 'TimedOut'] as const).find((bad) => deciding.includes(bad)) ?? 'Success';
 }
 
 function commandStatus(views: (InvocationView | undefined)[]) {
   const statuses = views.map((view) => view?.status ?? 'Pending');
   const count = (status: string) => statuses.filter((s) => s === status).length;
-  const deliveryTimedOut = views.filter((view) => view?.details === 'Delivery Timed Out').length;
-  const status = aggregateStatus(statuses);
+  const countDetails = (details: string) => views.filter((view) => view?.details === details).length;
+  const deliveryTimedOut = countDetails('Delivery Timed Out');
+  const status = aggregateStatus(views);
   const onlyDelivery = status === 'TimedOut' && deliveryTimedOut === count('TimedOut');
   return {
     Status: status,
     StatusDetails: onlyDelivery ? 'Delivery Timed Out' : STATUS_DETAILS[status],
     TargetCount: statuses.length,
-    CompletedCount: statuses.length - count('Pending') - count('InProgress'),
-    // Execution timeouts count as errors, delivery timeouts do not.
-    ErrorCount: count('Failed') + count('TimedOut') - deliveryTimedOut,
+    CompletedCount: statuses.filter((s) => !UNFINISHED.has(s)).length,
+    // Execution timeouts count as errors; delivery timeouts and undeliverable invocations do not.
+    ErrorCount: count('Failed') + count('TimedOut') - deliveryTimedOut - countDetails('Undeliverable'),
     DeliveryTimedOutCount: deliveryTimedOut,
   };
 }
@@ -282,8 +335,7 @@ function commandFilter(filter: { key?: string; value?: string }): CommandFilter 
     case 'Status':
       return (_command, status) => status === value;
     case 'ExecutionStage':
-      return (_command, status) =>
-        (value === 'Executing') === (status === 'Pending' || status === 'InProgress');
+      return (_command, status) => (value === 'Executing') === UNFINISHED.has(status as ViewStatus);
     default:
       throw ssmError('InvalidFilterKey', 'The specified key is not valid.');
   }

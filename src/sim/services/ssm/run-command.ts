@@ -69,17 +69,27 @@ function checkInstanceIds(input: any): string[] {
   return ids;
 }
 
-function checkOnline(ctx: Ctx, ec2: Ec2View, ids: string[]): void {
-  const invalid = ids.filter((id) => {
-    const instance = ec2.instances[id];
-    return !instance || observe(ctx, ec2, instance) !== 'Online';
-  });
+type PingStatus = ReturnType<typeof observe>;
+
+/**
+ * Each target's agent status. SSM refuses only targets it does not manage (never registered, or terminated); a
+ * managed instance whose agent is ConnectionLost is accepted, and the command waits for the agent (Delayed).
+ */
+function checkManaged(ctx: Ctx, ec2: Ec2View, ids: string[]): Map<string, PingStatus> {
+  const pings = new Map(
+    ids.map((id) => {
+      const instance = ec2.instances[id];
+      return [id, instance ? observe(ctx, ec2, instance) : undefined] as const;
+    }),
+  );
+  const invalid = ids.filter((id) => pings.get(id) === undefined);
   if (invalid.length > 0) {
     throw ssmError(
       'InvalidInstanceId',
       `Instances [[${invalid.join(', ')}]] not in a valid state for account ${ctx.caller.accountId}`,
     );
   }
+  return pings;
 }
 
 function checkParameterValues(name: string, spec: SimDocumentParameter, values: unknown): void {
@@ -171,38 +181,52 @@ interface Schedule {
   deliveryDeadline: number;
 }
 
-/** Plans one invocation: its fault, start (in the first free concurrency slot) and end, in virtual time. */
-function planInvocation(
-  ctx: Ctx,
-  command: SsmCommand,
-  instance: Ec2Instance,
-  schedule: Schedule,
-): SsmInvocation {
-  const name = nameOf(instance, instance.InstanceId);
-  const rule = ctx.effect('SendCommand', [name, instance.InstanceId], command.DocumentName);
-  const slot = schedule.slots.indexOf(Math.min(...schedule.slots));
-  const startAt = Math.max(
-    schedule.slots[slot],
-    schedule.registeredAt + LATENCY_SECONDS.commandDelivered * 1000,
-  );
-  const base = {
-    InstanceId: instance.InstanceId,
-    name,
-    ComputerName: computerName(instance, ctx.region),
-    registeredAt: schedule.registeredAt,
-  };
-  // An agent that cannot start the command before the delivery timeout never runs it.
-  if (startAt > schedule.deliveryDeadline) {
-    const deadline = schedule.deliveryDeadline;
-    return { ...base, startAt: deadline, endAt: deadline, deliveryTimedOut: true };
-  }
+/** How the document's run on one node goes: its fault (a rule, or an execution timeout) and how long it takes. */
+function runOf(command: SsmCommand, rule: FaultRule | undefined) {
   const planned = faultOutcome(rule);
   const runSeconds =
     (DOCUMENT_SECONDS[command.DocumentName] ?? DEFAULT_DOCUMENT_SECONDS) + (rule?.delaySeconds ?? 0);
   const timeout = command.executionTimeoutSeconds;
   const timesOut = planned?.status === 'TimedOut' || runSeconds > timeout;
   const fault = timesOut ? { status: 'TimedOut' as const, stderr: planned?.stderr } : planned;
-  const endAt = startAt + (timesOut ? timeout : runSeconds) * 1000;
+  return { runMs: (timesOut ? timeout : runSeconds) * 1000, ...(fault ? { fault } : {}) };
+}
+
+/** Plans one invocation: its fault, start (in the first free concurrency slot) and end, in virtual time. */
+function planInvocation(
+  ctx: Ctx,
+  command: SsmCommand,
+  instance: Ec2Instance,
+  schedule: Schedule,
+  ping: PingStatus,
+): SsmInvocation {
+  const name = nameOf(instance, instance.InstanceId);
+  const rule = ctx.effect('SendCommand', [name, instance.InstanceId], command.DocumentName);
+  const firstAttempt = schedule.registeredAt + LATENCY_SECONDS.commandDelivered * 1000;
+  const base = {
+    InstanceId: instance.InstanceId,
+    name,
+    ComputerName: computerName(instance, ctx.region),
+    registeredAt: schedule.registeredAt,
+  };
+  const deadline = schedule.deliveryDeadline;
+  const { runMs, fault } = runOf(command, rule);
+  // The agent is unreachable: SSM keeps the command (Delayed) until the agent is back or the delivery timeout.
+  if (ping === 'ConnectionLost') {
+    return {
+      ...base,
+      startAt: deadline,
+      endAt: deadline,
+      deliveryTimedOut: true,
+      awaitingAgent: { attemptAt: firstAttempt, runMs },
+      ...(fault ? { fault } : {}),
+    };
+  }
+  const slot = schedule.slots.indexOf(Math.min(...schedule.slots));
+  const startAt = Math.max(schedule.slots[slot], firstAttempt);
+  // An agent that cannot start the command before the delivery timeout never runs it.
+  if (startAt > deadline) return { ...base, startAt: deadline, endAt: deadline, deliveryTimedOut: true };
+  const endAt = startAt + runMs;
   schedule.slots[slot] = endAt;
   return { ...base, startAt, endAt, ...(fault ? { fault } : {}) };
 }
@@ -212,7 +236,7 @@ export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
   const document = documentOf(documents, input.DocumentName);
   const ids = checkInstanceIds(input);
   const ec2 = ec2Of(ctx);
-  checkOnline(ctx, ec2, ids);
+  const pings = checkManaged(ctx, ec2, ids);
   const parameters = checkParameters(document, input.Parameters);
   const timeoutSeconds = input.TimeoutSeconds ?? 3600;
   if (timeoutSeconds < 30 || timeoutSeconds > 2_592_000) {
@@ -242,7 +266,9 @@ export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
     ),
     deliveryDeadline: now + timeoutSeconds * 1000,
   };
-  for (const id of ids) command.invocations[id] = planInvocation(ctx, command, ec2.instances[id], schedule);
+  for (const id of ids) {
+    command.invocations[id] = planInvocation(ctx, command, ec2.instances[id], schedule, pings.get(id));
+  }
   ctx.state.commands[command.CommandId] = command;
   return { Command: commandOutput(ctx, command) };
 }

@@ -82,6 +82,14 @@ export interface SsmInvocation {
   /** Set by a fault rule; without one the document succeeds (a health check reports the world). */
   fault?: { status: FinalStatus; exitCode?: number; stderr?: string };
   deliveryTimedOut?: boolean;
+  /**
+   * Sent while the node's agent was ConnectionLost: SSM accepted the command and keeps trying to deliver it
+   * (Pending, then Delayed from `attemptAt`). Until the agent is back `startAt`/`endAt` are the delivery
+   * deadline and `deliveryTimedOut` is set; once it is back the run (`runMs`) is planned from then.
+   */
+  awaitingAgent?: { attemptAt: number; runMs: number };
+  /** The node stopped being a managed instance (terminated) while the command waited: Undeliverable. */
+  undeliverable?: boolean;
   cancelledAt?: number;
   /** Filled in lazily once `endAt` (or `cancelledAt`) has passed. */
   result?: InvocationResult;
