@@ -78,6 +78,7 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
   Preflight: [
     'sts:AssumeRole',
     'ssm:GetParameters',
+    'ssm:DescribeDocument',
     'ec2:DescribeImages',
     'ec2:DescribeInstanceTypes',
     'ec2:DescribeInstanceTypeOfferings',
@@ -367,6 +368,14 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
     {
       resources: ['arn:{partition}:ssm:*::parameter/aws/service/canonical/*'],
       why: "Canonical's public AMI parameters in the deployment's region",
+    },
+  ],
+  'ssm:DescribeDocument': [
+    {
+      // Service Authorization Reference, Systems Manager (list_awssystemsmanager.html): DescribeDocument acts on
+      // the resource type document, arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}.
+      resources: [`arn:{partition}:ssm:*:{account}:document/${DOCUMENT_PREFIX}*`],
+      why: `only the provisioning documents (${DOCUMENT_PREFIX}*), in the deployment's region: preflight checks they exist there`,
     },
   ],
   'ssm:GetParametersByPath': [

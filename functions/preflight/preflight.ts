@@ -6,7 +6,8 @@ import {
   type InstanceTypeInfo,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { DescribeDocumentCommand, GetParametersCommand } from '@aws-sdk/client-ssm';
+import type { ProvisioningDocumentName } from '../../src/core/documents.js';
 import { PreflightFailed } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/spec/plan.js';
 import { asDeploymentError, awsCall } from '../shared/aws-errors.js';
@@ -43,6 +44,29 @@ const EC2_ARCH: Record<Plan['arch'], string> = { arm64: 'arm64', amd64: 'x86_64'
 /** A file every release has for every architecture: the daemon binary the daemons' install script downloads. */
 export const releaseProbeUrl = (releaseUrl: string, arch: Plan['arch']) =>
   `${releaseUrl.replace(/\/+$/, '')}/linux/${arch}/capidaemon.gz`;
+
+/**
+ * The provisioning documents exist only where a CapiDeploy stack deployed them (infra/provisioning-documents.ts, named
+ * exactly as the Provisioning handler sends them). We check that they exist in the spec's region rather than requiring
+ * the stack's region, so an operator may deploy a second stack in another region and use it from either. One document
+ * stands for all: the stack deploys them together.
+ */
+async function checkDocuments({ plan, clients }: DeploymentContext): Promise<void> {
+  const name: ProvisioningDocumentName = 'capi-health-check';
+  const site = { resource: `SSM document in ${plan.region}`, id: name };
+  try {
+    await clients.ssm.send(new DescribeDocumentCommand({ Name: name }));
+  } catch (error) {
+    if ((error as Error).name !== 'InvalidDocument') throw asDeploymentError(error, site);
+    throw new PreflightFailed({
+      ...site,
+      awsError: 'InvalidDocument',
+      message: `${plan.region} has no CapiDeploy provisioning documents (${name} does not exist there): the documents exist only in regions where the CapiDeploy stack is deployed`,
+      hint: `Deploy the CapiDeploy stack in ${plan.region}, or use the stack's region in the spec (region and availabilityZone).`,
+      details: { region: plan.region, document: name },
+    });
+  }
+}
 
 async function resolveAmi({ plan, clients }: DeploymentContext): Promise<string> {
   const name = ubuntuAmiParameter(plan.arch);
@@ -141,13 +165,15 @@ async function readVcpuQuota({ clients }: DeploymentContext): Promise<number | n
 }
 
 /**
- * Checks, before anything is created, what would otherwise fail half-way through a create: the Ubuntu AMI of the
+ * Checks, before anything is created, what would otherwise fail half-way through a create: the provisioning
+ * documents in the region, the Ubuntu AMI of the
  * region and architecture, that every instance type is offered in the zone and has the flavor's architecture, that
  * the fleet fits in the account's vCPU quota, and that the Capillaries release answers. Each failure is a
  * terminal PreflightFailed naming what is wrong and what to change.
  */
 export async function preflight(ctx: DeploymentContext, releaseUrl: string): Promise<PreflightResult> {
   const { plan } = ctx;
+  await checkDocuments(ctx);
   const amiId = await resolveAmi(ctx);
 
   const instanceTypes = [...new Set(plan.nodes.map((node) => node.instanceType))].sort();

@@ -46,6 +46,8 @@ export function openLocalSession(
     faults: options.faults,
     seed: options.seed,
     writable: options.writable,
+    // The simulated stack's region, where the provisioning documents exist: us-east-1 unless set.
+    stackRegion: process.env.CAPI_DEPLOY_STACK_REGION || undefined,
   });
   // State dirs made before instance roles got their permissions boundary lack the boundary policy.
   if (options.writable) ensureInstanceBoundary(account);

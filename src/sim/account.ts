@@ -51,6 +51,7 @@ export interface AccountOptions {
   faults?: FaultRule[];
   seed?: number;
   accountId?: string;
+  /** The stack's region (default us-east-1): where the provisioning documents exist. Calls carry their own region. */
   region?: string;
 }
 
@@ -221,6 +222,7 @@ export class SimulatedAccount {
     return this.data.accountId;
   }
 
+  /** The stack's region: where the CapiDeploy stack and its SSM documents are. Each call has its own region. */
   get region(): string {
     return this.data.region;
   }
@@ -262,12 +264,12 @@ export class SimulatedAccount {
     };
   }
 
-  private context<S>(service: string, caller: CallerIdentity): OperationContext<S> {
+  private context<S>(service: string, caller: CallerIdentity, region: string): OperationContext<S> {
     return {
       state: this.stateOf<S>(service),
       account: this,
       caller,
-      region: this.region,
+      region,
       now: () => Date.now(),
       newId: (prefix, hexLength) => this.newId(prefix, hexLength),
       effect: (operation, targets, document) =>
@@ -280,7 +282,7 @@ export class SimulatedAccount {
     service: string,
     operation: string,
     input: Record<string, unknown>,
-    auth: { accessKeyId: string },
+    auth: { accessKeyId: string; region?: string },
   ) {
     const key = `${service}:${operation}`;
     this.apiCalls[key] = (this.apiCalls[key] ?? 0) + 1;
@@ -289,7 +291,7 @@ export class SimulatedAccount {
     if (!simulator || !implementation) {
       throw awsError('InvalidAction', `The simulated account does not implement ${service}:${operation}`);
     }
-    const ctx = this.context(service, this.identityFor(auth.accessKeyId));
+    const ctx = this.context(service, this.identityFor(auth.accessKeyId), auth.region ?? this.region);
     const targets = simulator.targetsOf?.(ctx, operation, input) ?? [];
     const fault = this.faults.take({ service, operation, targets }, 'error');
     if (fault?.error) throw awsError(fault.error, faultMessage(fault.error, operation, targets));

@@ -61,7 +61,7 @@ function syncDirectory(directory: string): void {
 /** A path into the services' state: [service], [service, collection] or [service, collection, id]. */
 export type EntryPath = string[];
 
-/** One committed call: the entries it changed (value `null` = deleted) and the account's counters after it. */
+/** One committed call: the entries it changed with their values after it, those it deleted, and the counters. */
 export interface JournalLine {
   changes: [EntryPath, unknown][];
   deleted: EntryPath[];

@@ -3,7 +3,11 @@ import type { SimulatedAccount } from './account.js';
 /** The part of an AWS SDK v3 client the simulator needs: its middleware stack and resolved config. */
 export interface SimulatableClient {
   middlewareStack: { add: (middleware: any, options: any) => void };
-  config: { credentials: () => Promise<{ accessKeyId: string }>; serviceId?: string };
+  config: {
+    credentials: () => Promise<{ accessKeyId: string }>;
+    region?: string | (() => Promise<string>);
+    serviceId?: string;
+  };
 }
 
 /** `EC2Client` -> `EC2`, `ResourceGroupsTaggingAPIClient` -> `ResourceGroupsTaggingAPI`. */
@@ -22,11 +26,14 @@ export function attachSimulator(client: SimulatableClient, account: SimulatedAcc
     (_next: unknown, context: { clientName: string; commandName: string }) =>
       async (args: { input: unknown }) => {
         const credentials = await client.config.credentials();
+        // The region the call goes to (the spec's), not the stack's: SSM documents exist only in the latter.
+        const region = client.config.region;
+        const callRegion = typeof region === 'function' ? await region() : region;
         const output = await account.handle(
           serviceOf(context.clientName),
           context.commandName.replace(/Command$/, ''),
           (args.input ?? {}) as Record<string, unknown>,
-          { accessKeyId: credentials.accessKeyId },
+          { accessKeyId: credentials.accessKeyId, region: callRegion },
         );
         return {
           output: {

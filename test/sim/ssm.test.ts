@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   CancelCommandCommand,
+  DescribeDocumentCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   type GetCommandInvocationCommandOutput,
@@ -801,5 +802,49 @@ describe('SSM Run Command to an agent that lost its connection', () => {
       const refused = await rejection(() => send(world, INSTALL, [gone]));
       expect(refused.name).toBe('InvalidInstanceId');
     });
+  });
+});
+
+describe('SSM documents live in the stack region only', () => {
+  it('describes a provisioning document in the stack region and answers InvalidDocument in another region', async () => {
+    // Prepare
+    const account = openAccount(null, { documents: DOCUMENTS });
+    const here = new SSMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
+    const there = new SSMClient({ region: 'eu-west-1', credentials, maxAttempts: 1 });
+    attachSimulator(here, account);
+    attachSimulator(there, account);
+    const name = Object.keys(DOCUMENTS)[0];
+    // Act
+    const found = await here.send(new DescribeDocumentCommand({ Name: name }));
+    const missing = await there
+      .send(new DescribeDocumentCommand({ Name: name }))
+      .catch((error: Error) => error);
+    const unsent = await there
+      .send(new SendCommandCommand({ DocumentName: name, InstanceIds: ['i-00000000000000001'] }))
+      .catch((error: Error) => error);
+    // Assess
+    expect(account.region).toBe('us-east-1');
+    expect(found.Document?.Name).toBe(name);
+    expect((missing as Error).name).toBe('InvalidDocument');
+    expect((unsent as Error).name).toBe('InvalidDocument');
+  });
+
+  it('takes the stack region from openAccount', async () => {
+    // Prepare
+    const account = openAccount(null, { documents: DOCUMENTS, stackRegion: 'eu-west-1' });
+    const ssm = new SSMClient({ region: 'eu-west-1', credentials, maxAttempts: 1 });
+    const east = new SSMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
+    attachSimulator(ssm, account);
+    attachSimulator(east, account);
+    const name = Object.keys(DOCUMENTS)[0];
+    // Act
+    const found = await ssm.send(new DescribeDocumentCommand({ Name: name }));
+    const missing = await east
+      .send(new DescribeDocumentCommand({ Name: name }))
+      .catch((error: Error) => error);
+    // Assess
+    expect(account.region).toBe('eu-west-1');
+    expect(found.Document?.Name).toBe(name);
+    expect((missing as Error).name).toBe('InvalidDocument');
   });
 });

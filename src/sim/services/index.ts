@@ -29,12 +29,19 @@ export interface OpenAccountOptions extends SimulatorOptions {
   writable?: boolean;
   faults?: FaultRule[];
   seed?: number;
+  /** The stack's region (default us-east-1; a persisted account keeps its own): see {@link AccountOptions.region}. */
+  stackRegion?: string;
 }
 
 /** A simulated account with every service: persisted in `stateDir` (see `SimulatedAccount.save`), or in memory. */
 export function openAccount(stateDir: string | null, options: OpenAccountOptions): SimulatedAccount {
   const simulators = createSimulators(options);
-  const accountOptions = { faults: options.faults, seed: options.seed, writable: options.writable };
+  const accountOptions = {
+    faults: options.faults,
+    seed: options.seed,
+    writable: options.writable,
+    region: options.stackRegion,
+  };
   return stateDir === null
     ? new SimulatedAccount(simulators, accountOptions)
     : SimulatedAccount.open(stateDir, simulators, accountOptions);

@@ -2,7 +2,7 @@ import type { OperationContext, ServiceSimulator } from '../account.js';
 import { agentOperations } from './ssm/agents.js';
 import { getCommandInvocation, invocationOperations, listCommandInvocations } from './ssm/invocations.js';
 import { parameterOperations } from './ssm/parameters.js';
-import { sendCommand } from './ssm/run-command.js';
+import { documentOf, sendCommand } from './ssm/run-command.js';
 import { type Documents, ec2Of, nameOf, type SsmState } from './ssm/state.js';
 
 export { AGENT_VERSION } from './ssm/agents.js';
@@ -46,6 +46,22 @@ export function createSsmSimulator(options: SsmSimulatorOptions): ServiceSimulat
       ...parameterOperations,
       ...agentOperations,
       SendCommand: (ctx, input) => sendCommand(ctx, input, documents),
+      DescribeDocument: (ctx, input) => {
+        documentOf(ctx, documents, input?.Name);
+        return {
+          Document: {
+            Name: input.Name,
+            Owner: ctx.caller.accountId,
+            DocumentType: 'Command',
+            DocumentFormat: 'YAML',
+            SchemaVersion: '2.2',
+            Status: 'Active',
+            DocumentVersion: '1',
+            DefaultVersion: '1',
+            LatestVersion: '1',
+          },
+        };
+      },
       GetCommandInvocation: (ctx, input) => getCommandInvocation(ctx, input, documents),
       ListCommandInvocations: (ctx, input) => listCommandInvocations(ctx, input, documents),
       ...invocationOperations,

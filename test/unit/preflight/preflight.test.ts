@@ -5,7 +5,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeDocumentCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/preflight/handler.js';
@@ -29,6 +29,9 @@ const SAMPLE_VCPUS = 44;
 let fetchMock: ReturnType<typeof vi.fn<FetchLike>>;
 
 function healthyAccount(options: { offered?: string[]; arch?: string } = {}) {
+  ssmMock
+    .on(DescribeDocumentCommand)
+    .resolves({ Document: { Name: 'capi-health-check', DocumentType: 'Command', Status: 'Active' } });
   ssmMock
     .on(GetParametersCommand)
     .resolves({ Parameters: [{ Name: PARAMETER, Value: AMI }], InvalidParameters: [] });
@@ -188,5 +191,53 @@ describe('preflight', () => {
     healthyAccount();
     const result = await handler({ action: 'check', spec: RAW_SPEC });
     expect(result.releaseUrl).toBe(RAW_SPEC.capillariesReleaseUrl);
+  });
+});
+
+describe('preflight: provisioning documents in the region', () => {
+  it('looks up a provisioning document by the name the Provisioning handler sends, and goes on when it exists', async () => {
+    // Prepare
+    healthyAccount();
+    // Act
+    await preflight(sampleContext(), RELEASE);
+    // Assess
+    expect(ssmMock).toHaveReceivedCommandWith(DescribeDocumentCommand, { Name: 'capi-health-check' });
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParametersCommand, 1);
+  });
+
+  it('refuses a region without the documents with PreflightFailed naming the region, the document and the fix, before any other call', async () => {
+    // Prepare
+    healthyAccount();
+    ssmMock
+      .on(DescribeDocumentCommand)
+      .rejects(awsError('InvalidDocument', 'The specified document does not exist.'));
+    // Act
+    const cause = await expectNamedError(preflight(sampleContext(), RELEASE), 'PreflightFailed', {
+      id: 'capi-health-check',
+      awsError: 'InvalidDocument',
+      details: { region: 'us-east-1', document: 'capi-health-check' },
+    });
+    // Assess
+    expect(cause.message).toContain('us-east-1');
+    expect(cause.hint).toContain('Deploy the CapiDeploy stack in us-east-1');
+    expect(cause.hint).toContain("stack's region");
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParametersCommand, 0);
+    expect(ec2Mock.calls()).toHaveLength(0);
+    expect(quotasMock.calls()).toHaveLength(0);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('reports another DescribeDocument error as that error, not as a missing document', async () => {
+    // Prepare
+    healthyAccount();
+    ssmMock.on(DescribeDocumentCommand).rejects(awsError('AccessDeniedException'));
+    // Act
+    const error = await preflight(sampleContext(), RELEASE).then(
+      () => null,
+      (caught: unknown) => caught as Error,
+    );
+    // Assess
+    expect(error).not.toBeNull();
+    expect(error!.name).not.toBe('PreflightFailed');
   });
 });

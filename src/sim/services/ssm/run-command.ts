@@ -43,8 +43,13 @@ export const DEFAULT_DOCUMENT_SECONDS = 60;
 
 const MAX_INSTANCE_IDS = 50;
 
-function documentOf(documents: Documents, name: unknown): SimDocument {
-  const document = typeof name === 'string' ? documents[name] : undefined;
+/**
+ * A provisioning document, as SSM finds it in the call's region: the stack deploys them only in its own region
+ * (the account's `region`, the stack region of local mode), so a call from any other region gets InvalidDocument.
+ */
+export function documentOf(ctx: Ctx, documents: Documents, name: unknown): SimDocument {
+  const here = ctx.region === ctx.account.region;
+  const document = here && typeof name === 'string' ? documents[name] : undefined;
   if (!document) throw ssmError('InvalidDocument', 'The specified document does not exist.');
   return document;
 }
@@ -233,7 +238,7 @@ function planInvocation(
 
 export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
   settle(ctx);
-  const document = documentOf(documents, input.DocumentName);
+  const document = documentOf(ctx, documents, input.DocumentName);
   const ids = checkInstanceIds(input);
   const ec2 = ec2Of(ctx);
   const pings = checkManaged(ctx, ec2, ids);
