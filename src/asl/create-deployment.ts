@@ -263,6 +263,40 @@ const PHASE_OF: Record<string, string> = {
   'Run health checks': 'health-checks',
 };
 
+/**
+ * Waits until every node's SSM agent is online, asking every 5 s for up to 180 rounds (15 min) of this execution.
+ * The count lives in the execution, not in the instances' launch times, so a create resumed long after the fleet
+ * launched (a node replaced, the NAT route fixed) gets its whole wait again.
+ */
+function ssmReadiness(next: string): States {
+  return {
+    'Start counting SSM agent checks': {
+      Type: 'Pass',
+      Result: { value: 0 },
+      ResultPath: '$.ssmAttempt',
+      Next: 'Check SSM agents',
+    },
+    'Check SSM agents': task('SsmReadiness', {
+      parameters: { action: 'status', 'attempt.$': '$.ssmAttempt.value', maxAttempts: 180 },
+      resultPath: '$.ssm',
+      next: 'Are all SSM agents online?',
+      catchTo: FAILED,
+    }),
+    'Are all SSM agents online?': {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.ssm.allOnline', BooleanEquals: true, Next: next }],
+      Default: 'Wait for SSM agents',
+    },
+    'Wait for SSM agents': { Type: 'Wait', Seconds: 5, Next: 'Count SSM agent check' },
+    'Count SSM agent check': {
+      Type: 'Pass',
+      Parameters: { 'value.$': 'States.MathAdd($.ssmAttempt.value, 1)' },
+      ResultPath: '$.ssmAttempt',
+      Next: 'Check SSM agents',
+    },
+  };
+}
+
 /** Waits until every Cassandra node is UN, asking nodetool again every 10 s, for up to 30 rounds. */
 function cassandraReadiness(next: string): States {
   return {
@@ -379,20 +413,8 @@ export function createDeployment(): {
         catchTo: { next: 'Spec or preflight failed', resultPath: '$.failure' },
       }),
       'Create network and instance role': networkAndIdentity('Launch fleet while NAT gateway comes up'),
-      'Launch fleet while NAT gateway comes up': natGatewayAndFleet('Wait for SSM agents'),
-      ...poll({
-        check: {
-          name: 'Check SSM agents',
-          fn: 'SsmReadiness',
-          parameters: { action: 'status' },
-          resultPath: '$.ssm',
-        },
-        question: 'Are all SSM agents online?',
-        doneWhen: { variable: '$.ssm.allOnline', equals: true },
-        wait: { name: 'Wait for SSM agents', seconds: 5 },
-        next: 'Install software on every node',
-        catchTo: FAILED,
-      }),
+      'Launch fleet while NAT gateway comes up': natGatewayAndFleet('Start counting SSM agent checks'),
+      ...ssmReadiness('Install software on every node'),
       ...provisioning('Deployment ready'),
       'Deployment ready': {
         Type: 'Pass',
