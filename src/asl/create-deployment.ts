@@ -1,4 +1,4 @@
-import { parallel, poll, type Retrier, type States, task } from './dsl.js';
+import { parallel, poll, type Retrier, roundCounter, type States, task } from './dsl.js';
 
 /** Where any failure of the create lands, before the onFailure choice. */
 const FAILED = { next: 'Create failed', resultPath: '$.failure' };
@@ -270,12 +270,11 @@ const PHASE_OF: Record<string, string> = {
  */
 function ssmReadiness(next: string): States {
   return {
-    'Start counting SSM agent checks': {
-      Type: 'Pass',
-      Result: { value: 0 },
-      ResultPath: '$.ssmAttempt',
-      Next: 'Check SSM agents',
-    },
+    ...roundCounter(
+      '$.ssmAttempt',
+      { start: 'Start counting SSM agent checks', count: 'Count SSM agent check' },
+      'Check SSM agents',
+    ),
     'Check SSM agents': task('SsmReadiness', {
       parameters: { action: 'status', 'attempt.$': '$.ssmAttempt.value', maxAttempts: 180 },
       resultPath: '$.ssm',
@@ -288,24 +287,17 @@ function ssmReadiness(next: string): States {
       Default: 'Wait for SSM agents',
     },
     'Wait for SSM agents': { Type: 'Wait', Seconds: 5, Next: 'Count SSM agent check' },
-    'Count SSM agent check': {
-      Type: 'Pass',
-      Parameters: { 'value.$': 'States.MathAdd($.ssmAttempt.value, 1)' },
-      ResultPath: '$.ssmAttempt',
-      Next: 'Check SSM agents',
-    },
   };
 }
 
 /** Waits until every Cassandra node is UN, asking nodetool again every 10 s, for up to 30 rounds. */
 function cassandraReadiness(next: string): States {
   return {
-    'Start counting Cassandra checks': {
-      Type: 'Pass',
-      Result: { value: 0 },
-      ResultPath: '$.cassandraAttempt',
-      Next: 'Ask nodetool for Cassandra status',
-    },
+    ...roundCounter(
+      '$.cassandraAttempt',
+      { start: 'Start counting Cassandra checks', count: 'Count Cassandra check' },
+      'Ask nodetool for Cassandra status',
+    ),
     ...phase(
       'Ask nodetool for Cassandra status',
       { check: 'Check nodetool command', question: 'Has nodetool answered?', wait: 'Wait for nodetool' },
@@ -330,12 +322,6 @@ function cassandraReadiness(next: string): States {
       Default: 'Wait for Cassandra nodes to join',
     },
     'Wait for Cassandra nodes to join': { Type: 'Wait', Seconds: 10, Next: 'Count Cassandra check' },
-    'Count Cassandra check': {
-      Type: 'Pass',
-      Parameters: { 'value.$': 'States.MathAdd($.cassandraAttempt.value, 1)' },
-      ResultPath: '$.cassandraAttempt',
-      Next: 'Ask nodetool for Cassandra status',
-    },
   };
 }
 

@@ -123,6 +123,22 @@ export function poll(options: PollOptions): States {
   };
 }
 
+/**
+ * The two Pass states of a wait loop that counts its rounds in the execution (`<path>.value`), so a handler can give
+ * up after its maxAttempts whatever the wall clock says: one that starts the count, one that adds a round.
+ */
+export function roundCounter(path: string, names: { start: string; count: string }, check: string): States {
+  return {
+    [names.start]: { Type: 'Pass', Result: { value: 0 }, ResultPath: path, Next: check },
+    [names.count]: {
+      Type: 'Pass',
+      Parameters: { 'value.$': `States.MathAdd(${path}.value, 1)` },
+      ResultPath: path,
+      Next: check,
+    },
+  };
+}
+
 /** A Parallel state whose branches are small state machines. */
 export function parallel(
   branches: { startAt: string; states: States }[],
