@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { DescribeExecutionCommand, type DescribeExecutionOutput, type SFNClient } from '@aws-sdk/client-sfn';
-import type { ExecutionRecord } from '../core/execution-record.js';
+import { type ExecutionRecord, LOCAL_EXECUTION_NAME } from '../core/execution-record.js';
 import { fetchExecutionHistory, recordFromSfnHistory, sfnExecutionSource } from '../core/history.js';
 import type { InventoryItem } from '../core/inventory.js';
 import { listDeployments, type Machines } from '../core/lifecycle.js';
@@ -72,8 +72,6 @@ interface AwsReportDeps {
 }
 
 const MACHINE_ARN = /^(arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:)(.+)-(create|delete)-deployment$/;
-/** A local execution's name: `create-sample-20261124T010203Z`, `-2` when two started in the same second. */
-const EXECUTION_NAME = /^(create|delete)-[a-z0-9-]+-\d{8}T\d{6}Z(-\d+)?$/;
 const EXECUTION_ARN = /^arn:aws[\w-]*:states:[\w-]+:\d{12}:execution:/;
 
 function ioOf(partial: Partial<Io> | undefined): Io {
@@ -195,7 +193,7 @@ function reportCommands(deps: Partial<LocalReportDeps> = {}) {
       ? (deps as LocalReportDeps)
       : { ...(await defaultLocalDeps()), ...deps };
   const load = async (name: string, options: LocalReportOptions) => {
-    if (!EXECUTION_NAME.test(name)) checkDeploymentName(name);
+    if (!LOCAL_EXECUTION_NAME.test(name)) checkDeploymentName(name);
     const local = await resolved();
     const record = local.loadExecution(options.stateDir, name);
     if (record) return { record, local };

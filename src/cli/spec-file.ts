@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RULES } from '../core/parameter-rules.js';
+import { isDeploymentName, RULES } from '../core/parameter-rules.js';
 import { parseSpecJson } from '../core/spec/json-text.js';
 import { checkSpec, type DeploymentSpec, type SpecProblem, specWarnings } from '../core/spec/schema.js';
 
@@ -40,7 +40,7 @@ export function readSpecFile(file: string): DeploymentSpec {
 
 /** A deployment name given as an argument, checked like a spec's before it touches the file system. */
 export function checkDeploymentName(name: string): void {
-  if (!new RegExp(RULES.deploymentName.pattern).test(name)) {
+  if (!isDeploymentName(name)) {
     throw new BadInput([
       `deployment name ${JSON.stringify(name)}: must be ${RULES.deploymentName.description}`,
     ]);

@@ -55,6 +55,13 @@ export interface ExecutionRecord {
 
 type Failure = NonNullable<ExecutionRecord['failure']>;
 
+/**
+ * A local execution's name: `create-sample-20261124T010203Z`, with `-2`, `-3`... when two started in the same
+ * second. Groups: operation, deployment, stamp, number. A deployment name has no capital letter, so the stamp
+ * always tells where it ends.
+ */
+export const LOCAL_EXECUTION_NAME = /^(create|delete)-([a-z0-9-]+)-(\d{8}T\d{6}Z)(?:-(\d+))?$/;
+
 /** The last item that passes `test`. */
 export const lastOf = <T>(items: T[], test: (item: T) => boolean): T | undefined => {
   for (let i = items.length - 1; i >= 0; i -= 1) if (test(items[i])) return items[i];

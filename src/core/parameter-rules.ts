@@ -190,6 +190,11 @@ export function parameterRule(parameter: string): ParameterRule | undefined {
 /** A rule's pattern as a RegExp. */
 export const ruleRegExp = (rule: ParameterRule): RegExp => new RegExp(rule.pattern);
 
+const DEPLOYMENT_NAME = ruleRegExp(RULES.deploymentName);
+
+/** Whether a name given as an argument (or found as a file name) is a deployment name, as a spec's must be. */
+export const isDeploymentName = (name: string): boolean => DEPLOYMENT_NAME.test(name);
+
 /** The documents take a URL without trailing slashes: they append `/linux/<arch>/…` themselves. */
 export const stripTrailingSlashes = (url: string): string => url.replace(/\/+$/, '');
 

@@ -9,23 +9,24 @@ import {
   blamed,
   type ExecutionOwner,
   type ExecutionRecord,
+  LOCAL_EXECUTION_NAME,
   type StepRecord,
 } from '../core/execution-record.js';
 import type { InventoryItem } from '../core/inventory.js';
-import { RULES } from '../core/parameter-rules.js';
+import { isDeploymentName } from '../core/parameter-rules.js';
 import { retryThrottled } from '../core/retry.js';
 import { planDeployment } from '../core/spec/plan.js';
 import { checkSpec, type DeploymentSpec } from '../core/spec/schema.js';
 import { loadDocuments } from '../provisioning/documents.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
-import { StateFileProblem } from '../sim/durable.js';
+import { describeFsError, readStateFile, StateFileProblem } from '../sim/durable.js';
 import type { FaultRule } from '../sim/faults.js';
 import { ensureInstanceBoundary } from '../sim/services/iam.js';
 import { openAccount } from '../sim/services/index.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import { HistoryRecorder } from './recorder.js';
-import { checkStateDir, isAlive, readStateFile, writeStateFile } from './store.js';
+import { checkStateDir, isAlive, writeStateFile } from './store.js';
 
 export interface LocalSession {
   stateDir: string;
@@ -175,8 +176,6 @@ function metricsOf(
   };
 }
 
-const isName = (name: string) => new RegExp(RULES.deploymentName.pattern).test(name);
-
 function saveDeploymentSpec(stateDir: string, spec: DeploymentSpec): void {
   mkdirSync(deploymentsDir(stateDir), { recursive: true });
   writeStateFile(join(deploymentsDir(stateDir), `${spec.name}.json`), spec);
@@ -184,22 +183,23 @@ function saveDeploymentSpec(stateDir: string, spec: DeploymentSpec): void {
 
 /** The spec a deployment was last created with, so `delete <name>` needs only the name; checked like a new one. */
 export function loadDeploymentSpec(stateDir: string, name: string): DeploymentSpec | null {
-  if (!isName(name)) return null;
-  const checked = { spec: undefined as DeploymentSpec | undefined };
-  readStateFile(join(deploymentsDir(stateDir), `${name}.json`), (value) => {
-    const result = checkSpec(value);
-    checked.spec = result.spec ?? undefined;
-    return result.spec
-      ? null
-      : `not a valid deployment spec (${result.problems[0]?.field}: ${result.problems[0]?.message})`;
-  });
-  return checked.spec ?? null;
+  if (!isDeploymentName(name)) return null;
+  const file = join(deploymentsDir(stateDir), `${name}.json`);
+  const stored = readStateFile<unknown>(file, () => null);
+  if (stored === undefined) return null;
+  const { spec, problems } = checkSpec(stored);
+  if (!spec) {
+    throw new StateFileProblem(
+      `${file}: not a valid deployment spec (${problems[0]?.field}: ${problems[0]?.message})`,
+    );
+  }
+  return spec;
 }
 
 /** Names of every deployment ever created in this state directory (files that are not specs are ignored). */
 export function knownDeployments(stateDir: string): string[] {
   return listDir(deploymentsDir(stateDir))
-    .filter((file) => file.endsWith('.json') && isName(file.slice(0, -5)))
+    .filter((file) => file.endsWith('.json') && isDeploymentName(file.slice(0, -5)))
     .map((file) => file.slice(0, -5))
     .sort();
 }
@@ -208,7 +208,7 @@ function listDir(dir: string): string[] {
   try {
     return existsSync(dir) ? readdirSync(dir) : [];
   } catch (error) {
-    throw new StateFileProblem(`${dir}: cannot list: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new StateFileProblem(`${dir}: cannot list: ${describeFsError(error)}`);
   }
 }
 
@@ -238,21 +238,19 @@ function withLiveness(record: ExecutionRecord): ExecutionRecord {
   return { ...record, status: 'ABORTED' };
 }
 
-const EXECUTION_FILE = /^(?:create|delete)-[a-z0-9-]+-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$/;
+/** The parts of an execution record's file name, or null for a stray file. */
+const executionFileName = (file: string) =>
+  file.endsWith('.json') ? LOCAL_EXECUTION_NAME.exec(file.slice(0, -'.json'.length)) : null;
 
 /** An execution by its name, or the latest execution of a deployment by the deployment's name. */
 export function loadExecution(stateDir: string, nameOrDeployment: string): ExecutionRecord | null {
-  const files = listDir(executionsDir(stateDir)).filter((file) => EXECUTION_FILE.test(file));
+  const files = listDir(executionsDir(stateDir)).filter((file) => executionFileName(file));
   const order = (file: string) => {
-    const [, stamp, n] = EXECUTION_FILE.exec(file)!;
+    const [, , , stamp, n] = executionFileName(file)!;
     return `${stamp}-${(n ?? '1').padStart(6, '0')}`;
   };
-  // A deployment name is letters, digits and hyphens only (checked), so it can go into the pattern as it is.
-  const ofDeployment = isName(nameOrDeployment)
-    ? new RegExp(`^(?:create|delete)-${nameOrDeployment}-\\d{8}T\\d{6}Z(?:-\\d+)?\\.json$`)
-    : null;
   const latest = files
-    .filter((file) => ofDeployment?.test(file))
+    .filter((file) => executionFileName(file)![2] === nameOrDeployment)
     .sort((a, b) => order(a).localeCompare(order(b)))
     .pop();
   const file = files.find((candidate) => candidate === `${nameOrDeployment}.json`) ?? latest;

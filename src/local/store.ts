@@ -1,16 +1,7 @@
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { StateFileProblem, writeFileAtomic } from '../sim/durable.js';
+import { describeFsError, readStateFile, StateFileProblem, writeFileAtomic } from '../sim/durable.js';
 
 /**
  * The local state directory: its checks, its JSON files (always written atomically) and its lock. Every problem
@@ -20,15 +11,6 @@ import { StateFileProblem, writeFileAtomic } from '../sim/durable.js';
 
 /** The state dir is held by another command. */
 export class StateDirBusy extends StateFileProblem {}
-
-const describeError = (error: unknown) => {
-  const { code, message } = error as NodeJS.ErrnoException;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOTDIR') return 'not a directory';
-  if (code === 'EISDIR') return 'is a directory, not a file';
-  if (code === 'EEXIST') return 'not a directory';
-  return code ?? message;
-};
 
 /** Checks that `stateDir` is a usable directory (creating it when `create`), before anything else reads it. */
 export function checkStateDir(stateDir: string, options: { create: boolean }): void {
@@ -40,36 +22,8 @@ export function checkStateDir(stateDir: string, options: { create: boolean }): v
     readdirSync(stateDir);
   } catch (error) {
     if (error instanceof StateFileProblem) throw error;
-    throw new StateFileProblem(`state dir ${stateDir}: ${describeError(error)}`);
+    throw new StateFileProblem(`state dir ${stateDir}: ${describeFsError(error)}`);
   }
-}
-
-/**
- * Reads a JSON file of the state dir: undefined when it does not exist; otherwise the value `check` accepts, or a
- * problem naming the file (unreadable, not JSON, or what `check` says is wrong).
- */
-export function readStateFile<T>(file: string, check: (value: unknown) => string | null): T | undefined {
-  let text: string;
-  try {
-    const stat = statSync(file, { throwIfNoEntry: false });
-    if (!stat) return undefined;
-    if (stat.isDirectory()) throw new StateFileProblem(`${file}: is a directory, not a file`);
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if (error instanceof StateFileProblem) throw error;
-    throw new StateFileProblem(`${file}: cannot read: ${describeError(error)}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StateFileProblem(
-      `${file}: not valid JSON (${text.length === 0 ? 'empty' : 'truncated or corrupt'}); restore it or remove it`,
-    );
-  }
-  const wrong = check(value);
-  if (wrong) throw new StateFileProblem(`${file}: ${wrong}`);
-  return value as T;
 }
 
 /** Writes a JSON file of the state dir atomically (temp name, fsync, rename). */
@@ -77,7 +31,7 @@ export function writeStateFile(file: string, value: unknown): void {
   try {
     writeFileAtomic(file, `${JSON.stringify(value, null, 1)}\n`);
   } catch (error) {
-    throw new StateFileProblem(`${file}: cannot write: ${describeError(error)}`);
+    throw new StateFileProblem(`${file}: cannot write: ${describeFsError(error)}`);
   }
 }
 
@@ -123,7 +77,7 @@ export function lockStateDir(stateDir: string, command: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StateFileProblem(`${file}: cannot create the lock: ${describeError(error)}`);
+        throw new StateFileProblem(`${file}: cannot create the lock: ${describeFsError(error)}`);
       }
     }
     const holder = safeHolder(file);

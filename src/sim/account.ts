@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsError } from './aws-error.js';
 import {
@@ -7,7 +7,7 @@ import {
   Journal,
   type JournalLine,
   journalLine,
-  StateFileProblem,
+  readStateFile,
   unwrap,
   writeFileAtomic,
 } from './durable.js';
@@ -94,25 +94,10 @@ function snapshotProblem(value: unknown, services: string[]): string | null {
 
 /** Reads the snapshot of a state dir (undefined when there is none yet), checked. */
 function readSnapshot(stateDir: string, services: string[]): PersistedAccount | undefined {
-  const file = snapshotFile(stateDir);
-  let text: string;
-  try {
-    if (!statSync(file, { throwIfNoEntry: false })) return undefined;
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new StateFileProblem(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StateFileProblem(
-      `${file}: not valid JSON (truncated or corrupt); restore it or remove the state dir`,
-    );
-  }
-  const problem = snapshotProblem(value, services);
-  if (problem) throw new StateFileProblem(`${file}: ${problem}; restore it or remove the state dir`);
-  return value as PersistedAccount;
+  return readStateFile<PersistedAccount>(snapshotFile(stateDir), (value) => {
+    const problem = snapshotProblem(value, services);
+    return problem && `${problem}; restore it or remove the state dir`;
+  });
 }
 
 /**

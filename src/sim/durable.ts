@@ -6,6 +6,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -29,6 +30,44 @@ import { isDeepStrictEqual } from 'node:util';
 /** A state file that cannot be used as it is: the message names the file and what is wrong with it. */
 export class StateFileProblem extends Error {
   override readonly name = 'StateFileProblem';
+}
+
+/** A file-system error in words an operator reads. */
+export const describeFsError = (error: unknown) => {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOTDIR') return 'not a directory';
+  if (code === 'EISDIR') return 'is a directory, not a file';
+  if (code === 'EEXIST') return 'not a directory';
+  return code ?? message;
+};
+
+/**
+ * Reads a JSON file of the state dir: undefined when it does not exist; otherwise the value `check` accepts, or a
+ * problem naming the file (unreadable, not JSON, or what `check` says is wrong).
+ */
+export function readStateFile<T>(file: string, check: (value: unknown) => string | null): T | undefined {
+  let text: string;
+  try {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat) return undefined;
+    if (stat.isDirectory()) throw new StateFileProblem(`${file}: is a directory, not a file`);
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof StateFileProblem) throw error;
+    throw new StateFileProblem(`${file}: cannot read: ${describeFsError(error)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StateFileProblem(
+      `${file}: not valid JSON (${text.length === 0 ? 'empty' : 'truncated or corrupt'}); restore it or remove it`,
+    );
+  }
+  const wrong = check(value);
+  if (wrong) throw new StateFileProblem(`${file}: ${wrong}`);
+  return value as T;
 }
 
 /** Writes a file so a reader sees either the old or the new content, never a part: temp name, fsync, rename. */

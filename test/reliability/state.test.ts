@@ -131,7 +131,7 @@ describe('corrupt or odd state', () => {
         mkdirSync(account(dir));
       },
       ['status', 'sample'],
-      /account\.json: cannot read: EISDIR/,
+      /account\.json: is a directory, not a file/,
     ],
     [
       'a stored spec that is not JSON',
