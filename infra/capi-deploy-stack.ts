@@ -33,7 +33,7 @@ import {
   type RenderContext,
   renderGrants,
   WORKFLOW_ROLE_PATH,
-} from './permissions.js';
+} from '../src/core/permissions.js';
 import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
@@ -97,7 +97,7 @@ interface CapiDeployStackProps extends StackProps {
 }
 
 /**
- * The operator's stack: one Lambda per workflow handler (least-privilege role each, from `infra/permissions.ts`),
+ * The operator's stack: one Lambda per workflow handler (least-privilege role each, from `src/core/permissions.ts`),
  * the two state machines from `statemachines/*.asl.json`, the SSM documents, the command-output bucket and the
  * IAM-authorized deployments API.
  */
@@ -200,7 +200,7 @@ class CapiDeployStack extends Stack {
     const role = new iam.Role(this, `${fn}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       path: WORKFLOW_ROLE_PATH,
-      description: `capideploy ${fn} function: only the calls its code makes (infra/permissions.ts)`,
+      description: `capideploy ${fn} function: only the calls its code makes (src/core/permissions.ts)`,
     });
     acknowledgeWildcards(role, [
       ...addGrants(role, renderGrants(fn, context)),

@@ -2,7 +2,7 @@ import { Aws, CfnOutput, CfnParameter, Duration, Stack, type StackProps, Tags } 
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { acknowledgeWildcards } from './nag.js';
-import { OPERATOR_ROLE_PREFIX, renderCustomerGrants, WORKFLOW_ROLE_PATH } from './permissions.js';
+import { OPERATOR_ROLE_PREFIX, renderCustomerGrants, WORKFLOW_ROLE_PATH } from '../src/core/permissions.js';
 import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 

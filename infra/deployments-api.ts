@@ -10,7 +10,7 @@ import { deploymentSpecModelSchema } from './spec-model.js';
 
 /** Props of {@link DeploymentsApi}. */
 interface DeploymentsApiProps {
-  /** The role of the API function (its permissions come from `infra/permissions.ts`). */
+  /** The role of the API function (its permissions come from `src/core/permissions.ts`). */
   readonly role: iam.Role;
   readonly createStateMachine: sfn.IStateMachine;
   readonly deleteStateMachine: sfn.IStateMachine;

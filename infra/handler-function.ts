@@ -73,7 +73,7 @@ const stubFunction: FunctionFactory = (scope, id, entry, settings) => {
 interface HandlerFunctionProps {
   /** The handler file, relative to the repository root, exporting `handler`. */
   readonly entry: string;
-  /** The function's role; the caller owns its permissions (see `infra/permissions.ts`). */
+  /** The function's role; the caller owns its permissions (see `src/core/permissions.ts`). */
   readonly role: iam.IRole;
   /**
    * How long one invocation may run.

@@ -7,7 +7,7 @@ import {
   INSTANCE_ROLE_PATH,
   type RenderContext,
   renderInstanceBoundary,
-} from './permissions.js';
+} from '../src/core/permissions.js';
 
 /** The CDK statement of a rendered grant: an Allow, or an explicit Deny. */
 const statementOf = (grant: Grant) =>
@@ -25,7 +25,7 @@ const wildcardsOf = (grants: readonly Grant[]) =>
   );
 
 /**
- * Adds the rendered rows of `infra/permissions.ts` to a role (allows and explicit denies) and returns the wildcard
+ * Adds the rendered rows of `src/core/permissions.ts` to a role (allows and explicit denies) and returns the wildcard
  * reasons for cdk-nag; both stacks render their roles through it.
  */
 function addGrants(role: iam.Role, grants: readonly Grant[]) {
@@ -34,7 +34,7 @@ function addGrants(role: iam.Role, grants: readonly Grant[]) {
 }
 
 /**
- * The permissions boundary of the instance roles (`infra/permissions.ts`, INSTANCE_BOUNDARY): a customer managed
+ * The permissions boundary of the instance roles (`src/core/permissions.ts`, INSTANCE_BOUNDARY): a customer managed
  * policy with a fixed name and path, so the InstanceRole handler derives its ARN from the account it creates the role
  * in. Deployed by the operator stack and by the customer role stack.
  */
@@ -44,7 +44,7 @@ function instanceBoundaryPolicy(scope: Construct, context: RenderContext): iam.M
     managedPolicyName: INSTANCE_BOUNDARY_NAME,
     path: INSTANCE_ROLE_PATH,
     description:
-      'Permissions boundary of the capideploy instance roles: the most an instance can ever do (infra/permissions.ts)',
+      'Permissions boundary of the capideploy instance roles: the most an instance can ever do (src/core/permissions.ts)',
     statements: statements.map(
       (statement) =>
         new iam.PolicyStatement({

@@ -36,7 +36,7 @@ export const INSTANCE_ROLE_PATH = '/capideploy/';
 export const SSM_CORE_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore';
 /**
  * The permissions boundary every instance role carries: a managed policy the stacks deploy under this fixed name and
- * path (infra/permissions.ts, INSTANCE_BOUNDARY_NAME) in the account where the roles are created, so its ARN follows
+ * path (src/core/permissions.ts, INSTANCE_BOUNDARY_NAME) in the account where the roles are created, so its ARN follows
  * from that account: the operator's in single-account mode, the customer's in SaaS mode, the simulated one locally.
  * The grants allow CreateRole, PutRolePolicy, AttachRolePolicy and PutRolePermissionsBoundary only with it.
  */

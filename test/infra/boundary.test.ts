@@ -11,7 +11,7 @@ import {
   renderCustomerGrants,
   renderGrants,
   renderInstanceBoundary,
-} from '../../infra/permissions.js';
+} from '../../src/core/permissions.js';
 import { INSTANCE_BOUNDARY } from '../../src/sim/services/iam.js';
 import { sampleContext } from '../unit/helpers.js';
 

@@ -10,7 +10,7 @@ import {
   renderCustomerGrants,
   renderGrants,
   UNGATED_ACTIONS,
-} from '../../infra/permissions.js';
+} from '../../src/core/permissions.js';
 import { FUNCTIONS, handlerEntry } from '../../src/core/catalogue.js';
 import { callsIn, sdkCalls } from './sdk-calls.js';
 
@@ -32,7 +32,7 @@ const grantedActions = (grants: Grant[]) =>
   new Set(grants.filter((grant) => grant.effect !== 'Deny').flatMap((grant) => grant.actions));
 const sorted = (values: Iterable<string>) => [...values].sort();
 
-describe('the permission table (infra/permissions.ts)', () => {
+describe('the permission table (src/core/permissions.ts)', () => {
   it('has a row for every function of FUNCTIONS and for the API', () => {
     expect(sorted(Object.keys(FUNCTION_ACTIONS))).toEqual(sorted(withRole));
   });

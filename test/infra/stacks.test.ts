@@ -17,7 +17,7 @@ import {
 } from '../../infra/capi-deploy-stack.js';
 import type { CustomerRoleStack } from '../../infra/customer-role-stack.js';
 import { stubFunction } from '../../infra/handler-function.js';
-import { type GrantedFunction, renderCustomerGrants, renderGrants } from '../../infra/permissions.js';
+import { type GrantedFunction, renderCustomerGrants, renderGrants } from '../../src/core/permissions.js';
 import { arnKey, FUNCTIONS, MACHINE_NAMES } from '../../src/core/catalogue.js';
 import { PROVISIONING_DOCUMENTS } from '../../src/core/documents.js';
 import { loadDocuments } from '../../src/provisioning/documents.js';

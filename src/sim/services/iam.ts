@@ -465,14 +465,14 @@ function getPolicy(ctx: Ctx, input: any) {
 }
 
 /**
- * Name and path of the permissions boundary the stacks deploy for the instance roles (infra/permissions.ts,
+ * Name and path of the permissions boundary the stacks deploy for the instance roles (src/core/permissions.ts,
  * INSTANCE_BOUNDARY_NAME; the InstanceRole handler derives its ARN from the account).
  */
 export const INSTANCE_BOUNDARY = { name: 'capideploy-instance-boundary', path: '/capideploy/' } as const;
 
 /**
  * Stand-in document of the boundary in the simulated account: the simulator does not evaluate policies (yet), so it
- * only needs the policy to exist; the deployed document is rendered by infra/permissions.ts.
+ * only needs the policy to exist; the deployed document is rendered by src/core/permissions.ts.
  */
 const BOUNDARY_STAND_IN = JSON.stringify({
   Version: '2012-10-17',

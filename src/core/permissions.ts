@@ -1,4 +1,4 @@
-import type { FunctionName } from '../src/core/catalogue.js';
+import type { FunctionName } from './catalogue.js';
 
 /**
  * The permission table of the workflow, as code: for each Lambda the AWS actions its code calls, and for each action
@@ -283,7 +283,7 @@ function ec2Scopes(action: string): Scope[] {
   if (name.startsWith('Describe')) return [ANY];
   const rule = EC2_ACTIONS[name];
   if (!rule)
-    throw new Error(`infra/permissions.ts: no EC2 authorization rule for ${action}; add one to EC2_ACTIONS`);
+    throw new Error(`src/core/permissions.ts: no EC2 authorization rule for ${action}; add one to EC2_ACTIONS`);
   const scopes: Scope[] = [];
   if (rule.created) {
     scopes.push({
@@ -508,7 +508,7 @@ const DENIALS: Record<string, { actions: string[]; scope: Scope }[]> = {
 function scopesOf(action: string): Scope[] {
   if (action.startsWith('ec2:')) return ec2Scopes(action);
   const scopes = STATIC_SCOPES[action];
-  if (!scopes) throw new Error(`infra/permissions.ts: no scope for ${action}; add one to STATIC_SCOPES`);
+  if (!scopes) throw new Error(`src/core/permissions.ts: no scope for ${action}; add one to STATIC_SCOPES`);
   return scopes;
 }
 
@@ -623,7 +623,7 @@ interface RenderContext {
 const render = (pattern: string, context: RenderContext) =>
   pattern.replace(/\{(\w+)\}/g, (_, key: keyof RenderContext) => {
     const value = context[key];
-    if (value === undefined) throw new Error(`infra/permissions.ts: no value for {${key}} in ${pattern}`);
+    if (value === undefined) throw new Error(`src/core/permissions.ts: no value for {${key}} in ${pattern}`);
     return value;
   });
 
