@@ -8,6 +8,7 @@
  *   src/report        core, cost
  *   src/local         core, sim, functions, asl, provisioning
  *   infra             core, asl, provisioning
+ *   src/console       core, report, cost, local; only the cli imports it
  *   src/cli           anything above but infra and bench; only bin imports the cli
  *
  * `test/architecture/imports.test.ts` runs these rules with dependency-cruiser and fails on any violation.
@@ -71,6 +72,18 @@ module.exports = {
       severity: 'error',
       from: { path: '^infra/' },
       to: outside('src/core', 'src/asl', 'src/provisioning', 'infra'),
+    },
+    {
+      name: 'console-imports-core-report-cost-local',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: outside('src/core', 'src/report', 'src/cost', 'src/local', 'src/console'),
+    },
+    {
+      name: 'only-the-cli-imports-the-console',
+      severity: 'error',
+      from: { pathNot: '^src/(cli|console)/' },
+      to: { path: '^src/console/' },
     },
     {
       name: 'cli-never-imports-infra-or-bench',

@@ -18,15 +18,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
   arnKey,
+  FUNCTION_TIMEOUT_SECONDS,
   FUNCTIONS,
   type FunctionName,
   handlerEntry,
   MACHINE_NAMES,
   type MachineName,
 } from '../src/core/catalogue.js';
-import { DeploymentsApi } from './deployments-api.js';
-import { type FunctionFactory, handlerFunction, REPO_ROOT } from './handler-function.js';
-import { acknowledgeWildcards } from './nag.js';
 import {
   type GrantedFunction,
   INSTANCE_ROLE_PATH,
@@ -34,6 +32,9 @@ import {
   renderGrants,
   WORKFLOW_ROLE_PATH,
 } from '../src/core/permissions.js';
+import { DeploymentsApi } from './deployments-api.js';
+import { type FunctionFactory, handlerFunction, REPO_ROOT } from './handler-function.js';
+import { acknowledgeWildcards } from './nag.js';
 import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
@@ -41,6 +42,8 @@ import { ProvisioningDocuments } from './provisioning-documents.js';
 const MACHINE_IDS: Record<MachineName, string> = {
   'create-deployment': 'CreateDeployment',
   'delete-deployment': 'DeleteDeployment',
+  'stop-deployment': 'StopDeployment',
+  'start-deployment': 'StartDeployment',
 };
 
 /** The definition file of a state machine. */
@@ -139,6 +142,7 @@ class CapiDeployStack extends Stack {
       deleteMachineArn: machineArn('delete-deployment'),
       createExecutions: executionsOf('create-deployment'),
       deleteExecutions: executionsOf('delete-deployment'),
+      commandOutputBucketArn: this.commandOutputBucket.bucketArn,
     };
     const context = this.renderContext;
     this.instanceBoundary = instanceBoundaryPolicy(this, context);
@@ -154,7 +158,7 @@ class CapiDeployStack extends Stack {
           functionFactory: props.functionFactory,
           // Provisioning sends commands that write there; InstanceRole lets the instances write there.
           ...(fn === 'Provisioning' || fn === 'InstanceRole' ? { environment: bucketEnv } : {}),
-          ...(fn === 'Provisioning' ? { timeout: Duration.minutes(2) } : {}),
+          timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[fn]),
         }),
       ]),
     ) as Record<FunctionName, lambda.Function>;
@@ -167,7 +171,12 @@ class CapiDeployStack extends Stack {
       logRetention,
     );
     this.allowChildExecution(createMachine, deleteMachine, executionsOf('delete-deployment'));
-    this.stateMachines = { 'create-deployment': createMachine, 'delete-deployment': deleteMachine };
+    this.stateMachines = {
+      'create-deployment': createMachine,
+      'delete-deployment': deleteMachine,
+      'stop-deployment': this.stateMachine('stop-deployment', machineNames, {}, logRetention),
+      'start-deployment': this.stateMachine('start-deployment', machineNames, {}, logRetention),
+    };
 
     this.api = new DeploymentsApi(this, 'DeploymentsApi', {
       role: this.functionRole('DeploymentsApi', context),

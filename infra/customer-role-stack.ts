@@ -1,8 +1,8 @@
 import { Aws, CfnOutput, CfnParameter, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { acknowledgeWildcards } from './nag.js';
 import { OPERATOR_ROLE_PREFIX, renderCustomerGrants, WORKFLOW_ROLE_PATH } from '../src/core/permissions.js';
+import { acknowledgeWildcards } from './nag.js';
 import { addGrants, instanceBoundaryPolicy } from './policies.js';
 import { ProvisioningDocuments } from './provisioning-documents.js';
 
@@ -48,7 +48,7 @@ class CustomerRoleStack extends Stack {
       allowedPattern: '^[\\w+=,.@:/-]+$',
       noEcho: true,
       description:
-        'The external id the operator puts in the spec (assumeRole.externalId); a random UUID is fine',
+        'The external id agreed with the operator, who registers it with capi-deploy customers add (never in a spec); a random UUID is fine',
     });
 
     const operator = operatorAccount.valueAsString;
@@ -61,7 +61,11 @@ class CustomerRoleStack extends Stack {
       externalIds: [externalId.valueAsString],
       maxSessionDuration: Duration.hours(1),
     });
-    const context = { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID };
+    const context = {
+      partition: Aws.PARTITION,
+      account: Aws.ACCOUNT_ID,
+      commandOutputBucketArn: `arn:${Aws.PARTITION}:s3:::*`,
+    };
     acknowledgeWildcards(this.role, addGrants(this.role, renderCustomerGrants(context)));
     this.instanceBoundary = instanceBoundaryPolicy(this, context);
 
@@ -70,7 +74,7 @@ class CustomerRoleStack extends Stack {
     new CfnOutput(this, 'OperatorRoleArn', {
       value: this.role.roleArn,
       description:
-        'Put this ARN and the external id in the deployment spec: "assumeRole": { roleArn, externalId }',
+        'Give this ARN to the operator, who registers it with the external id: capi-deploy customers add <customer> --role-arn <this ARN> (external id on standard input); specs then name "customer": "<customer>"',
     });
   }
 }

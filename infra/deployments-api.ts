@@ -83,6 +83,9 @@ function booleanContext(scope: Construct, key: string): boolean {
  * - `GET /deployments` -> 200 `{ deployments: [...] }`
  * - `GET /deployments/{name}` -> 200 state, current step, failure; 404
  * - `DELETE /deployments/{name}` -> 202 started/running, 200 already deleted, 404, 409
+ * - administrators (SaaS mode): `GET /customers` -> 200 `{ customers: [{ name, roleArn }] }`;
+ *   `PUT /customers/{name}` (`{ roleArn, externalId }`) -> 201 registered, 200 replaced, 400;
+ *   `DELETE /customers/{name}` -> 200, 404. The external id is never answered.
  */
 class DeploymentsApi extends Construct {
   readonly restApi: apigw.RestApi;
@@ -182,6 +185,15 @@ class DeploymentsApi extends Construct {
     };
     deployment.addMethod('GET', integration, { operationName: 'DescribeDeployment', ...byName });
     deployment.addMethod('DELETE', integration, { operationName: 'DeleteDeployment', ...byName });
+
+    // The customers registry (SaaS mode), for administrators: its own resource path, so an IAM policy can grant
+    // execute-api:Invoke on `<api>/v1/*/customers*` to administrators and only `<api>/v1/*/deployments*` to
+    // operators. Bodies are never logged (dataTraceEnabled false): the external id of a PUT stays out of the logs.
+    const customers = this.restApi.root.addResource('customers');
+    customers.addMethod('GET', integration, { operationName: 'ListCustomers' });
+    const customer = customers.addResource('{name}');
+    customer.addMethod('PUT', integration, { operationName: 'PutCustomer', ...byName });
+    customer.addMethod('DELETE', integration, { operationName: 'DeleteCustomer', ...byName });
 
     Validations.of(this.restApi).acknowledge(
       {

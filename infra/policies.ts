@@ -1,6 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { acknowledgeWildcards } from './nag.js';
 import {
   type Grant,
   INSTANCE_BOUNDARY_NAME,
@@ -8,6 +7,7 @@ import {
   type RenderContext,
   renderInstanceBoundary,
 } from '../src/core/permissions.js';
+import { acknowledgeWildcards } from './nag.js';
 
 /** The CDK statement of a rendered grant: an Allow, or an explicit Deny. */
 const statementOf = (grant: Grant) =>

@@ -2,9 +2,10 @@ import {
   type Address,
   AllocateAddressCommand,
   DescribeAddressesCommand,
+  DisassociateAddressCommand,
   ReleaseAddressCommand,
 } from '@aws-sdk/client-ec2';
-import { DependencyViolation } from '../../src/core/errors.js';
+import { DependencyViolation, type DeploymentError } from '../../src/core/errors.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
@@ -52,25 +53,39 @@ export async function ensureElasticIps(ctx: DeploymentContext): Promise<ElasticI
 }
 
 /**
- * Releases every elastic IP of the deployment. One still associated (a NAT gateway not fully deleted yet)
- * is a DependencyViolation, which the ASL retries.
+ * Releases every elastic IP of the deployment. ReleaseAddress refuses an address that is still associated
+ * (InvalidIPAddress.InUse, or AuthFailure on EC2-Classic-era accounts: aws-api-behaviour.md, ReleaseAddress), so:
+ * an address associated to an instance (a terminated one whose association EC2 has not dropped yet, or a live one)
+ * is disassociated first (DisassociateAddress on its association id; gone already is fine); one held by a NAT
+ * gateway (no InstanceId: its network interface) cannot be disassociated by us (AWS answers AuthFailure) and is
+ * a DependencyViolation, which the ASL retries with backoff while the NAT gateway finishes deleting.
  */
 export async function releaseElasticIps(ctx: DeploymentContext): Promise<{ released: string[] }> {
   const released: string[] = [];
   for (const address of await describeDeploymentAddresses(ctx)) {
     const name = tagValue(address.Tags, 'Name') ?? address.AllocationId!;
     const site = { resource: `elastic IP ${name}`, id: address.AllocationId };
-    if (address.AssociationId) {
+    if (address.AssociationId && address.InstanceId) {
+      await deleteIfPresent({ ...site, id: address.AssociationId }, () =>
+        ctx.clients.ec2.send(new DisassociateAddressCommand({ AssociationId: address.AssociationId })),
+      );
+    } else if (address.AssociationId) {
       throw new DependencyViolation({
         ...site,
         awsError: 'InvalidIPAddress.InUse',
-        message: `elastic IP ${address.PublicIp} is still associated (${address.AssociationId})`,
-        hint: 'Waiting for the NAT gateway or instance using it to be deleted; the workflow retries.',
+        message: `elastic IP ${address.PublicIp} is still associated (${address.AssociationId}, network interface ${address.NetworkInterfaceId ?? '?'})`,
+        hint: 'Waiting for the NAT gateway using it to be deleted; the workflow retries. If it stays, delete that NAT gateway and run delete again.',
       });
     }
-    await deleteIfPresent(site, () =>
-      ctx.clients.ec2.send(new ReleaseAddressCommand({ AllocationId: address.AllocationId })),
-    );
+    try {
+      await deleteIfPresent(site, () =>
+        ctx.clients.ec2.send(new ReleaseAddressCommand({ AllocationId: address.AllocationId })),
+      );
+    } catch (error) {
+      // AuthFailure is the other answer documented for an address still associated: wait and retry like InUse.
+      if ((error as DeploymentError).failure?.awsError !== 'AuthFailure') throw error;
+      throw new DependencyViolation({ ...(error as DeploymentError).failure, awsError: 'AuthFailure' });
+    }
     released.push(address.AllocationId!);
   }
   return { released };

@@ -83,22 +83,50 @@ const CHECK_HINTS: Record<string, string> = {
   webapi: 'On the bastion read journalctl -u capiwebapi.',
   ui: 'On the bastion check nginx -t and /var/log/nginx/error.log.',
   prometheus:
-    'A scrape target is down: check node_exporter (9100) or the Cassandra JMX exporter (7070) on that node.',
+    'A scrape target is down: check node_exporter (9100), the Cassandra JMX exporter (7070), the daemon (9201), the webapi (9200) or the RabbitMQ plugin (15692) on that node.',
 };
 
-async function checkOutput({ clients }: DeploymentContext, command: CheckCommand): Promise<string> {
+/**
+ * GetCommandInvocation gives at most the first 24,000 characters of standard output (the rest is only in the
+ * command's S3 output). `nodetool status` of ~320 nodes, or the target list of a Prometheus scraping ~1,000, is
+ * longer: then the lines cannot be judged one by one, and the check's own exit code (the script counts UN nodes
+ * and up targets itself against ExpectedNodes / ExpectedTargets) decides.
+ */
+export const STANDARD_OUTPUT_LIMIT = 24_000;
+
+interface CheckOutput {
+  stdout: string;
+  /** The invocation's status: Success means the check's script exited 0. */
+  status: string;
+}
+
+async function checkOutput({ clients }: DeploymentContext, command: CheckCommand): Promise<CheckOutput> {
   const site = { resource: `health check ${command.check}`, id: command.commandId };
   const listed = await awsCall(site, () =>
     clients.ssm.send(new ListCommandInvocationsCommand({ CommandId: command.commandId })),
   );
   const instanceId = listed.CommandInvocations?.[0]?.InstanceId;
-  if (!instanceId) return '';
+  if (!instanceId) return { stdout: '', status: 'None' };
   const invocation = await awsCall({ ...site, id: instanceId }, () =>
     clients.ssm.send(
       new GetCommandInvocationCommand({ CommandId: command.commandId, InstanceId: instanceId }),
     ),
   );
-  return invocation.StandardOutputContent ?? '';
+  return { stdout: invocation.StandardOutputContent ?? '', status: invocation.Status ?? 'None' };
+}
+
+/** A check judged from its lines, or from its exit code when SSM cut its output (see STANDARD_OUTPUT_LIMIT). */
+function judge(plan: Plan, check: string, output: CheckOutput): CheckResult {
+  const parsed = PARSERS[check](plan, output.stdout);
+  const truncated = output.stdout.length >= STANDARD_OUTPUT_LIMIT;
+  if (parsed.healthy || !truncated) return { check, ...parsed };
+  const passed = output.status === 'Success';
+  return {
+    check,
+    healthy: passed,
+    summary: `${check}: output cut at ${STANDARD_OUTPUT_LIMIT} characters; the check ${passed ? 'passed' : `ended ${output.status}`} (its exit code counts every node)`,
+    unhealthy: passed ? [] : parsed.unhealthy,
+  };
 }
 
 /**
@@ -113,9 +141,8 @@ export async function evaluateChecks(
   const results: CheckResult[] = [];
   for (const command of commands) {
     const check = command.check ?? 'unknown';
-    const parse = PARSERS[check];
-    if (!parse) throw new Error(`no parser for health check ${check}`);
-    results.push({ check, ...parse(ctx.plan, await checkOutput(ctx, command)) });
+    if (!PARSERS[check]) throw new Error(`no parser for health check ${check}`);
+    results.push(judge(ctx.plan, check, await checkOutput(ctx, command)));
   }
   const healthy = results.every((result) => result.healthy);
   if (!healthy && failWhenUnhealthy) {

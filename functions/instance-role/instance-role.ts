@@ -290,7 +290,9 @@ async function present(site: CallSite, call: () => Promise<unknown>): Promise<bo
 
 /**
  * Deletes the profile and the role in IAM's required order (role out of the profile, profile, managed policies,
- * inline policies, role); every step tolerates "already gone", so a re-run converges.
+ * inline policies, role); every step tolerates "already gone", so a re-run converges. Each entity is first read
+ * (GetInstanceProfile, GetRole): a change to one that does not exist is authorized without its path, which the grants
+ * scoped to path /capideploy/ refuse with AccessDenied rather than NoSuchEntity (reference/aws-behaviour-2.md §3a).
  */
 export async function deleteInstanceRole({
   plan,
@@ -302,26 +304,33 @@ export async function deleteInstanceRole({
   const profileSite = { resource: `instance profile ${profileName}`, id: profileName };
   const deleted: string[] = [];
 
-  // NoSuchEntity here means the profile is gone or no longer holds the role: both are fine.
-  await present(profileSite, () =>
-    clients.iam.send(
-      new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName }),
-    ),
+  const profileFound = await present(profileSite, () =>
+    clients.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profileName })),
   );
-  if (
+  if (profileFound) {
+    // NoSuchEntity here means the profile no longer holds the role (or went meanwhile): both are fine.
     await present(profileSite, () =>
-      clients.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profileName })),
-    )
-  ) {
-    deleted.push(`instance-profile/${profileName}`);
+      clients.iam.send(
+        new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profileName, RoleName: roleName }),
+      ),
+    );
+    if (
+      await present(profileSite, () =>
+        clients.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profileName })),
+      )
+    ) {
+      deleted.push(`instance-profile/${profileName}`);
+    }
   }
 
+  if (!(await present(roleSite, () => clients.iam.send(new GetRoleCommand({ RoleName: roleName }))))) {
+    return { deleted };
+  }
   let attachedArns: string[] = [];
-  const roleFound = await present(roleSite, async () => {
+  await present(roleSite, async () => {
     const attached = await clients.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
     attachedArns = (attached.AttachedPolicies ?? []).map((policy) => policy.PolicyArn!);
   });
-  if (!roleFound) return { deleted };
   for (const policyArn of attachedArns) {
     await deleteIfPresent(roleSite, () =>
       clients.iam.send(new DetachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn })),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaHandler } from '../shared/handler.js';
+import { roundFields } from '../shared/rounds.js';
 import { instancesStatus, instancesTerminated, launchInstances, terminateInstances } from './instances.js';
 
 const Input = z.discriminatedUnion('action', [
@@ -13,10 +14,11 @@ const Input = z.discriminatedUnion('action', [
     internalSecurityGroupId: z.string().startsWith('sg-'),
     instanceProfileArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/.+$/),
     amiId: z.string().startsWith('ami-'),
+    ...roundFields,
   }),
-  z.object({ action: z.literal('status'), spec: specField }),
+  z.object({ action: z.literal('status'), spec: specField, ...roundFields }),
   z.object({ action: z.literal('terminate'), spec: specField }),
-  z.object({ action: z.literal('terminated'), spec: specField }),
+  z.object({ action: z.literal('terminated'), spec: specField, ...roundFields }),
 ]);
 
 /** The fleet's instances: launch the missing ones, poll until running, terminate, poll until terminated. */
@@ -24,12 +26,12 @@ export const handler = lambdaHandler('instances', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   switch (input.action) {
     case 'launch':
-      return launchInstances(ctx, input);
+      return launchInstances(ctx, input, input);
     case 'status':
-      return instancesStatus(ctx);
+      return instancesStatus(ctx, input);
     case 'terminate':
       return terminateInstances(ctx);
     case 'terminated':
-      return instancesTerminated(ctx);
+      return instancesTerminated(ctx, input);
   }
 });

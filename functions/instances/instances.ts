@@ -4,6 +4,7 @@ import {
   InstanceProfileNotReady,
   ProvisioningFailed,
   ResourceConflict,
+  Throttled,
   WaitTimedOut,
 } from '../../src/core/errors.js';
 import type { NodePlan, Plan } from '../../src/core/spec/plan.js';
@@ -19,14 +20,34 @@ import {
   LIVE_STATES,
   settleWithLimit,
 } from '../shared/fleet.js';
+import { countMetric, logger, METRIC } from '../shared/observability.js';
 import { recreateInstanceProfileCommands, terminateNodesCommands } from '../shared/remedies.js';
+import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
-/** RunInstances calls in flight at once: fast for big fleets, gentle on the EC2 request rate limit. */
+/** RunInstances calls in flight at once (each takes 1-3 s; the pace below is what bounds the rate). */
 export const LAUNCH_CONCURRENCY = 10;
-/** TerminateInstances accepts at most 1,000 instance ids per call. */
-export const TERMINATE_BATCH = 1000;
-/** capideploy waits 120 s for `running`; an instance still pending after this is a failed wait. */
-export const PENDING_TIMEOUT_SECONDS = 600;
+/**
+ * The pace of RunInstances: EC2's own request bucket for it, 5 tokens refilled at 2 a second per account and Region
+ * (reference/aws-behaviour-2.md §1b). Going faster only earns RequestLimitExceeded and the SDK's backoff; the
+ * resource bucket (1,000 instances, 2 a second) allows the same rate once spent.
+ */
+export const RUN_INSTANCES_RATE = { burst: 5, perSecond: 2 };
+/**
+ * One launch run starts RunInstances calls for at most this long, then returns what is left for the next run
+ * (the state machine loops "Launch instances" until every node is launched): with the calls in flight finishing
+ * after it, a run stays well under half the Instances function's 60 s timeout, whatever the fleet size.
+ */
+export const LAUNCH_BUDGET_SECONDS = 15;
+/**
+ * TerminateInstances ids per call, and the most one run terminates: EC2's resource bucket for it holds 1,000
+ * instances and refills 20 a second (§1b), so a fleet past 1,000 is terminated over the wait loop's rounds.
+ */
+export const TERMINATE_BATCH = 100;
+export const TERMINATE_PER_RUN = 1000;
+/** TerminateInstances calls in flight at once (each takes ~2.5 s for 100 ids). */
+const TERMINATE_CONCURRENCY = 5;
+/** One run starts TerminateInstances calls for at most this long; the wait loop's next round goes on. */
+const TERMINATE_BUDGET_SECONDS = 10;
 /** How many fresh client-token generations one launch tries after finding its token spent on a dead instance. */
 const MAX_TOKEN_GENERATIONS = 3;
 
@@ -43,6 +64,10 @@ export interface LaunchResult {
   total: number;
   launched: number;
   existing: number;
+  /** Nodes still to launch by a next run of the launch loop. */
+  remaining: number;
+  /** Every node has a pending or running instance (or was launched by this run). */
+  done: boolean;
 }
 
 export interface StatusResult {
@@ -165,12 +190,47 @@ async function launchNode(
 }
 
 /**
- * Launches every node of the plan that has no pending or running instance yet, up to {@link LAUNCH_CONCURRENCY} at
- * once, each with its fixed private IP, the instance profile, IMDSv2 only and an encrypted gp3 root volume. A
- * stopped or stopping node is a conflict (it still holds its IP). The first failure, in plan order, is thrown
- * after every launch has settled, naming the node and its instance type.
+ * A client-side token bucket: `next()` resolves when a call may start, so calls go out at EC2's documented rate
+ * instead of being refused and backed off.
  */
-export async function launchInstances(ctx: DeploymentContext, input: LaunchInput): Promise<LaunchResult> {
+function pacer(rate: { burst: number; perSecond: number }) {
+  let tokens = rate.burst;
+  let at = Date.now();
+  let queue = Promise.resolve();
+  const take = async () => {
+    const now = Date.now();
+    tokens = Math.min(rate.burst, tokens + ((now - at) / 1000) * rate.perSecond);
+    at = now;
+    if (tokens < 1) {
+      const waitMs = Math.ceil(((1 - tokens) / rate.perSecond) * 1000);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      tokens = Math.min(rate.burst, tokens + (waitMs / 1000) * rate.perSecond);
+      at = Date.now();
+    }
+    tokens -= 1;
+  };
+  return () => {
+    queue = queue.then(take);
+    return queue;
+  };
+}
+
+/**
+ * Launches the nodes of the plan that have no pending or running instance yet, in plan order, paced at
+ * {@link RUN_INSTANCES_RATE} with up to {@link LAUNCH_CONCURRENCY} calls in flight, each node with its fixed
+ * private IP, the instance profile, IMDSv2 only and an encrypted gp3 root volume. It starts launches for at most
+ * {@link LAUNCH_BUDGET_SECONDS} and answers how many nodes are left: the state machine runs it again until none is
+ * (every run describes the fleet first, and each node's ClientToken makes a repeated launch return the same
+ * instance). A stopped or stopping node is a conflict (it still holds its IP). The first failure, in plan order, is
+ * thrown after every launch of the run has settled, naming the node and its instance type; in the loop's last run
+ * (`round`), nodes still unlaunched are a ProvisioningFailed.
+ */
+export async function launchInstances(
+  ctx: DeploymentContext,
+  input: LaunchInput,
+  round: Round = {},
+): Promise<LaunchResult> {
+  const startedAt = Date.now();
   const { plan } = ctx;
   const byNode = instancesByNode(plan.nodes, await describeFleet(ctx));
   const toLaunch: { node: NodePlan; generation: number }[] = [];
@@ -196,21 +256,40 @@ export async function launchInstances(ctx: DeploymentContext, input: LaunchInput
       hint: `An instance not yet terminated still holds the node's private IP. Start a stopped one (\`aws ec2 start-instances --region ${plan.region} --instance-ids ${conflicts.map(({ instance }) => instance.InstanceId).join(' ')}\`), or terminate it and wait until it is terminated (${terminateNodesCommands(plan, namedInstances(conflicts))}), then re-run create.`,
     });
   }
-  const outcomes = await settleWithLimit(toLaunch, LAUNCH_CONCURRENCY, ({ node, generation }) =>
-    launchNode(ctx, node, input, generation),
-  );
+  const paced = pacer(RUN_INSTANCES_RATE);
+  let left = 0;
+  const spent = () => Date.now() - startedAt > LAUNCH_BUDGET_SECONDS * 1000;
+  const outcomes = await settleWithLimit(toLaunch, LAUNCH_CONCURRENCY, async ({ node, generation }) => {
+    if (!spent()) await paced();
+    if (spent()) {
+      left += 1;
+      return false;
+    }
+    const instanceId = await launchNode(ctx, node, input, generation);
+    countMetric(METRIC.instancesLaunched);
+    logger.info('instance launched', { node: node.nickname, instanceId, instanceType: node.instanceType });
+    return true;
+  });
   const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  return { total: plan.nodes.length, launched: toLaunch.length, existing };
+  const launched = toLaunch.length - left;
+  if (left > 0 && isLastRound(round)) {
+    throw new ProvisioningFailed({
+      resource: `instances of ${plan.deployment}`,
+      message: `${left} of ${plan.nodes.length} nodes still not launched after ${round.maxAttempts} launch runs`,
+      hint: 'EC2 refused or slowed RunInstances for too long (RequestLimitExceeded); re-run create: it launches the rest.',
+    });
+  }
+  return { total: plan.nodes.length, launched, existing, remaining: left, done: left === 0 };
 }
 
 /**
  * The fleet's state for the wait loop, from ONE paginated DescribeInstances. A node whose instance stopped or
  * terminated is a ProvisioningFailed naming the node, the instance and EC2's state reason; an instance pending
- * for longer than {@link PENDING_TIMEOUT_SECONDS} is a WaitTimedOut. A node with no visible instance yet (EC2
+ * in the wait loop's last round (its bound is in src/asl/create-deployment.ts) is a WaitTimedOut. A node with no visible instance yet (EC2
  * eventual consistency right after RunInstances) is waiting.
  */
-export async function instancesStatus(ctx: DeploymentContext): Promise<StatusResult> {
+export async function instancesStatus(ctx: DeploymentContext, round: Round = {}): Promise<StatusResult> {
   const { plan } = ctx;
   const byNode = instancesByNode(plan.nodes, await describeFleet(ctx));
   const waiting: string[] = [];
@@ -223,10 +302,7 @@ export async function instancesStatus(ctx: DeploymentContext): Promise<StatusRes
     if (state === 'running') running++;
     else if (state === 'pending' || state === 'none') {
       waiting.push(node.nickname);
-      const launched = current?.LaunchTime?.getTime();
-      if (launched !== undefined && Date.now() - launched > PENDING_TIMEOUT_SECONDS * 1000) {
-        late.push({ node, instance: current! });
-      }
+      if (current && isLastRound(round)) late.push({ node, instance: current });
     } else broken.push({ node, instance: current! });
   }
   if (broken.length > 0) {
@@ -255,7 +331,7 @@ export async function instancesStatus(ctx: DeploymentContext): Promise<StatusRes
     throw new WaitTimedOut({
       resource: late.map(({ node }) => `instance ${node.name}`).join(', '),
       id: late[0].instance.InstanceId,
-      message: `still pending ${PENDING_TIMEOUT_SECONDS} s after launch: ${late.map(({ node, instance }) => `${node.name} (${instance.InstanceId})`).join(', ')}`,
+      message: `still pending ${roundsText(round)}: ${late.map(({ node, instance }) => `${node.name} (${instance.InstanceId})`).join(', ')}`,
       hint: `EC2 left the instance pending (check the AWS Health Dashboard for the zone). Terminate it and wait until it is terminated (${terminateNodesCommands(plan, namedInstances(late))}), then re-run create: it launches a replacement.`,
     });
   }
@@ -290,25 +366,55 @@ export async function terminateInstances(ctx: DeploymentContext): Promise<{ term
   return { terminating: live.map((instance) => instance.InstanceId!) };
 }
 
-/** TerminateInstances for the given instances that are not shutting down already. */
-async function terminateRunning(ctx: DeploymentContext, live: Instance[]): Promise<void> {
+/**
+ * TerminateInstances for the given instances that are not shutting down already: at most {@link TERMINATE_PER_RUN}
+ * of them, {@link TERMINATE_BATCH} ids a call, one call at a time. In the wait loop (`deferThrottled`), a call EC2
+ * still refuses after the SDK's retries is left for the next round (its instances are still listed live), so a
+ * fleet larger than EC2's resource bucket is terminated round after round instead of failing the step.
+ */
+async function terminateRunning(
+  ctx: DeploymentContext,
+  live: Instance[],
+  deferThrottled = false,
+): Promise<void> {
+  const startedAt = Date.now();
   const toTerminate = live.filter((instance) => stateOf(instance) !== 'shutting-down');
-  for (const batch of chunks(toTerminate, TERMINATE_BATCH)) {
+  const batches = chunks(toTerminate.slice(0, TERMINATE_PER_RUN), TERMINATE_BATCH);
+  const outcomes = await settleWithLimit(batches, TERMINATE_CONCURRENCY, async (batch) => {
+    if (Date.now() - startedAt > TERMINATE_BUDGET_SECONDS * 1000) return;
     const ids = batch.map((instance) => instance.InstanceId!);
     await awsCall({ resource: `instances of ${ctx.plan.deployment}`, id: ids.join(', ') }, () =>
       ctx.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })),
     );
-  }
+  });
+  const failed = outcomes.find(
+    (outcome): outcome is PromiseRejectedResult =>
+      outcome.status === 'rejected' && !(deferThrottled && outcome.reason instanceof Throttled),
+  );
+  if (failed) throw failed.reason;
 }
 
 /** Whether every instance of the deployment is terminated: one paginated DescribeInstances. */
 export async function instancesTerminated(
   ctx: DeploymentContext,
+  round: Round = {},
 ): Promise<{ allTerminated: boolean; remaining: number; waiting: string[] }> {
   const live = await describeFleet(ctx, { states: LIVE_STATES });
+  if (live.length > 0 && isLastRound(round)) {
+    throw new WaitTimedOut({
+      resource: live.map((instance) => `instance ${nicknameOf(ctx, instance)}`).join(', '),
+      id: live[0].InstanceId,
+      awsError: null,
+      message: `still not terminated ${roundsText(round)}: ${live.map((instance) => `${nicknameOf(ctx, instance)} (${instance.InstanceId}, ${stateOf(instance)})`).join(', ')}`,
+      hint: `Terminate them and wait (${terminateNodesCommands(
+        ctx.plan,
+        live.map((instance) => ({ nickname: nicknameOf(ctx, instance), instanceId: instance.InstanceId })),
+      )}), then run delete again.`,
+    });
+  }
   // An instance launched just before the teardown can be invisible to the first terminate (EC2 eventual
   // consistency): terminate whatever still runs, so the wait loop always converges.
-  await terminateRunning(ctx, live);
+  await terminateRunning(ctx, live, true);
   return {
     allTerminated: live.length === 0,
     remaining: live.length,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaHandler } from '../shared/handler.js';
+import { roundFields } from '../shared/rounds.js';
 import { checkLeftovers, listResources } from './inventory.js';
 
 const StepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough();
@@ -13,6 +14,7 @@ const Input = z.discriminatedUnion('action', [
     spec: specField,
     errors: StepErrors.default({}),
     branchErrors: z.record(z.string(), StepErrors).default({}),
+    ...roundFields,
   }),
 ]);
 
@@ -21,5 +23,5 @@ export const handler = lambdaHandler('inventory', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   if (input.action === 'list') return { resources: await listResources(ctx) };
   const merged = Object.assign({}, ...Object.values(input.branchErrors), input.errors);
-  return checkLeftovers(ctx, merged);
+  return checkLeftovers(ctx, merged, input);
 });

@@ -3,6 +3,7 @@ import {
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
+  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -12,11 +13,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
-import { parseCause, ResourcesLeft } from '../../src/core/errors.js';
+import { parseCause, ResourcesLeft, TeardownStepsFailed } from '../../src/core/errors.js';
 import type { InventoryItem } from '../../src/core/inventory.js';
 import { tagValue } from '../../src/core/tags.js';
 import { asDeploymentError, awsCall, isNotFound } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
+import { deploymentFilters } from '../shared/ec2.js';
+import { isLastRound, type Round } from '../shared/rounds.js';
 
 interface Described {
   state: string;
@@ -102,6 +105,19 @@ const DESCRIBERS: Record<string, Describer> = {
           name: named(i.Tags),
           size: i.InstanceType,
           gone: i.State!.Name === 'terminated',
+        },
+      ]),
+    );
+  },
+  'network-interface': async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids }));
+    return new Map(
+      out.NetworkInterfaces?.map((n) => [
+        n.NetworkInterfaceId!,
+        {
+          state: `${n.Status} ${n.InterfaceType ?? 'interface'}${n.Description ? `: ${n.Description}` : ''}`,
+          billed: false,
+          name: named(n.TagSet),
         },
       ]),
     );
@@ -206,16 +222,101 @@ async function identityResources({ plan, clients }: DeploymentContext): Promise<
   return items;
 }
 
-/** Everything the deployment owns now, found by its tags (and IAM by name), with state and billing. */
-export async function listResources(ctx: DeploymentContext): Promise<InventoryItem[]> {
+/** The ids each per-service Describe* finds with the deployment's tag filters, by ARN resource type. */
+async function describedIds({ plan, clients }: DeploymentContext): Promise<Map<string, string[]>> {
+  const Filters = deploymentFilters(plan);
+  const site = { resource: `resources of ${plan.deployment}` };
+  const ec2 = clients.ec2;
+  const found = await awsCall(site, async () => {
+    const [vpcs, subnets, groups, tables, gateways, nats, addresses, instances, volumes] = await Promise.all([
+      ec2.send(new DescribeVpcsCommand({ Filters })),
+      ec2.send(new DescribeSubnetsCommand({ Filters })),
+      ec2.send(new DescribeSecurityGroupsCommand({ Filters })),
+      ec2.send(new DescribeRouteTablesCommand({ Filters })),
+      ec2.send(new DescribeInternetGatewaysCommand({ Filters })),
+      // DescribeNatGateways names its filter parameter `Filter`.
+      ec2.send(new DescribeNatGatewaysCommand({ Filter: Filters })),
+      ec2.send(new DescribeAddressesCommand({ Filters })),
+      ec2.send(new DescribeInstancesCommand({ Filters })),
+      ec2.send(new DescribeVolumesCommand({ Filters })),
+    ]);
+    return {
+      vpc: vpcs?.Vpcs?.map((v) => v.VpcId!),
+      subnet: subnets?.Subnets?.map((s) => s.SubnetId!),
+      'security-group': groups?.SecurityGroups?.map((g) => g.GroupId!),
+      'route-table': tables?.RouteTables?.map((t) => t.RouteTableId!),
+      'internet-gateway': gateways?.InternetGateways?.map((g) => g.InternetGatewayId!),
+      natgateway: nats?.NatGateways?.map((n) => n.NatGatewayId!),
+      'elastic-ip': addresses?.Addresses?.map((a) => a.AllocationId!),
+      instance: instances?.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!),
+      volume: volumes?.Volumes?.map((v) => v.VolumeId!),
+    };
+  });
+  return new Map(Object.entries(found).map(([type, ids]) => [type, ids ?? []]));
+}
+
+/**
+ * What is inside the deployment's VPCs without its tags: network interfaces (a stranger's ENI, a Lambda's or a load
+ * balancer's), route tables other than the main one and security groups other than `default` (those two go with the
+ * VPC). Any of them keeps the VPC from being deleted.
+ */
+async function untaggedInVpcs(
+  { plan, clients }: DeploymentContext,
+  vpcIds: string[],
+): Promise<Map<string, string[]>> {
+  if (vpcIds.length === 0) return new Map();
+  const Filters = [{ Name: 'vpc-id', Values: vpcIds }];
+  const site = { resource: `VPC ${plan.names.vpc}`, id: vpcIds.join(', ') };
+  const ec2 = clients.ec2;
+  return awsCall(site, async () => {
+    const [interfaces, tables, groups] = await Promise.all([
+      ec2.send(new DescribeNetworkInterfacesCommand({ Filters })),
+      ec2.send(new DescribeRouteTablesCommand({ Filters })),
+      ec2.send(new DescribeSecurityGroupsCommand({ Filters })),
+    ]);
+    return new Map([
+      ['network-interface', (interfaces?.NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId!)],
+      [
+        'route-table',
+        (tables?.RouteTables ?? [])
+          .filter((t) => !t.Associations?.some((association) => association.Main))
+          .map((t) => t.RouteTableId!),
+      ],
+      [
+        'security-group',
+        (groups?.SecurityGroups ?? []).filter((g) => g.GroupName !== 'default').map((g) => g.GroupId!),
+      ],
+    ]);
+  });
+}
+
+/**
+ * Everything the deployment owns now, found by its tags (and IAM by name), with state and billing. `thorough` (the
+ * teardown's final check) adds the union of per-service Describe* calls with the deployment's tag filters, for what
+ * the tagging API misses or lags on, and what is untagged inside the deployment's VPCs; ids are deduplicated.
+ */
+export async function listResources(
+  ctx: DeploymentContext,
+  options: { thorough?: boolean } = {},
+): Promise<InventoryItem[]> {
   const byType = new Map<string, string[]>();
   const parameters: InventoryItem[] = [];
+  const add = (type: string, id: string) => {
+    const ids = byType.get(type) ?? [];
+    if (!ids.includes(id)) byType.set(type, [...ids, id]);
+  };
   for (const arn of await taggedArns(ctx)) {
     const { type, id } = parseArn(arn);
     if (type === 'parameter') {
       parameters.push({ type, id, name: id, state: 'SecureString', billed: false });
     } else {
-      byType.set(type, [...(byType.get(type) ?? []), id]);
+      add(type, id);
+    }
+  }
+  if (options.thorough) {
+    for (const [type, ids] of await describedIds(ctx)) for (const id of ids) add(type, id);
+    for (const [type, ids] of await untaggedInVpcs(ctx, byType.get('vpc') ?? [])) {
+      for (const id of ids) add(type, id);
     }
   }
   const items: InventoryItem[] = [];
@@ -250,28 +351,82 @@ const STEP_OF_TYPE: Record<string, string> = {
 
 type StepErrors = Record<string, { Error?: string; Cause?: string } | undefined>;
 
-/** The teardown's last step: succeeds when nothing is left, else fails naming each leftover, its id and why. */
+/** Why a leftover is still there: its teardown step's error, or what it is when no step owns it. */
+function whyLeft(item: InventoryItem, errors: StepErrors): string {
+  if (item.type === 'network-interface') {
+    return `untagged network interface in the deployment's VPC (${item.state}), not made by capideploy: delete it or what owns it`;
+  }
+  const stepError = errors[STEP_OF_TYPE[item.type] ?? ''];
+  const cause = parseCause(stepError?.Cause);
+  return stepError
+    ? `${stepError.Error}${cause?.awsError ? ` (${cause.awsError})` : ''}: ${cause?.message ?? stepError.Cause ?? ''}`.trim()
+    : 'still present although its teardown step succeeded';
+}
+
+/** Each teardown step whose failure was caught: the step, the error name, the resource, its id and AWS's code. */
+function failedSteps(errors: StepErrors) {
+  return Object.entries(errors).flatMap(([step, error]) => {
+    if (!error?.Error) return [];
+    const cause = parseCause(error.Cause);
+    return [
+      {
+        step,
+        error: error.Error,
+        resource: cause?.resource ?? step,
+        id: cause?.id ?? null,
+        awsError: cause?.awsError ?? null,
+        message: cause?.message ?? error.Cause ?? '',
+      },
+    ];
+  });
+}
+
+/**
+ * The teardown's verdict, in a counted loop (`attempt` of `maxAttempts`): while something is left and rounds remain,
+ * `settled: false` (the ASL looks again, riding out the tagging API's and EC2's eventual consistency). Then it fails
+ * with ResourcesLeft naming each leftover, its id and why, or, when nothing is left but a step's failure was caught,
+ * with TeardownStepsFailed naming each step's resource and AWS error code. Without a round it judges at once.
+ */
 export async function checkLeftovers(
   ctx: DeploymentContext,
   errors: StepErrors,
-): Promise<{ resources: InventoryItem[] }> {
-  const resources = await listResources(ctx);
-  if (resources.length === 0) return { resources };
-  const leftovers = resources.map((item) => {
-    const stepError = errors[STEP_OF_TYPE[item.type] ?? ''];
-    const cause = parseCause(stepError?.Cause);
-    const why = stepError
-      ? `${stepError.Error}: ${cause?.message ?? stepError.Cause ?? ''}`.trim()
-      : 'still present although its teardown step succeeded';
-    return { type: item.type, id: item.id, name: item.name, state: item.state, why };
-  });
-  throw new ResourcesLeft({
-    resource: `deployment ${ctx.plan.deployment}`,
-    message: `${leftovers.length} resource(s) still tagged for the deployment: ${leftovers
-      .slice(0, 10)
-      .map((item) => `${item.type} ${item.id} (${item.why})`)
-      .join('; ')}`,
-    hint: 'Fix the cause shown for each resource, then run delete again: it only removes what is left.',
-    details: { leftovers: leftovers.slice(0, 50) },
-  });
+  round: Round = {},
+): Promise<{ settled: boolean; resources: InventoryItem[] }> {
+  const resources = await listResources(ctx, { thorough: true });
+  const last = round.attempt === undefined || isLastRound(round);
+  if (resources.length > 0 && !last) return { settled: false, resources };
+  const failed = failedSteps(errors);
+  const steps = failed.map(
+    (entry) =>
+      `${entry.resource}${entry.id ? ` ${entry.id}` : ''}: ${entry.error}${entry.awsError ? ` (${entry.awsError})` : ''}`,
+  );
+  if (resources.length > 0) {
+    const leftovers = resources.map((item) => ({
+      type: item.type,
+      id: item.id,
+      name: item.name,
+      state: item.state,
+      why: whyLeft(item, errors),
+    }));
+    throw new ResourcesLeft({
+      resource: `deployment ${ctx.plan.deployment}`,
+      message: `${leftovers.length} resource(s) still left for the deployment: ${leftovers
+        .slice(0, 10)
+        .map((item) => `${item.type} ${item.id} (${item.why})`)
+        .join('; ')}`,
+      hint: 'Fix the cause shown for each resource, then run delete again: it only removes what is left.',
+      details: { leftovers: leftovers.slice(0, 50), failedSteps: failed.slice(0, 20) },
+    });
+  }
+  if (failed.length > 0) {
+    throw new TeardownStepsFailed({
+      resource: `deployment ${ctx.plan.deployment}`,
+      id: failed[0].id,
+      awsError: failed[0].awsError,
+      message: `nothing is left, but ${failed.length} teardown step(s) failed: ${steps.slice(0, 10).join('; ')}`,
+      hint: 'Check each named resource in the console (the inventory may lag), then run delete again: it only removes what is left and ends SUCCEEDED when every step does.',
+      details: { failedSteps: failed.slice(0, 20) },
+    });
+  }
+  return { settled: true, resources };
 }

@@ -9,14 +9,13 @@ import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 import { deleteNatGatewayCommands } from '../shared/remedies.js';
+import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 export interface NatGatewayResult {
   natGatewayId: string;
   state: string;
 }
 
-/** capideploy waits 180 s; AWS documents "a few minutes". Past this the wait fails instead of polling forever. */
-export const NAT_GATEWAY_TIMEOUT_SECONDS = 600;
 const LIVE_STATES = new Set(['pending', 'available']);
 /** Gateways that will never serve again, each holding the client token it was created with. */
 const SPENT_STATES = new Set(['failed', 'deleting', 'deleted']);
@@ -98,6 +97,7 @@ export async function ensureNatGateway(
 export async function natGatewayStatus(
   { plan, clients }: DeploymentContext,
   natGatewayId: string,
+  round: Round = {},
 ): Promise<NatGatewayResult> {
   const site = { resource: `NAT gateway ${plan.names.natGateway}`, id: natGatewayId };
   const found = await awsCall(site, () =>
@@ -113,10 +113,10 @@ export async function natGatewayStatus(
     });
   }
   const ageSeconds = (Date.now() - (gateway.CreateTime?.getTime() ?? Date.now())) / 1000;
-  if (gateway.State === 'pending' && ageSeconds > NAT_GATEWAY_TIMEOUT_SECONDS) {
+  if (gateway.State === 'pending' && isLastRound(round)) {
     throw new WaitTimedOut({
       ...site,
-      message: `the NAT gateway is still pending after ${Math.round(ageSeconds)} s`,
+      message: `the NAT gateway is still pending ${roundsText(round)}, ${Math.round(ageSeconds)} s after it was created`,
       hint: `AWS left the NAT gateway pending (check the AWS Health Dashboard for the zone). Delete it and wait until it is deleted (${deleteNatGatewayCommands(plan, natGatewayId)}), then re-run create: it makes a new one.`,
     });
   }
@@ -142,9 +142,18 @@ export async function deleteNatGateways(ctx: DeploymentContext): Promise<{ delet
 /** True when no NAT gateway of the deployment is left in any state but `deleted` or `failed`. */
 export async function natGatewaysGone(
   ctx: DeploymentContext,
+  round: Round = {},
 ): Promise<{ gone: boolean; remaining: string[] }> {
   const remaining = (await describeNatGateways(ctx))
     .filter((gateway) => gateway.State !== 'deleted' && gateway.State !== 'failed')
     .map((gateway) => gateway.NatGatewayId!);
+  if (remaining.length > 0 && isLastRound(round)) {
+    throw new WaitTimedOut({
+      resource: `NAT gateway ${ctx.plan.names.natGateway}`,
+      id: remaining[0],
+      message: `the NAT gateway is still not deleted ${roundsText(round)}`,
+      hint: `Wait until it is deleted (\`aws ec2 wait nat-gateway-deleted --region ${ctx.plan.region} --nat-gateway-ids ${remaining[0]}\`), then run delete again.`,
+    });
+  }
   return { gone: remaining.length === 0, remaining };
 }

@@ -3,6 +3,7 @@ import { PHASE_NAMES } from '../../src/core/phases.js';
 import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaEnvironment } from '../shared/environment.js';
 import { lambdaHandler } from '../shared/handler.js';
+import { roundFields } from '../shared/rounds.js';
 import { phaseStatus, sendPhase } from './provisioning.js';
 
 const SentCommand = z.object({
@@ -10,6 +11,7 @@ const SentCommand = z.object({
   document: z.string(),
   check: z.string().optional(),
   instances: z.number().int().min(1),
+  instanceIds: z.array(z.string().startsWith('i-')).optional(),
   parametersHash: z.string(),
 });
 
@@ -20,7 +22,12 @@ const Input = z.discriminatedUnion('action', [
     phase: z.enum(PHASE_NAMES as [string, ...string[]]),
     logVolumeId: z.string().startsWith('vol-').optional(),
   }),
-  z.object({ action: z.literal('status'), spec: specField, commands: z.array(SentCommand) }),
+  z.object({
+    action: z.literal('status'),
+    spec: specField,
+    commands: z.array(SentCommand),
+    ...roundFields,
+  }),
 ]);
 
 /** SSM Run Command provisioning: send a phase's documents to the fleet, then poll them until done. */
@@ -32,5 +39,5 @@ export const handler = lambdaHandler('provisioning', Input, async (input) => {
       logVolumeId: input.logVolumeId,
     });
   }
-  return phaseStatus(ctx, input.commands);
+  return phaseStatus(ctx, input.commands, input);
 });

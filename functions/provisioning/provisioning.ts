@@ -6,19 +6,20 @@ import {
   ListCommandInvocationsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
+import { commandEvidence } from '../../src/core/cluster-logs.js';
 import { documentParameters } from '../../src/core/documents.js';
-import { CommandFailed, ProvisioningFailed } from '../../src/core/errors.js';
-import { PHASES, type PhaseName, type PhaseStep } from '../../src/core/phases.js';
+import { CommandFailed, CommandTimedOut, ProvisioningFailed } from '../../src/core/errors.js';
+import { COMMAND_DELIVERY_SECONDS, PHASES, type PhaseName, type PhaseStep } from '../../src/core/phases.js';
 import type { NodePlan } from '../../src/core/spec/plan.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { describeFleet } from '../shared/fleet.js';
+import { countMetric, logger, METRIC } from '../shared/observability.js';
+import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 /** SendCommand accepts at most 50 instance ids per call. */
 export const MAX_TARGETS_PER_COMMAND = 50;
-/** How long SSM may take to deliver a command to a node before giving up (the scripts have their own timeouts). */
-const DELIVERY_TIMEOUT_SECONDS = 600;
 const STDERR_TAIL_LINES = 15;
 
 /** One SendCommand call, as carried in the execution state: small, whatever the fleet size. */
@@ -28,6 +29,8 @@ export interface SentCommand {
   /** The health check it runs, for capi-health-check commands. */
   check?: string;
   instances: number;
+  /** The instances the command was sent to: completion is judged per requested instance. */
+  instanceIds?: string[];
   /** Hash of the parameters, tagged on the nodes where it succeeded so a re-run can skip them. */
   parametersHash: string;
 }
@@ -72,6 +75,10 @@ function plannedTargets(
   let skipped = 0;
   for (const node of stepNodes(ctx, step)) {
     const instance = fleet.get(node.name);
+    if (!instance && step.runningOnly) {
+      skipped += 1;
+      continue;
+    }
     if (!instance) {
       throw new ProvisioningFailed({
         resource: `instance ${node.name}`,
@@ -119,7 +126,7 @@ export async function sendPhase(
               DocumentName: step.document,
               InstanceIds: instanceIds,
               Parameters: group.parameters,
-              TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+              TimeoutSeconds: COMMAND_DELIVERY_SECONDS,
               Comment: `${ctx.plan.deployment} ${phase} ${step.document}`.slice(0, 100),
               ...(settings.outputBucket
                 ? {
@@ -130,11 +137,18 @@ export async function sendPhase(
             }),
           ),
         );
+        countMetric(METRIC.commandsSent);
+        logger.info('command sent', {
+          document: step.document,
+          commandId: sent.Command?.CommandId,
+          instances: instanceIds.length,
+        });
         commands.push({
           commandId: sent.Command!.CommandId!,
           document: step.document,
           ...(step.parameters?.Check ? { check: step.parameters.Check[0] } : {}),
           instances: instanceIds.length,
+          instanceIds,
           parametersHash,
         });
       }
@@ -202,6 +216,16 @@ async function commandFailure(ctx: DeploymentContext, command: SentCommand, fail
     .slice(-STDERR_TAIL_LINES)
     .join('\n');
   const timedOut = (first.Status ?? '').includes('Timed');
+  // The node's logs in CloudWatch (the agent ships them; local mode's nodes write them): where the evidence is.
+  const logs = commandEvidence(ctx.plan.deployment, node, command.document);
+  logger.error('command failed', {
+    node,
+    document: command.document,
+    commandId: command.commandId,
+    status: first.Status,
+    logGroup: logs.group,
+    logStreams: logs.streams,
+  });
   // SSM's StatusDetails tell a command never delivered (the agent offline) from a script that ran too long.
   const undelivered = /Delivery Timed Out|Undeliverable/.test(first.StatusDetails ?? '');
   return new CommandFailed({
@@ -214,7 +238,7 @@ async function commandFailure(ctx: DeploymentContext, command: SentCommand, fail
       ? `SSM never delivered the command (${first.StatusDetails}): the node's SSM agent is offline. Check the instance is running and its route to the NAT gateway, then re-run create to resume.`
       : timedOut
         ? 'The script ran past its timeout: check the node with Session Manager, then re-run create to resume.'
-        : 'Read the stderr tail (full output in the command output bucket), fix the cause, then re-run create: nodes that succeeded are skipped.',
+        : `Read the stderr tail and the node's logs in CloudWatch Logs group ${logs.group}, streams ${logs.streams.join(' and ')}: \`${logs.command}\` (add --local for a local deployment; full output in the command output bucket). Fix the cause, then re-run create: nodes that succeeded are skipped.`,
     details: {
       node,
       instanceId: first.InstanceId,
@@ -224,22 +248,80 @@ async function commandFailure(ctx: DeploymentContext, command: SentCommand, fail
       exitCode: detail.ResponseCode,
       stderrTail,
       failedNodes: failed.slice(0, 10).map((invocation) => nameOf(invocation.InstanceId)),
+      logs,
+    },
+  });
+}
+
+/** The node name of an instance of the fleet, without the deployment prefix (`cass002`). */
+async function nodeNames(ctx: DeploymentContext): Promise<(instanceId: string) => string> {
+  const fleet = await describeFleet(ctx);
+  const names = new Map(
+    fleet.map((instance) => [instance.InstanceId!, tagValue(instance.Tags, 'Name') ?? instance.InstanceId!]),
+  );
+  return (instanceId) => (names.get(instanceId) ?? instanceId).replace(`${ctx.plan.deployment}-`, '');
+}
+
+interface Unfinished {
+  command: SentCommand;
+  instanceId: string;
+  /** The last status SSM reported: Status (StatusDetails), or `not registered` when no invocation is listed yet. */
+  status: string;
+}
+
+/** The loop's bound is reached: the first unfinished node, its instance, document and last status, and the others. */
+async function commandTimedOut(ctx: DeploymentContext, unfinished: Unfinished[], round: Round) {
+  const nodeOf = await nodeNames(ctx);
+  const first = unfinished[0];
+  const node = nodeOf(first.instanceId);
+  const nodes = unfinished.slice(0, 10).map((entry) => ({
+    node: nodeOf(entry.instanceId),
+    instanceId: entry.instanceId,
+    document: entry.command.document,
+    lastStatus: entry.status,
+  }));
+  return new CommandTimedOut({
+    resource: `node ${node} (${first.command.document})`,
+    id: first.instanceId,
+    awsError: first.status,
+    message: `${first.command.document} never finished on ${node} (${first.instanceId}) ${roundsText(round)}; last status ${first.status}${
+      unfinished.length > 1
+        ? `; ${unfinished.length - 1} more unfinished: ${nodes
+            .slice(1)
+            .map((entry) => `${entry.node} ${entry.lastStatus}`)
+            .join(', ')}`
+        : ''
+    }`,
+    hint: `SSM reported no terminal status past the command's delivery and execution timeouts. Look at the node with Session Manager (is the SSM agent running? \`aws ssm list-command-invocations --region ${ctx.plan.region} --command-id ${first.command.commandId} --instance-id ${first.instanceId}\`), cancel the command (\`aws ssm cancel-command --command-id ${first.command.commandId}\`) or replace the node, then re-run create: nodes that succeeded are skipped.`,
+    details: {
+      node,
+      instanceId: first.instanceId,
+      commandId: first.command.commandId,
+      document: first.command.document,
+      lastStatus: first.status,
+      unfinished: nodes,
     },
   });
 }
 
 /**
- * One status round for a phase: one ListCommandInvocations per command (≤ 50 nodes each). A command not yet
- * registered counts as pending, never as failure. A failed node fails the step with node, instance id,
- * command id, exit code and the tail of stderr; health checks report through their output instead.
+ * One status round for a phase: one ListCommandInvocations per command (≤ 50 nodes each), judged per requested
+ * instance: an instance with no invocation listed yet is unfinished, never failed. A failed node fails the step with
+ * node, instance id, command id, exit code and the tail of stderr; health checks report through their output
+ * instead. In the loop's last round an unfinished node is a CommandTimedOut naming it.
  */
-export async function phaseStatus(ctx: DeploymentContext, commands: SentCommand[]) {
+export async function phaseStatus(ctx: DeploymentContext, commands: SentCommand[], round: Round = {}) {
   let succeeded = 0;
   let finished = 0;
   const total = commands.reduce((sum, command) => sum + command.instances, 0);
   const succeededIds = new Map<SentCommand, string[]>();
+  const unfinished: Unfinished[] = [];
   for (const command of commands) {
-    const invocations = await invocationsOf(ctx, command);
+    const listed = await invocationsOf(ctx, command);
+    const byInstance = new Map(listed.map((invocation) => [invocation.InstanceId!, invocation]));
+    // Commands sent before instanceIds were carried: judge the listed invocations, missing ones count as unfinished.
+    const requested = command.instanceIds ?? [...byInstance.keys()];
+    const invocations = requested.flatMap((id) => (byInstance.has(id) ? [byInstance.get(id)!] : []));
     const ok = invocations.filter((invocation) => invocation.Status === 'Success').map((i) => i.InstanceId!);
     const bad = invocations.filter((invocation) => FINISHED_BAD.has(invocation.Status ?? ''));
     succeeded += ok.length;
@@ -249,8 +331,20 @@ export async function phaseStatus(ctx: DeploymentContext, commands: SentCommand[
       await tagSucceeded(ctx, command, ok);
       throw await commandFailure(ctx, command, bad);
     }
+    for (const instanceId of requested) {
+      const invocation = byInstance.get(instanceId);
+      if (invocation?.Status === 'Success' || FINISHED_BAD.has(invocation?.Status ?? '')) continue;
+      const status = invocation
+        ? `${invocation.Status}${invocation.StatusDetails && invocation.StatusDetails !== invocation.Status ? ` (${invocation.StatusDetails})` : ''}`
+        : 'not registered';
+      unfinished.push({ command, instanceId, status });
+    }
+    if (!command.instanceIds && requested.length < command.instances) {
+      unfinished.push({ command, instanceId: '?', status: 'not registered' });
+    }
   }
-  const done = finished === total;
+  const done = unfinished.length === 0 && finished === total;
   if (done) for (const [command, ok] of succeededIds) await tagSucceeded(ctx, command, ok);
+  else if (isLastRound(round)) throw await commandTimedOut(ctx, unfinished, round);
   return { done, total, succeeded, finished };
 }

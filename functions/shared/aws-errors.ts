@@ -63,7 +63,19 @@ export const HINTS: Readonly<Record<string, string>> = {
     'AWS is unavailable; the workflow retries. If it persists, check the AWS Health Dashboard.',
 };
 
+const DENIED = new Set(['AccessDenied', 'UnauthorizedOperation', 'AccessDeniedException']);
 const PROFILE_NOT_READY = /Invalid IAM Instance Profile/i;
+
+/** `User: <caller> is not authorized to perform: <action> on resource: <resource> because ...` (IAM, EC2, SSM, STS). */
+const DENIAL =
+  /is not authorized to perform: (\S+) on resource: (.+?)(?: because | with an explicit deny|\. Encoded|$)/;
+
+/** For a denial AWS explains: which grant is missing and where it is written. */
+function denialHint(message: string): string | undefined {
+  const [, action, resource] = DENIAL.exec(message) ?? [];
+  if (!action) return undefined;
+  return `The role lacks ${action} on ${resource}: its grant is in src/core/permissions.ts (FUNCTION_ACTIONS and the scopes of ${action}); change it there and redeploy the stack (in cross-account mode, the customer role stack too).`;
+}
 
 /** Turns any error thrown by an AWS SDK call into one of our named errors, with a full failure cause. */
 export function asDeploymentError(error: unknown, site: CallSite): DeploymentError {
@@ -76,6 +88,7 @@ export function asDeploymentError(error: unknown, site: CallSite): DeploymentErr
     message,
     hint:
       site.hint ??
+      (DENIED.has(code) ? denialHint(message) : undefined) ??
       HINTS[code] ??
       'See the AWS error code and message; fix the cause and re-run create to resume.',
   };
@@ -95,7 +108,7 @@ export function asDeploymentError(error: unknown, site: CallSite): DeploymentErr
       options,
     );
   }
-  if (code === 'AccessDenied' || code === 'UnauthorizedOperation' || code === 'AccessDeniedException') {
+  if (DENIED.has(code)) {
     return new AccessDenied(failure, options);
   }
   return new ProvisioningFailed(failure, options);

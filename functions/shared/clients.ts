@@ -5,6 +5,7 @@ import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AccessDenied } from '../../src/core/errors.js';
+import { observeCalls, traced } from './observability.js';
 
 /** The AWS clients a handler may use; created lazily, one set per region and identity. */
 export interface AwsClients {
@@ -51,6 +52,11 @@ interface ClientSettings {
   /** Base credentials; in Lambda the default provider chain (the function's role) is used. */
   credentials?: Credentials;
   maxAttempts?: number;
+  /**
+   * Local mode runs every function in one process: the caller's function, so each keeps its own clients and its own
+   * assumed-role session as on Lambda (and the simulator authorizes each as its own role).
+   */
+  scope?: () => string;
 }
 
 let settings: ClientSettings = {};
@@ -67,7 +73,9 @@ function buildClients(region: string, credentials?: Credentials | CredentialsPro
   const made = new Map<string, unknown>();
   const lazy = <T>(key: string, create: () => T): T => {
     if (!made.has(key)) {
-      const client = create();
+      // X-Ray captures its calls on Lambda (tracing on); every attempt is counted for the EMF metrics.
+      const client = traced(create());
+      observeCalls(client as never);
       settings.customize?.(client as never);
       made.set(key, client);
     }
@@ -117,15 +125,20 @@ async function assumeRole(base: AwsClients, target: AssumeRoleTarget): Promise<C
     };
   } catch (error) {
     const e = error as Error;
+    // STS echoes a malformed ExternalId in its validation message: the cause (history, logs) must never hold it.
+    const message = String(e.message ?? '')
+      .split(target.externalId)
+      .join('<external id>');
     throw new AccessDenied(
       {
         resource: `role ${target.roleArn}`,
         id: target.roleArn,
         awsError: e.name,
-        message: e.message,
+        message,
         hint: ASSUME_HINT,
       },
-      { cause: error },
+      // Not the SDK error itself as the cause: its message may hold the external id (see above).
+      { cause: new Error(message) },
     );
   }
 }
@@ -184,7 +197,7 @@ async function assumedClients(
 
 /** The clients for a deployment: its region, under the assumed role when the spec asks for one. */
 export async function clientsFor(region: string, assumeRole?: AssumeRoleTarget): Promise<AwsClients> {
-  const key = `${region}|${assumeRole?.roleArn ?? ''}|${assumeRole?.externalId ?? ''}`;
+  const key = `${settings.scope?.() ?? ''}|${region}|${assumeRole?.roleArn ?? ''}|${assumeRole?.externalId ?? ''}`;
   const cached = cache.get(key);
   if (cached) return cached;
   const base = buildClients(region, settings.credentials);

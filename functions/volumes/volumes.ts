@@ -11,11 +11,10 @@ import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 import { liveBastion } from '../shared/fleet.js';
+import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 /** The API device name of the bastion log volume, as in capideploy; scripts find it by volume id under /dev/disk/by-id. */
 export const LOG_VOLUME_DEVICE = '/dev/sdf';
-/** capideploy waits 30 s for `attached`; past this a volume still creating or attaching is a failed wait. */
-export const VOLUME_WAIT_TIMEOUT_SECONDS = 300;
 
 export interface VolumeResult {
   volumeId: string;
@@ -34,15 +33,12 @@ async function describeLogVolumes({ plan, clients }: DeploymentContext): Promise
   return found.Volumes ?? [];
 }
 
-const olderThan = (time: Date | undefined, seconds: number) =>
-  time !== undefined && Date.now() - time.getTime() > seconds * 1000;
-
 /**
  * Ensures the bastion log volume (encrypted gp3 in the deployment's zone) exists and is attached to the bastion as
  * /dev/sdf. One step per call, so the ASL's wait loop sees progress: create, then attach once `available`, then
  * report `attached` once the attachment says so.
  */
-export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeResult> {
+export async function ensureLogVolume(ctx: DeploymentContext, round: Round = {}): Promise<VolumeResult> {
   const { plan, clients } = ctx;
   const name = plan.names.logVolume;
   const instance = await liveBastion(ctx, 'the log volume has nothing to attach to');
@@ -85,16 +81,23 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
     attached,
   });
   if (volume.State === 'creating') {
-    if (olderThan(volume.CreateTime, VOLUME_WAIT_TIMEOUT_SECONDS)) {
+    if (isLastRound(round)) {
       throw new WaitTimedOut({
         ...site,
-        message: `the volume is still creating after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
+        message: `the volume is still creating ${roundsText(round)}`,
         hint: `Check the AWS Health Dashboard for EBS in the zone; delete the volume (\`aws ec2 delete-volume --region ${plan.region} --volume-id ${volume.VolumeId}\`) and re-run create.`,
       });
     }
     return result(false);
   }
   if (volume.State === 'available') {
+    if (isLastRound(round)) {
+      throw new WaitTimedOut({
+        ...site,
+        message: `the volume is still not attached to ${instance.InstanceId} ${roundsText(round)}`,
+        hint: `Check the bastion is running, attach the volume (\`aws ec2 attach-volume --region ${plan.region} --volume-id ${volume.VolumeId} --instance-id ${instance.InstanceId} --device ${LOG_VOLUME_DEVICE}\`) or delete it, then re-run create.`,
+      });
+    }
     if (instance.State?.Name !== 'running') return result(false);
     await awsCall(site, () =>
       clients.ec2.send(
@@ -116,10 +119,10 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
     });
   }
   if (attachment?.State === 'attached') return result(true);
-  if (attachment?.State === 'attaching' && olderThan(attachment.AttachTime, VOLUME_WAIT_TIMEOUT_SECONDS)) {
+  if (isLastRound(round)) {
     throw new WaitTimedOut({
       ...site,
-      message: `the volume is still attaching to ${instance.InstanceId} after ${VOLUME_WAIT_TIMEOUT_SECONDS} s`,
+      message: `the volume is still ${attachment?.State ?? volume.State} on ${instance.InstanceId} ${roundsText(round)}`,
       hint: `Detach the volume (\`aws ec2 detach-volume --region ${plan.region} --volume-id ${volume.VolumeId} --force\`), or stop and start the bastion (\`aws ec2 stop-instances --region ${plan.region} --instance-ids ${instance.InstanceId}\`, then \`aws ec2 start-instances\` with the same id), then re-run create.`,
     });
   }
@@ -133,6 +136,7 @@ export async function ensureLogVolume(ctx: DeploymentContext): Promise<VolumeRes
  */
 export async function deleteLogVolumes(
   ctx: DeploymentContext,
+  round: Round = {},
 ): Promise<{ deleted: string[]; waiting: boolean }> {
   const { plan, clients } = ctx;
   const deleted: string[] = [];
@@ -169,6 +173,13 @@ export async function deleteLogVolumes(
         );
         deleted.push(volume.VolumeId!);
     }
+  }
+  if (waiting && isLastRound(round)) {
+    throw new WaitTimedOut({
+      resource: `volume ${plan.names.logVolume}`,
+      message: `the log volume is still detaching or creating ${roundsText(round)}`,
+      hint: `Detach it (\`aws ec2 detach-volume --region ${plan.region} --volume-id <id> --force\`), then run delete again.`,
+    });
   }
   return { deleted, waiting };
 }

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaHandler } from '../shared/handler.js';
+import { roundFields } from '../shared/rounds.js';
 import { deleteVpcs, ensureVpc, vpcStatus } from './vpc.js';
 
 const Input = z.discriminatedUnion('action', [
   z.object({ action: z.literal('ensure'), spec: specField }),
-  z.object({ action: z.literal('status'), spec: specField, vpcId: z.string().startsWith('vpc-') }),
+  z.object({
+    action: z.literal('status'),
+    spec: specField,
+    vpcId: z.string().startsWith('vpc-'),
+    ...roundFields,
+  }),
   z.object({ action: z.literal('delete'), spec: specField }),
 ]);
 
@@ -13,6 +19,6 @@ const Input = z.discriminatedUnion('action', [
 export const handler = lambdaHandler('vpc', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   if (input.action === 'ensure') return ensureVpc(ctx);
-  if (input.action === 'status') return vpcStatus(ctx, input.vpcId);
+  if (input.action === 'status') return vpcStatus(ctx, input.vpcId, input);
   return deleteVpcs(ctx);
 });

@@ -1,9 +1,10 @@
 import { CreateVpcCommand, DeleteVpcCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
-import { ResourceConflict } from '../../src/core/errors.js';
+import { ResourceConflict, WaitTimedOut } from '../../src/core/errors.js';
 import { awsCall, deleteIfPresent } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { deploymentFilters, tagSpecifications } from '../shared/ec2.js';
 import { deleteDeploymentCommand } from '../shared/remedies.js';
+import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 export interface VpcResult {
   vpcId: string;
@@ -40,11 +41,22 @@ export async function ensureVpc({ plan, clients }: DeploymentContext): Promise<V
 }
 
 /** The VPC's current state, for the wait loop. */
-export async function vpcStatus({ plan, clients }: DeploymentContext, vpcId: string): Promise<VpcResult> {
-  const found = await awsCall({ resource: `VPC ${plan.names.vpc}`, id: vpcId }, () =>
-    clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] })),
-  );
-  return { vpcId, state: found.Vpcs![0].State! };
+export async function vpcStatus(
+  { plan, clients }: DeploymentContext,
+  vpcId: string,
+  round: Round = {},
+): Promise<VpcResult> {
+  const site = { resource: `VPC ${plan.names.vpc}`, id: vpcId };
+  const found = await awsCall(site, () => clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] })));
+  const state = found.Vpcs![0].State!;
+  if (state !== 'available' && isLastRound(round)) {
+    throw new WaitTimedOut({
+      ...site,
+      message: `the VPC is still ${state} ${roundsText(round)}`,
+      hint: 'Check the AWS Health Dashboard for EC2 in the region, then re-run create.',
+    });
+  }
+  return { vpcId, state };
 }
 
 /** Deletes every VPC tagged for the deployment. A remaining dependency is a DependencyViolation (retried). */

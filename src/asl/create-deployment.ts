@@ -1,4 +1,12 @@
-import { parallel, poll, type Retrier, roundCounter, type States, task } from './dsl.js';
+import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
+import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
+
+/**
+ * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 15 s at EC2's
+ * RunInstances rate (2 a second; LAUNCH_BUDGET_SECONDS in functions/instances), so the spec's largest fleet, 2,003
+ * nodes, takes about 70 runs; 300 leaves room for heavy throttling.
+ */
+const LAUNCH_MAX_RUNS = 300;
 
 /** Where any failure of the create lands, before the onFailure choice. */
 const FAILED = { next: 'Create failed', resultPath: '$.failure' };
@@ -36,7 +44,7 @@ function networkAndIdentity(next: string) {
           'Create VPC': task('Vpc', {
             parameters: { action: 'ensure' },
             resultPath: '$.vpc',
-            next: 'Is the VPC available?',
+            next: pollStart('Check VPC state'),
           }),
           ...poll({
             check: {
@@ -48,6 +56,10 @@ function networkAndIdentity(next: string) {
             question: 'Is the VPC available?',
             doneWhen: { variable: '$.vpc.state', equals: 'available' },
             wait: { name: 'Wait for VPC', seconds: 2 },
+            // 2 minutes: a VPC is available within seconds.
+            maxAttempts: 60,
+            counter: '$.vpcRounds',
+            enterAt: 'question',
             next: 'Create subnets',
           }),
           'Create subnets': task('Subnets', {
@@ -131,7 +143,7 @@ function natGatewayAndFleet(next: string) {
               'allocationId.$': '$.network.elasticIps.nat.allocationId',
             },
             resultPath: '$.nat',
-            next: 'Wait for NAT gateway',
+            next: pollStart('Check NAT gateway state'),
           }),
           ...poll({
             check: {
@@ -143,6 +155,10 @@ function natGatewayAndFleet(next: string) {
             question: 'Is the NAT gateway available?',
             doneWhen: { variable: '$.nat.state', equals: 'available' },
             wait: { name: 'Wait for NAT gateway', seconds: 5 },
+            // 10 minutes: capideploy waits 180 s, AWS documents "a few minutes".
+            maxAttempts: 120,
+            counter: '$.natRounds',
+            enterAt: 'wait',
             next: 'Route private subnet to NAT gateway',
           }),
           'Route private subnet to NAT gateway': task('RouteTables', {
@@ -158,10 +174,16 @@ function natGatewayAndFleet(next: string) {
         },
       },
       {
-        startAt: 'Launch instances',
+        startAt: 'Start counting launch runs',
         states: {
+          ...roundCounter(
+            '$.launchRuns',
+            { start: 'Start counting launch runs', count: 'Count a launch run' },
+            'Launch instances',
+          ),
           'Launch instances': task('Instances', {
-            comment: 'RunInstances per node with a ClientToken, so a redrive never launches twice.',
+            comment:
+              "RunInstances per node with a ClientToken, so a redrive never launches twice; at EC2's RunInstances rate (2 a second), for at most 15 s a run, then it answers how many nodes are left and runs again.",
             parameters: {
               action: 'launch',
               'privateSubnetId.$': '$.network.privateSubnetId',
@@ -170,11 +192,21 @@ function natGatewayAndFleet(next: string) {
               'internalSecurityGroupId.$': '$.network.internalSecurityGroupId',
               'instanceProfileArn.$': '$.network.instanceProfileArn',
               'amiId.$': '$.preflight.amiId',
+              'attempt.$': '$.launchRuns.value',
+              // A bounded loop: 2,003 nodes (the spec's maximum) take about 70 runs.
+              maxAttempts: LAUNCH_MAX_RUNS,
             },
             retry: [PROFILE_PROPAGATION, CAPACITY],
             resultPath: '$.launch',
-            next: 'Wait for instances',
+            next: 'Is every node launched?',
           }),
+          'Is every node launched?': {
+            Type: 'Choice',
+            Choices: [
+              { Variable: '$.launch.done', BooleanEquals: true, Next: pollStart('Check instances state') },
+            ],
+            Default: 'Count a launch run',
+          },
           ...poll({
             check: {
               name: 'Check instances state',
@@ -185,6 +217,10 @@ function natGatewayAndFleet(next: string) {
             question: 'Are all instances running?',
             doneWhen: { variable: '$.instances.allRunning', equals: true },
             wait: { name: 'Wait for instances', seconds: 5 },
+            // 10 minutes: capideploy waits 120 s for running.
+            maxAttempts: 120,
+            counter: '$.instanceRounds',
+            enterAt: 'wait',
             next: 'Give the bastion its public address',
           }),
           'Give the bastion its public address': task('BastionAddress', {
@@ -193,10 +229,16 @@ function natGatewayAndFleet(next: string) {
               'allocationId.$': '$.network.elasticIps.bastion.allocationId',
             },
             resultPath: '$.bastionAddress',
-            next: 'Attach bastion log volume',
+            next: 'Start counting log volume checks',
           }),
+          ...roundCounter(
+            '$.volumeRounds',
+            { start: 'Start counting log volume checks', count: 'Count log volume check' },
+            'Attach bastion log volume',
+          ),
           'Attach bastion log volume': task('Volumes', {
-            parameters: { action: 'ensure' },
+            // 5 minutes (2 s rounds): capideploy waits 30 s for attached.
+            parameters: { action: 'ensure', 'attempt.$': '$.volumeRounds.value', maxAttempts: 150 },
             resultPath: '$.logVolume',
             next: 'Is the log volume attached?',
           }),
@@ -205,7 +247,7 @@ function natGatewayAndFleet(next: string) {
             Choices: [{ Variable: '$.logVolume.attached', BooleanEquals: true, Next: 'Fleet launched' }],
             Default: 'Wait for log volume',
           },
-          'Wait for log volume': { Type: 'Wait', Seconds: 2, Next: 'Attach bastion log volume' },
+          'Wait for log volume': { Type: 'Wait', Seconds: 2, Next: 'Count log volume check' },
           'Fleet launched': { Type: 'Pass', End: true },
         },
       },
@@ -235,8 +277,10 @@ function phase(
   return {
     [name]: task('Provisioning', {
       parameters: { action: 'send', phase: PHASE_OF[name], 'logVolumeId.$': '$.fleet.logVolumeId' },
+      // SendCommand has no client token: a retried send would run the scripts a second time.
+      idempotent: false,
       resultPath: '$.commands',
-      next: labels.wait,
+      next: pollStart(labels.check),
       catchTo: FAILED,
     }),
     ...poll({
@@ -249,13 +293,17 @@ function phase(
       question: labels.question,
       doneWhen: { variable: '$.progress.done', equals: true },
       wait: { name: labels.wait, seconds: waitSeconds },
+      // SendCommand's delivery timeout + the longest document's execution timeout + a margin (src/core/phases.ts).
+      maxAttempts: phaseMaxRounds(PHASE_OF[name], waitSeconds),
+      counter: '$.commandRounds',
+      enterAt: 'wait',
       next,
       catchTo: FAILED,
     }),
   };
 }
 
-const PHASE_OF: Record<string, string> = {
+const PHASE_OF: Record<string, PhaseName> = {
   'Install software on every node': 'install',
   'Configure and start Cassandra': 'configure-cassandra',
   'Ask nodetool for Cassandra status': 'cassandra-status',
@@ -424,20 +472,23 @@ export function createDeployment(): {
       },
       'Delete everything after failure': {
         Type: 'Task',
-        Resource: 'arn:aws:states:::states:startExecution.sync:2',
-        // As long as delete-deployment may run (its own TimeoutSeconds), plus a margin.
-        TimeoutSeconds: 2 * 3600 + 300,
+        Comment:
+          "Starts delete-deployment and does not wait for it (no .sync): the teardown runs with its own whole TimeoutSeconds, however late the create failed, and this create fails now with its original error and cause; this step's output ($.teardown.ExecutionArn) names the teardown execution.",
+        // Fire and forget: StartExecution answers { ExecutionArn, StartDate } at once. With .sync the teardown was a
+        // child bounded by what was left of this create's 4 h (aws-facts.md: a state's time counts against its
+        // execution's), so a create failing after 1 h 55 min had its teardown cut off.
+        Resource: 'arn:aws:states:::states:startExecution',
         Parameters: {
           StateMachineArn: '${DeleteDeploymentStateMachineArn}',
           'Input.$': '$.spec',
           // The first delete of this create, as the API and the CLI name deletes (deleteName in
           // src/core/lifecycle.ts), so GET /deployments/{name} reports the teardown. A fixed `-delete-1` cannot
           // collide: the lifecycle starts a delete only after the create ended, and a rerun (new generation) has a new
-          // create name. The state runs again in the same execution only when a create stopped or timed out during
-          // the teardown is redriven: Step Functions then answers the same name and input with the teardown still
-          // running (idempotent, .sync waits for it), or refuses a finished one (ExecutionAlreadyExists), which the
-          // Catch turns into this create's failure, and DELETE /deployments/{name} starts `-delete-2`. A name counted
-          // from $$.Execution.RedriveCount would instead collide with the deletes the lifecycle numbers itself.
+          // create name. The state runs again in the same execution only when this create is redriven: Step Functions
+          // then answers the same name and input with the teardown still running (idempotent: aws-facts.md,
+          // StartExecution idempotency), or refuses a finished one (ExecutionAlreadyExists), which the Catch turns
+          // into this create's failure, and DELETE /deployments/{name} starts `-delete-2`. A name counted from
+          // $$.Execution.RedriveCount would instead collide with the deletes the lifecycle numbers itself.
           // Execution names are at most 80 characters: the API's and the CLI's creates are far shorter; a console run
           // named over 71 fails here with InvalidName (caught, the cause says so) and is deleted by hand.
           'Name.$': "States.Format('{}-delete-1', $$.Execution.Name)",

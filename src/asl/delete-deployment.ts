@@ -1,4 +1,4 @@
-import { parallel, poll, type Retrier, type States, task } from './dsl.js';
+import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
 
 /** Deletes that AWS refuses while dependents are still going away are retried, for up to ~8 minutes. */
 const DEPENDENCY: Retrier = {
@@ -24,7 +24,12 @@ function fleetBranch() {
   return {
     startAt: 'Terminate instances',
     states: {
-      'Terminate instances': step('Instances', 'instances', 'Wait for instances to terminate', 'terminate'),
+      'Terminate instances': step(
+        'Instances',
+        'instances',
+        pollStart('Check instances terminated'),
+        'terminate',
+      ),
       ...poll({
         check: {
           name: 'Check instances terminated',
@@ -35,12 +40,22 @@ function fleetBranch() {
         question: 'Are all instances terminated?',
         doneWhen: { variable: '$.terminated.allTerminated', equals: true },
         wait: { name: 'Wait for instances to terminate', seconds: 5 },
-        next: 'Delete bastion log volume',
-        catchTo: { next: 'Delete bastion log volume', resultPath: '$.errors.instances' },
+        // 15 minutes: termination takes about a minute.
+        maxAttempts: 180,
+        counter: '$.terminateRounds',
+        enterAt: 'wait',
+        next: 'Start counting log volume deletes',
+        catchTo: { next: 'Start counting log volume deletes', resultPath: '$.errors.instances' },
       }),
+      ...roundCounter(
+        '$.volumeRounds',
+        { start: 'Start counting log volume deletes', count: 'Count log volume delete' },
+        'Delete bastion log volume',
+      ),
       'Delete bastion log volume': task('Volumes', {
         comment: 'Detaches the volume if needed, then deletes it once available; loops while it detaches.',
-        parameters: { action: 'delete' },
+        // 5 minutes (3 s rounds): a detach takes seconds.
+        parameters: { action: 'delete', 'attempt.$': '$.volumeRounds.value', maxAttempts: 100 },
         resultPath: '$.logVolume',
         retry: [DEPENDENCY],
         catchTo: { next: 'Delete security groups', resultPath: '$.errors.volumes' },
@@ -53,7 +68,7 @@ function fleetBranch() {
         ],
         Default: 'Delete security groups',
       },
-      'Wait for log volume to detach': { Type: 'Wait', Seconds: 3, Next: 'Delete bastion log volume' },
+      'Wait for log volume to detach': { Type: 'Wait', Seconds: 3, Next: 'Count log volume delete' },
       'Delete security groups': step('SecurityGroups', 'securityGroups', 'Delete instance role and profile'),
       'Delete instance role and profile': step('InstanceRole', 'instanceRole', 'Fleet removed'),
       'Fleet removed': { Type: 'Pass', End: true },
@@ -65,7 +80,7 @@ function natGatewayBranch() {
   return {
     startAt: 'Delete NAT gateway',
     states: {
-      'Delete NAT gateway': step('NatGateway', 'natGateway', 'Wait for NAT gateway deletion'),
+      'Delete NAT gateway': step('NatGateway', 'natGateway', pollStart('Check NAT gateway deleted')),
       ...poll({
         check: {
           name: 'Check NAT gateway deleted',
@@ -76,6 +91,10 @@ function natGatewayBranch() {
         question: 'Is the NAT gateway deleted?',
         doneWhen: { variable: '$.nat.gone', equals: true },
         wait: { name: 'Wait for NAT gateway deletion', seconds: 5 },
+        // 15 minutes: AWS deletes a NAT gateway in about a minute.
+        maxAttempts: 180,
+        counter: '$.natRounds',
+        enterAt: 'wait',
         next: 'NAT gateway removed',
         catchTo: { next: 'NAT gateway removed', resultPath: '$.errors.natGateway' },
       }),
@@ -119,15 +138,33 @@ export function deleteDeployment(): {
       'Delete route tables': step('RouteTables', 'routeTables', 'Delete VPC'),
       'Delete VPC': step('Vpc', 'vpc', 'Release elastic IPs'),
       'Release elastic IPs': step('ElasticIps', 'elasticIps', 'Delete deployment secrets'),
-      'Delete deployment secrets': step('Secrets', 'secrets', 'List what is left'),
+      'Delete deployment secrets': step('Secrets', 'secrets', 'Start counting inventory checks'),
+      ...roundCounter(
+        '$.inventoryRounds',
+        { start: 'Start counting inventory checks', count: 'Count inventory check' },
+        'List what is left',
+      ),
       'List what is left': task('Inventory', {
         comment:
-          'Fails with ResourcesLeft, naming each leftover, its id and why, unless nothing is tagged any more.',
-        parameters: { action: 'leftovers', 'errors.$': '$.errors', 'branchErrors.$': '$.branchErrors' },
+          'The union of the tagging API, tag-filtered describes and what is untagged in the VPC. Fails with ResourcesLeft naming each leftover, its id and why, or TeardownStepsFailed when a step failed although nothing is left.',
+        parameters: {
+          action: 'leftovers',
+          'errors.$': '$.errors',
+          'branchErrors.$': '$.branchErrors',
+          'attempt.$': '$.inventoryRounds.value',
+          // Rides out the tagging API's and EC2's eventual consistency: 6 looks, 20 s apart.
+          maxAttempts: 6,
+        },
         resultPath: '$.inventory',
         catchTo: { next: 'Resources left', resultPath: '$.failure' },
-        next: 'Deployment deleted',
+        next: 'Is everything gone?',
       }),
+      'Is everything gone?': {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.inventory.settled', BooleanEquals: true, Next: 'Deployment deleted' }],
+        Default: 'Wait for deletes to settle',
+      },
+      'Wait for deletes to settle': { Type: 'Wait', Seconds: 20, Next: 'Count inventory check' },
       'Deployment deleted': {
         Type: 'Pass',
         Parameters: { 'deployment.$': '$.spec.name', 'inventory.$': '$.inventory' },

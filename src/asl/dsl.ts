@@ -5,10 +5,19 @@
  * the emitted files are what CDK deploys and what the local engine runs.
  */
 
-import { arnKey, type FunctionName } from '../core/catalogue.js';
+import { arnKey, FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../core/catalogue.js';
 
 export type State = Record<string, unknown>;
 export type States = Record<string, State>;
+
+/** Lambda service errors: the function never ran, or Lambda could not say; every Lambda Task retries them. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
 
 /** Transient failures of AWS or of Lambda itself: always retried with jittered backoff. */
 const TRANSIENT_RETRIES = [
@@ -20,18 +29,46 @@ const TRANSIENT_RETRIES = [
     MaxDelaySeconds: 60,
     JitterStrategy: 'FULL',
   },
+  // Lambda's own 500-class errors, as the Step Functions docs recommend (bp-lambda-serviceexception; with
+  // ClientExecutionTimeoutException, which CDK's retryOnServiceExceptions also lists), plus throttling of Invoke.
   {
-    ErrorEquals: [
-      'Lambda.ServiceException',
-      'Lambda.AWSLambdaException',
-      'Lambda.SdkClientException',
-      'Lambda.TooManyRequestsException',
-    ],
+    ErrorEquals: LAMBDA_SERVICE_ERRORS,
     IntervalSeconds: 2,
     BackoffRate: 2,
     MaxAttempts: 6,
+    JitterStrategy: 'FULL',
   },
 ];
+
+/**
+ * The function ran past its own timeout (`FUNCTION_TIMEOUT_SECONDS`): Lambda reports `Sandbox.Timedout`, which
+ * Step Functions does not treat as a timeout of the state. Retried once, after a pause, for steps that may run
+ * again: every handler describes before it creates, so the second attempt finds what the first one made and has
+ * less to do (a fleet launch goes on where it stopped). A step that sends commands (`idempotent: false`) is not
+ * retried: a command the timed-out attempt sent may still be running, and sending it again runs the script twice.
+ * Not retried a second time either: a step that times out twice does too much per invocation, and the failure
+ * (the cause names the timeout, the history the step and so the function) says so.
+ */
+const LAMBDA_TIMEOUT_RETRY = {
+  ErrorEquals: ['Sandbox.Timedout'],
+  IntervalSeconds: 5,
+  BackoffRate: 1,
+  MaxAttempts: 1,
+};
+
+/**
+ * A state's own timeout, over the function's: `States.Timeout` then means Lambda itself did not answer (the
+ * function is bounded by its own timeout), which no Retry covers: the invocation may still be running, and a second
+ * one beside it could do the work twice. It also stops the local interpreter's 60 s default from cutting a function
+ * whose timeout is longer.
+ */
+const STATE_TIMEOUT_MARGIN_SECONDS = 30;
+
+/**
+ * What every Task tells its handler about the step, from the Context Object: the handlers' log lines carry them as
+ * correlation keys (functions/shared/handler.ts). Names only: `$$` whole would repeat the spec (Execution.Input).
+ */
+export const STEP_CONTEXT = { 'execution.$': '$$.Execution.Name', 'state.$': '$$.State.Name' };
 
 export interface Retrier {
   ErrorEquals: string[];
@@ -42,7 +79,7 @@ export interface Retrier {
 }
 
 export interface TaskOptions {
-  /** Handler action and its inputs; `spec.$` is added. */
+  /** Handler action and its inputs; `spec.$` and `context` ({@link STEP_CONTEXT}) are added. */
   parameters: Record<string, unknown>;
   resultPath?: string | null;
   resultSelector?: Record<string, string>;
@@ -52,6 +89,8 @@ export interface TaskOptions {
   /** Where a failure of this step goes, and where its error lands. */
   catchTo?: { next: string; resultPath: string };
   comment?: string;
+  /** False for a step that must not run twice at once (it sends commands): a timeout of it is not retried. */
+  idempotent?: boolean;
 }
 
 /** A Lambda Task state with the standard Retry policy. */
@@ -60,11 +99,16 @@ export function task(fn: FunctionName, options: TaskOptions): State {
     Type: 'Task',
     ...(options.comment ? { Comment: options.comment } : {}),
     Resource: `\${${arnKey(fn)}}`,
-    Parameters: { 'spec.$': '$.spec', ...options.parameters },
+    Parameters: { 'spec.$': '$.spec', ...options.parameters, context: STEP_CONTEXT },
+    TimeoutSeconds: FUNCTION_TIMEOUT_SECONDS[fn] + STATE_TIMEOUT_MARGIN_SECONDS,
   };
   if (options.resultSelector) state.ResultSelector = options.resultSelector;
   if (options.resultPath !== undefined) state.ResultPath = options.resultPath;
-  state.Retry = [...(options.retry ?? []), ...TRANSIENT_RETRIES];
+  state.Retry = [
+    ...(options.retry ?? []),
+    ...TRANSIENT_RETRIES,
+    ...(options.idempotent === false ? [] : [LAMBDA_TIMEOUT_RETRY]),
+  ];
   if (options.catchTo) {
     state.Catch = [
       { ErrorEquals: ['States.ALL'], ResultPath: options.catchTo.resultPath, Next: options.catchTo.next },
@@ -76,21 +120,38 @@ export function task(fn: FunctionName, options: TaskOptions): State {
 }
 
 export interface PollOptions {
-  /** The step that asks AWS for the current state. */
+  /** The step that asks AWS for the current state; it gets `attempt` (from 0) and `maxAttempts`. */
   check: { name: string; fn: FunctionName; parameters: Record<string, unknown>; resultPath: string };
   /** The Choice state's name, a question: "Is the VPC available?". */
   question: string;
   /** JSONPath of the field that says done, and the value meaning done. */
   doneWhen: { variable: string; equals: string | boolean };
   wait: { name: string; seconds: number };
+  /**
+   * The bound of this wait, in rounds: the check fails with a named error (WaitTimedOut, CommandTimedOut) when it
+   * is not done in round `maxAttempts - 1`. Every wait is counted this one way (issue 14): a count in the execution,
+   * so a resumed run gets its whole wait again.
+   */
+  maxAttempts: number;
+  /** Where the counter lives in the execution state, e.g. `$.rounds.nat`. */
+  counter: string;
+  /**
+   * What the loop starts with after its counter is set: the check (default), the question (a result at hand), or a
+   * wait (what was just created may not be visible at once: EC2 eventual consistency).
+   */
+  enterAt?: 'check' | 'question' | 'wait';
   next?: string;
   catchTo?: TaskOptions['catchTo'];
   retry?: Retrier[];
 }
 
+/** The name of a counted wait loop's first state, which callers enter it by. */
+export const pollStart = (checkName: string) => `Start counting rounds of ${checkName}`;
+const roundName = (checkName: string) => `Count a round of ${checkName}`;
+
 /**
- * A wait loop: Check -> Choice (done? next : Wait) -> Wait -> Check. The check handler itself fails when the
- * resource fails or its wait times out, so the loop has no counter.
+ * A counted wait loop: Start counting -> Check -> Choice (done? next : Wait) -> Wait -> Count a round -> Check. The
+ * check handler fails with a named error when the resource fails, or when it is still not done in its last round.
  */
 export function poll(options: PollOptions): States {
   const { check, question, doneWhen, wait } = options;
@@ -99,9 +160,21 @@ export function poll(options: PollOptions): States {
       ? { BooleanEquals: doneWhen.equals }
       : { StringEquals: doneWhen.equals };
   const done: State = options.next ? { Next: options.next } : {};
+  const counted = roundCounter(
+    options.counter,
+    { start: pollStart(check.name), count: roundName(check.name) },
+    check.name,
+  );
+  if (options.enterAt === 'question') counted[pollStart(check.name)].Next = question;
+  if (options.enterAt === 'wait') counted[pollStart(check.name)].Next = wait.name;
   return {
+    ...counted,
     [check.name]: task(check.fn, {
-      parameters: check.parameters,
+      parameters: {
+        ...check.parameters,
+        'attempt.$': `${options.counter}.value`,
+        maxAttempts: options.maxAttempts,
+      },
       resultPath: check.resultPath,
       next: question,
       catchTo: options.catchTo,
@@ -118,7 +191,7 @@ export function poll(options: PollOptions): States {
       ],
       Default: wait.name,
     },
-    [wait.name]: { Type: 'Wait', Seconds: wait.seconds, Next: check.name },
+    [wait.name]: { Type: 'Wait', Seconds: wait.seconds, Next: roundName(check.name) },
     ...(options.next ? {} : { [`${question} Done`]: { Type: 'Succeed' } }),
   };
 }

@@ -3,11 +3,15 @@ import { fileURLToPath } from 'node:url';
 import type { MachineName } from '../core/catalogue.js';
 import { createDeployment } from './create-deployment.js';
 import { deleteDeployment } from './delete-deployment.js';
+import { startDeployment } from './start-deployment.js';
+import { stopDeployment } from './stop-deployment.js';
 
 /** The state machine files and their builders; `npm run asl` writes them, a test checks they are current. */
 export const MACHINES: Record<MachineName, () => object> = {
   'create-deployment': createDeployment,
   'delete-deployment': deleteDeployment,
+  'stop-deployment': stopDeployment,
+  'start-deployment': startDeployment,
 };
 
 export const machinePath = (name: MachineName) =>

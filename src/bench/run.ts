@@ -1,39 +1,55 @@
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import sample from '../../examples/sample.json' with { type: 'json' };
 import { DeploymentSpecSchema } from '../core/spec/schema.js';
+import { resetLambdaRuns, worstLambdaRun } from '../local/engine.js';
 import { openLocalSession, runLocalExecution } from '../local/local-mode.js';
+import type { FaultRule } from '../sim/faults.js';
 import { setVcpuQuota } from '../sim/services/quotas.js';
+import { runCapideployBaseline } from './capideploy-baseline.js';
 import { criticalPathSeconds } from './critical-path.js';
 
-const BENCH_VCPU_QUOTA = 8192;
+const BENCH_VCPU_QUOTA = 16_384;
 
 /**
- * `npm run bench`: creates and deletes a deployment in local mode for several cluster sizes and prints, per size,
- * what Step Functions would record (history events, state transitions), the AWS API calls, the virtual time of the
- * create, the critical path of the create from the simulator's latency model, and wall-clock time.
+ * `npm run bench [-- --json] [-- --sizes 4,16] [-- --throttle 0.3]`: for each size N (N Cassandra nodes AND N
+ * daemons, plus bastion, RabbitMQ and Prometheus: 2N + 3 instances; 1,000 is the spec's maximum), creates and
+ * deletes a deployment in local mode and drives capideploy's own deployment_create order over the same simulator
+ * (capideploy-baseline.ts), then prints one row per size. Each size runs in its own process, so its wall time and
+ * peak memory are its own.
  */
-const SIZES = (process.argv[2] ?? '4,16,64,128').split(',').map(Number);
-
-interface Row {
-  nodes: number;
-  /** The create's outcome (a row is printed for a failed create too). */
+export interface BenchRow {
+  /** N: Cassandra nodes = daemons (2N + 3 instances). */
+  size: number;
   create: string;
   historyEvents: number;
   stateTransitions: number;
   apiCalls: number;
+  /** EC2 calls refused by the token buckets (RequestLimitExceeded), create + delete. */
+  throttled: number;
   virtualSeconds: number;
-  criticalPath: number;
-  ratio: string;
+  criticalPathSeconds: number;
+  ratio: number;
+  capideploySeconds: number;
+  ratioToCapideploy: number;
+  /** Longest Lambda run (create or delete) over its function's timeout. */
+  lambdaHeadroom: number;
+  lambdaHeadroomFunction: string;
   deleteHistoryEvents: number;
   deleteVirtualSeconds: number;
-  /** Durability: calls committed to the journal (create + delete) and their MiB. */
-  commits: number;
-  journalMiB: string;
-  wallSeconds: string;
+  wallSeconds: number;
+  peakRssMiB: number;
 }
 
-async function measure(size: number): Promise<Row> {
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+};
+
+async function measure(size: number, throttleProbability: number): Promise<BenchRow> {
   const stateDir = `.capi-bench-${size}`;
   rmSync(stateDir, { recursive: true, force: true });
   const spec = DeploymentSpecSchema.parse({
@@ -42,46 +58,119 @@ async function measure(size: number): Promise<Row> {
     cassandraNodes: size,
     daemons: size,
   });
+  const faults: FaultRule[] =
+    throttleProbability > 0
+      ? [
+          {
+            service: 'EC2',
+            operation: '*',
+            error: 'RequestLimitExceeded',
+            probability: throttleProbability,
+            times: -1,
+          } as FaultRule,
+        ]
+      : [];
   const started = performance.now();
-  const session = openLocalSession(stateDir, { writable: true });
-  // 500 + 500 nodes of the sample flavor need ~5000 vCPUs: bench an account whose quota was raised for it.
+  resetLambdaRuns();
+  const session = openLocalSession(stateDir, { writable: true, faults });
+  // 1,000 + 1,000 nodes of the sample flavor need ~10,000 vCPUs: bench an account whose quota was raised for it.
   setVcpuQuota(session.account, BENCH_VCPU_QUOTA);
   const create = await runLocalExecution(session, 'create-deployment', spec);
-  const deletion = openLocalSession(stateDir, { writable: true });
+  const deletion = openLocalSession(stateDir, { writable: true, faults });
   const removed = await runLocalExecution(deletion, 'delete-deployment', spec);
-  const commits = session.account.committed.calls + deletion.account.committed.calls;
-  const journalBytes = session.account.committed.bytes + deletion.account.committed.bytes;
-  const wallSeconds = ((performance.now() - started) / 1000).toFixed(1);
+  const worst = worstLambdaRun();
+  const throttled = session.account.throttle.totalThrottled + deletion.account.throttle.totalThrottled;
+  const wallSeconds = (performance.now() - started) / 1000;
   rmSync(stateDir, { recursive: true, force: true });
   if (create.status !== 'SUCCEEDED' || removed.status !== 'SUCCEEDED') {
-    // Still a row: the figures of a run that failed late (the largest sizes) say what it cost until then.
     console.error(
       `size ${size}: create ${create.status}, delete ${removed.status}: ${JSON.stringify(create.failure ?? removed.failure)}`,
     );
   }
-  const criticalPath = criticalPathSeconds();
+  const baseline = await runCapideployBaseline(spec, { faults });
+  const critical = criticalPathSeconds(size);
+  const virtualSeconds = create.metrics.virtualSeconds;
   return {
-    nodes: size,
+    size,
     create: create.status,
     historyEvents: create.metrics.historyEvents,
     stateTransitions: create.metrics.stateTransitions,
     apiCalls: create.metrics.apiCalls,
-    virtualSeconds: create.metrics.virtualSeconds,
-    criticalPath,
-    ratio: (create.metrics.virtualSeconds / criticalPath).toFixed(3),
+    throttled,
+    virtualSeconds,
+    criticalPathSeconds: Math.round(critical),
+    ratio: round3(virtualSeconds / critical),
+    capideploySeconds: Math.round(baseline.virtualSeconds),
+    ratioToCapideploy: round3(virtualSeconds / baseline.virtualSeconds),
+    lambdaHeadroom: round3(worst?.fractionOfTimeout ?? 0),
+    lambdaHeadroomFunction: worst ? `${worst.fn} ${worst.seconds.toFixed(1)} s` : '',
     deleteHistoryEvents: removed.metrics.historyEvents,
     deleteVirtualSeconds: removed.metrics.virtualSeconds,
-    commits,
-    journalMiB: (journalBytes / 2 ** 20).toFixed(1),
-    wallSeconds,
+    wallSeconds: Math.round(wallSeconds * 10) / 10,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
 
-const rows: Row[] = [];
-for (const size of SIZES) rows.push(await measure(size));
-console.log('cassandraNodes = daemons = N; figures of the create unless marked delete\n');
-console.table(rows);
-const growth = rows.length > 1 ? rows[rows.length - 1].historyEvents / rows[0].historyEvents - 1 : 0;
-console.log(
-  `history events grow ${(growth * 100).toFixed(1)}% from N=${rows[0].nodes} to N=${rows[rows.length - 1].nodes}`,
-);
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
+
+const sizeArg = option('--size');
+const throttle = Number(option('--throttle') ?? '0');
+if (sizeArg) {
+  // A child: one size, one JSON row on stdout.
+  const row = await measure(Number(sizeArg), throttle);
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+} else {
+  const sizes = (option('--sizes') ?? '4,16,64,128,1000').split(',').map(Number);
+  const json = args.includes('--json');
+  const rows: BenchRow[] = [];
+  for (const size of sizes) {
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--size',
+        String(size),
+        '--throttle',
+        String(throttle),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    );
+    const line = child.stdout.trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !line.startsWith('{')) {
+      console.error(`size ${size}: the benchmark process failed (exit ${child.status})`);
+      process.exitCode = 1;
+      continue;
+    }
+    rows.push(JSON.parse(line) as BenchRow);
+    if (!json) console.error(`size ${size} done`);
+  }
+  if (json) {
+    const fields = [
+      'size',
+      'historyEvents',
+      'stateTransitions',
+      'apiCalls',
+      'virtualSeconds',
+      'criticalPathSeconds',
+      'capideploySeconds',
+      'ratioToCapideploy',
+      'lambdaHeadroom',
+      'wallSeconds',
+      'peakRssMiB',
+    ] as const;
+    const picked = rows.map((row) => ({
+      ...Object.fromEntries(fields.map((field) => [field, row[field]])),
+      ratio: row.ratio,
+      create: row.create,
+      throttled: row.throttled,
+    }));
+    console.log(JSON.stringify(picked, null, 2));
+  } else {
+    console.log(
+      'size N = N Cassandra nodes and N daemons (2N + 3 instances); figures of the create unless marked delete; ' +
+        'lambda headroom = longest Lambda run (create or delete) / its timeout\n',
+    );
+    console.table(rows);
+  }
+}

@@ -1,4 +1,6 @@
-import type { MachineName } from '../core/catalogue.js';
+import { type MachineName, operationOf } from '../core/catalogue.js';
+import { stopDataLoss } from '../core/day2.js';
+import { parseCause } from '../core/errors.js';
 import type { ExecutionRecord } from '../core/execution-record.js';
 import type { InventoryItem } from '../core/inventory.js';
 import type { DeploymentSpec } from '../core/spec/schema.js';
@@ -13,6 +15,7 @@ import {
 } from '../local/local-mode.js';
 import { checkStateDir, lockStateDir } from '../local/store.js';
 import { describeFailure } from '../report/format.js';
+import { planDeployment } from '../core/spec/plan.js';
 import { healthResults } from '../report/rows.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
 import { costJson, costTable, listLine, progressPrinter, resourceTable, summaryLines } from './output.js';
@@ -30,11 +33,20 @@ function session(
     faults,
     seed: options.seed === undefined ? undefined : Number(options.seed),
     writable,
+    iam: options.iam !== false,
   });
 }
 
-/** The `--json` object of create and delete; its field names are a promise to scripts. */
-export function runJson(record: ExecutionRecord, operation: 'create' | 'delete', resources: InventoryItem[]) {
+/** The operations a local run can be: one per state machine. */
+type Operation = 'create' | 'delete' | 'stop' | 'start';
+
+/** The `--json` object of create, delete, stop and start; its field names are a promise to scripts. */
+export function runJson(
+  record: ExecutionRecord,
+  operation: Operation,
+  resources: InventoryItem[],
+  iamEvaluation: boolean,
+) {
   return {
     deployment: record.deployment,
     operation,
@@ -45,6 +57,8 @@ export function runJson(record: ExecutionRecord, operation: 'create' | 'delete',
     stateTransitions: record.metrics.stateTransitions,
     virtualSeconds: record.metrics.virtualSeconds,
     apiCalls: record.metrics.apiCalls,
+    /** Whether every AWS call was authorized against the stack's IAM policies (off with --no-iam). */
+    iamEvaluation,
     resources: resources.map(({ type, id, name, state }) => ({ type, id, name, state })),
     failure: record.failure,
   };
@@ -58,7 +72,7 @@ async function runAndReport(
   machine: MachineName,
   spec: DeploymentSpec,
 ): Promise<void> {
-  const operation = machine === 'create-deployment' ? 'create' : 'delete';
+  const operation = operationOf(machine) as Operation;
   // Bad fault rules are bad input: refused before the state dir is touched.
   const faults = faultsOf(options, spec);
   checkStateDir(options.stateDir, { create: true });
@@ -101,20 +115,25 @@ async function runAndReport(
 
 async function report(
   options: GlobalOptions,
-  operation: 'create' | 'delete',
+  operation: Operation,
   spec: DeploymentSpec,
   local: LocalSession,
   record: ExecutionRecord,
 ): Promise<void> {
-  const resources = await localInventory(local, spec);
+  const resources = await localInventory(local, spec).catch((error: Error) => {
+    // SaaS mode: a customer the registry does not hold has no account to list; the run's failure says so.
+    if (error.name !== 'UnknownCustomer') throw error;
+    console.error(`resources not listed: ${parseCause(error.message)?.message ?? error.message}`);
+    return [];
+  });
   if (options.json) {
-    say(JSON.stringify(runJson(record, operation, resources), null, 2));
+    say(JSON.stringify(runJson(record, operation, resources, local.account.iamEvaluation), null, 2));
   } else {
     for (const line of summaryLines(record)) say(line);
     if (record.failure) for (const line of describeFailure(record.failure)) say(line);
-    say(operation === 'create' ? 'resources:' : 'still tagged:');
+    say(operation === 'delete' ? 'still tagged:' : 'resources:');
     for (const line of resourceTable(resources)) say(line);
-    if (operation === 'create' && record.status === 'SUCCEEDED')
+    if ((operation === 'create' || operation === 'start') && record.status === 'SUCCEEDED')
       for (const line of readyLines(record)) say(line);
   }
   process.exitCode = record.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
@@ -154,6 +173,16 @@ export function localCommands() {
       runAndReport(options, 'create-deployment', spec),
     delete: (name: string, options: GlobalOptions) =>
       runAndReport(options, 'delete-deployment', specOf(options, name)),
+    /** Stops services in order and the instances; refused without `force` when Cassandra data would be lost. */
+    stop(name: string, options: GlobalOptions & { force?: boolean }) {
+      const spec = specOf(options, name);
+      const loss = stopDataLoss(planDeployment(spec));
+      if (loss && !options.force) throw new BadInput([`stop refused: ${loss}`]);
+      if (loss && !options.json) console.error(`warning: ${loss.replace(/, then stop with --force$/, '')}`);
+      return runAndReport(options, 'stop-deployment', spec);
+    },
+    start: (name: string, options: GlobalOptions) =>
+      runAndReport(options, 'start-deployment', specOf(options, name)),
     async list(options: GlobalOptions) {
       const local = session(options);
       const rows = [];

@@ -1,11 +1,14 @@
 import type { DescribeExecutionOutput } from '@aws-sdk/client-sfn';
 import { Command, Option } from 'commander';
+import { parseCause } from '../core/errors.js';
 import type { InventoryItem } from '../core/inventory.js';
 import { planDeployment } from '../core/spec/plan.js';
 import { DeploymentSpecSchema } from '../core/spec/schema.js';
 import { estimateCost, toHourlyCost } from '../cost/estimate.js';
 import { awsClients } from './aws-clients.js';
 import { type AwsDeps, type AwsOptions, awsCommands, machinesOf } from './aws-commands.js';
+import { consoleCommand } from './console-command.js';
+import { type CustomerDeps, customerCommands } from './customer-commands.js';
 import { DEFAULT_STATE_DIR, EXIT, type GlobalOptions } from './options.js';
 import { planLines } from './output.js';
 import { awsReportCommands, reportCommands } from './report-commands.js';
@@ -23,6 +26,8 @@ import { BadInput, readSpecFile } from './spec-file.js';
 export interface MainDeps {
   /** AWS mode's clients for the options. @default SDK clients from the default credential chain (aws-clients.ts) */
   aws?: (options: { region?: string }) => AwsDeps;
+  /** `customers add|list|remove`: standard input and the SSM client. @default process.stdin, a new SSMClient */
+  customers?: CustomerDeps;
 }
 
 /** Options of the commands that take both modes. */
@@ -32,6 +37,7 @@ type RunOptions = GlobalOptions & AwsOptions;
 interface ShowOptions extends RunOptions {
   color?: boolean;
   html?: string;
+  logs?: boolean;
 }
 
 function withLocalOptions(command: Command): Command {
@@ -48,6 +54,10 @@ function withLocalOptions(command: Command): Command {
 function withRunOptions(command: Command): Command {
   return withLocalOptions(command)
     .option('--faults <file>', 'local mode: JSON fault rules for the simulator')
+    .option(
+      '--no-iam',
+      'local mode: do not authorize calls against IAM (by default every call is checked against the policies the stacks deploy)',
+    )
     .option(
       '--seed <n>',
       'local mode: seed of the simulator random draws (probabilistic faults), an integer',
@@ -148,6 +158,30 @@ export function buildProgram(deps: MainDeps = {}): Command {
         ? (await local()).delete(name, options)
         : awsCommands(aws(options)).delete(name, options);
     });
+  withRunOptions(
+    program
+      .command('stop <name>')
+      .description(
+        "stop a deployment: services in order (Cassandra drained last), then the instances; the NAT gateway is deleted. Cassandra's instance-store data does not survive: refused without --force",
+      ),
+  )
+    .option('--force', 'stop even though the Cassandra data on instance-store disks will be lost')
+    .action(async (name: string, options: RunOptions & { force?: boolean }) => {
+      checkMode(options);
+      if (!options.local) throw new BadInput([localOnly('stop')]);
+      return (await local()).stop(name, options);
+    });
+  withRunOptions(
+    program
+      .command('start <name>')
+      .description(
+        'start a stopped deployment: instances and a new NAT gateway, Cassandra set up again, services, health checks',
+      ),
+  ).action(async (name: string, options: RunOptions) => {
+    checkMode(options);
+    if (!options.local) throw new BadInput([localOnly('start')]);
+    return (await local()).start(name, options);
+  });
   withAwsOptions(
     withRunOptions(
       program.command('list').description('list deployments with their resource counts and hourly cost'),
@@ -192,7 +226,9 @@ export function buildProgram(deps: MainDeps = {}): Command {
       .description(
         'print the steps of an execution (or of the latest one of a deployment): start, duration, retries, outcome; the failure first',
       ),
-  ).action(async (name: string, options: ShowOptions) => (await shows(options)).history(name, options));
+  )
+    .option('--logs', "under each step, the log lines of its Lambda runs (local mode records them)")
+    .action(async (name: string, options: ShowOptions) => (await shows(options)).history(name, options));
   withPollOption(
     showCommand(
       program
@@ -211,8 +247,14 @@ export function buildProgram(deps: MainDeps = {}): Command {
     .action(async (name: string, options: ShowOptions & { html: string }) =>
       (await shows(options)).report(name, options),
     );
+  customerCommands(program, deps.customers);
+  consoleCommand(program, aws);
   return program;
 }
+
+/** Day-2 commands that run in local mode only for now. */
+const localOnly = (command: string) =>
+  `${command} runs in local mode only for now (add --local); on AWS, start an execution of the stack's ${command}-deployment state machine with the deployment's spec as input`;
 
 /** The local history/watch/report, with the resources' cost in the deployment's region. */
 async function localShows() {
@@ -271,6 +313,12 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     // The local state dir or one of its files cannot be used (src/sim/durable.ts, src/local/store.ts).
     if ((error as Error).name === 'StateFileProblem') {
       console.error((error as Error).message);
+      return EXIT.badInput;
+    }
+    // SaaS mode: a deployment's customer is not (or no longer) in the registry.
+    if ((error as Error).name === 'UnknownCustomer') {
+      const failure = parseCause((error as Error).message);
+      console.error(failure ? `${failure.message}; ${failure.hint}` : (error as Error).message);
       return EXIT.badInput;
     }
     const code = (error as { code?: string }).code ?? '';

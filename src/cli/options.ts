@@ -18,6 +18,8 @@ export interface GlobalOptions {
   faults?: string;
   /** An integer: main.ts refuses anything else. */
   seed?: number;
+  /** Local mode: authorize every call against IAM (commander's `--no-iam` sets false). */
+  iam?: boolean;
 }
 
 /** The simulated services' operation names, by service: what a fault rule's `operation` may name. */

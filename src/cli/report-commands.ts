@@ -41,6 +41,8 @@ interface LocalReportOptions {
   color?: boolean;
   /** watch: `--poll-seconds <n>`, 1 to 300. @default 1 in local mode, 5 on AWS */
   pollSeconds?: string;
+  /** history: `--logs`, each step's Lambda log lines under it. */
+  logs?: boolean;
 }
 
 /** What the local commands read; tests pass their own. */
@@ -97,9 +99,17 @@ function pollMs(options: { pollSeconds?: string }, fallbackSeconds: number): num
   return seconds * 1000;
 }
 
-function showHistory(record: ExecutionRecord, options: { json?: boolean; color?: boolean }, io: Io): void {
+function showHistory(
+  record: ExecutionRecord,
+  options: { json?: boolean; color?: boolean; logs?: boolean },
+  io: Io,
+): void {
   if (options.json) io.print(JSON.stringify(record, null, 2));
-  else for (const line of renderHistory(record, { color: colorOf(options, io) })) io.print(line);
+  else {
+    for (const line of renderHistory(record, { color: colorOf(options, io), logs: options.logs })) {
+      io.print(line);
+    }
+  }
   process.exitCode = EXIT.ok;
 }
 

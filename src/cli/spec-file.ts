@@ -28,13 +28,19 @@ export function readSpecFile(file: string): DeploymentSpec {
   } catch (error) {
     throw new BadInput([`${file}: cannot read: ${(error as Error).message}`]);
   }
+  const spec = checkSpecText(text, file);
+  for (const warning of specWarnings(spec)) console.error(`${file}: warning: ${warning}`);
+  return spec;
+}
+
+/** Validates a spec's text (an upload of the console) with the same messages as a file, `<file>: <field>: <message>`. */
+export function checkSpecText(text: string, file: string): DeploymentSpec {
   const parsed = parseSpecJson(text);
   if (parsed.problems.length > 0) throw new BadInput(parsed.problems.map((problem) => line(file, problem)));
   const checked = checkSpec(parsed.value);
   if (!checked.spec) {
     throw new BadInput(checked.problems.map((problem) => line(file, problem)));
   }
-  for (const warning of specWarnings(checked.spec)) console.error(`${file}: warning: ${warning}`);
   return checked.spec;
 }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { stripTrailingSlashes } from './parameter-rules.js';
-import type { NodePlan, Plan } from './spec/plan.js';
+import type { NodePlan, Plan, PrometheusTarget } from './spec/plan.js';
 import type { DeploymentSpecSchema } from './spec/schema.js';
 
 /**
@@ -21,6 +21,8 @@ const PROVISIONING_DOCUMENTS = [
   'capi-daemon-install',
   'capi-daemon-configure',
   'capi-health-check',
+  'capi-services-stop',
+  'capi-services-start',
 ] as const;
 
 type ProvisioningDocumentName = (typeof PROVISIONING_DOCUMENTS)[number];
@@ -60,9 +62,9 @@ const secretsSource = ({ plan }: ParameterContext) => ({
 });
 const cassandraHosts = ({ plan }: ParameterContext) => plan.cassandra.hosts.join(',');
 const nodeExporter = ({ versions }: ParameterContext) => ({ NodeExporterVersion: versions.nodeExporter });
-/** The Prometheus jobs of the plan that capi-prometheus-configure scrapes. */
-const SCRAPED_JOBS: string[] = ['node', 'cassandra-jmx'];
-const targetsOf = (plan: Plan, job: 'node' | 'cassandra-jmx') =>
+/** The Prometheus jobs of the plan that capi-prometheus-configure scrapes: all of them. */
+const SCRAPED_JOBS: string[] = ['node', 'cassandra-jmx', 'capidaemon', 'capiwebapi', 'rabbitmq'];
+const targetsOf = (plan: Plan, job: PrometheusTarget['job']) =>
   plan.prometheusTargets
     .filter((target) => target.job === job)
     .map((target) => target.target)
@@ -110,7 +112,13 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
   },
   'capi-prometheus-configure': (ctx) => {
     requireRole(ctx, 'capi-prometheus-configure', ['prometheus']);
-    return { NodeTargets: targetsOf(ctx.plan, 'node'), JmxTargets: targetsOf(ctx.plan, 'cassandra-jmx') };
+    return {
+      NodeTargets: targetsOf(ctx.plan, 'node'),
+      JmxTargets: targetsOf(ctx.plan, 'cassandra-jmx'),
+      DaemonTargets: targetsOf(ctx.plan, 'capidaemon'),
+      WebapiTargets: targetsOf(ctx.plan, 'capiwebapi'),
+      RabbitmqTargets: targetsOf(ctx.plan, 'rabbitmq'),
+    };
   },
   'capi-cassandra-install': (ctx) => {
     requireRole(ctx, 'capi-cassandra-install', ['cassandra']);
@@ -152,6 +160,9 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
       plan.prometheusTargets.filter((target) => SCRAPED_JOBS.includes(target.job)).length,
     ),
   }),
+  // stop-deployment and start-deployment: which services of the node to stop or start.
+  'capi-services-stop': ({ node }) => ({ Role: node.role }),
+  'capi-services-start': ({ node }) => ({ Role: node.role }),
 };
 
 const isDocument = (name: string): name is ProvisioningDocumentName =>

@@ -83,6 +83,15 @@ class CommandFailed extends DeploymentError {
   override readonly name = 'CommandFailed';
 }
 
+/**
+ * An SSM command never reached a terminal status on a node within its bound (delivery timeout + the document's
+ * execution timeout + a margin, counted in poll rounds). Terminal; the cause names the node, instance, document and
+ * the last status seen.
+ */
+class CommandTimedOut extends DeploymentError {
+  override readonly name = 'CommandTimedOut';
+}
+
 /** A health check of the finished cluster failed. Terminal. */
 class HealthCheckFailed extends DeploymentError {
   override readonly name = 'HealthCheckFailed';
@@ -93,9 +102,25 @@ class AccessDenied extends DeploymentError {
   override readonly name = 'AccessDenied';
 }
 
+/**
+ * The spec names a customer the registry does not hold (or holds an unreadable entry for). Terminal: preflight is the
+ * first step that resolves the customer, so nothing was created.
+ */
+class UnknownCustomer extends DeploymentError {
+  override readonly name = 'UnknownCustomer';
+}
+
 /** Resources are still tagged for the deployment after a delete. Terminal. */
 class ResourcesLeft extends DeploymentError {
   override readonly name = 'ResourcesLeft';
+}
+
+/**
+ * A teardown step failed (its error was caught so the teardown could go on) although the final inventory found
+ * nothing left. Terminal; the cause names each step's resource and AWS error code.
+ */
+class TeardownStepsFailed extends DeploymentError {
+  override readonly name = 'TeardownStepsFailed';
 }
 
 const ERROR_CLASSES = {
@@ -110,9 +135,12 @@ const ERROR_CLASSES = {
   ProvisioningFailed,
   WaitTimedOut,
   CommandFailed,
+  CommandTimedOut,
   HealthCheckFailed,
   AccessDenied,
+  UnknownCustomer,
   ResourcesLeft,
+  TeardownStepsFailed,
 } as const;
 
 type ErrorName = keyof typeof ERROR_CLASSES;
@@ -139,6 +167,7 @@ export type { ErrorName };
 export {
   AccessDenied,
   CommandFailed,
+  CommandTimedOut,
   DependencyViolation,
   DeploymentError,
   ERROR_CLASSES,
@@ -153,6 +182,8 @@ export {
   ResourceConflict,
   ResourcesLeft,
   ServiceUnavailable,
+  TeardownStepsFailed,
   Throttled,
+  UnknownCustomer,
   WaitTimedOut,
 };

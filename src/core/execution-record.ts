@@ -17,6 +17,11 @@ export interface StepRecord {
   index?: number;
   /** Name of the enclosing Parallel or Map state, when there is one. */
   parent?: string;
+  /**
+   * The JSON log lines its Lambda runs wrote (Powertools Logger, `timestamp` in virtual time in local mode), every
+   * attempt's in order. Local mode only: on AWS they are in the function's log group.
+   */
+  logs?: string[];
 }
 
 export interface ExecutionMetrics {
@@ -60,7 +65,7 @@ type Failure = NonNullable<ExecutionRecord['failure']>;
  * second. Groups: operation, deployment, stamp, number. A deployment name has no capital letter, so the stamp
  * always tells where it ends.
  */
-export const LOCAL_EXECUTION_NAME = /^(create|delete)-([a-z0-9-]+)-(\d{8}T\d{6}Z)(?:-(\d+))?$/;
+export const LOCAL_EXECUTION_NAME = /^(create|delete|stop|start)-([a-z0-9-]+)-(\d{8}T\d{6}Z)(?:-(\d+))?$/;
 
 /** The last item that passes `test`. */
 export const lastOf = <T>(items: T[], test: (item: T) => boolean): T | undefined => {

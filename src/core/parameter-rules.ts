@@ -143,6 +143,11 @@ export const RULES = {
     description: 'one of cassandra, rabbitmq, webapi, ui, prometheus',
     example: 'cassandra',
   },
+  nodeRole: {
+    pattern: anchored('(bastion|rabbitmq|prometheus|cassandra|daemon)'),
+    description: 'one of bastion, rabbitmq, prometheus, cassandra, daemon',
+    example: 'daemon',
+  },
 } as const satisfies Record<string, ParameterRule>;
 
 export type RuleName = keyof typeof RULES;
@@ -173,9 +178,13 @@ export const DOCUMENT_PARAMETER_RULES = {
   WriterWorkers: 'workerCount',
   NodeTargets: 'targetList',
   JmxTargets: 'optionalTargetList',
+  DaemonTargets: 'optionalTargetList',
+  WebapiTargets: 'optionalTargetList',
+  RabbitmqTargets: 'optionalTargetList',
   Check: 'healthCheck',
   ExpectedNodes: 'expectedNodes',
   ExpectedTargets: 'expectedTargets',
+  Role: 'nodeRole',
 } as const satisfies Record<string, RuleName>;
 
 export type DocumentParameterName = keyof typeof DOCUMENT_PARAMETER_RULES;

@@ -7,9 +7,10 @@ import type { FunctionName } from './catalogue.js';
  * each handler really sends, so a handler that starts calling something new fails the tests until it is listed here.
  *
  * Resource patterns use placeholders, filled by {@link renderGrants}: `{partition}`, `{account}` (the account whose
- * resources are touched: the operator's own, or the customer's in cross-account mode) and, for the API only, the
- * state machine and execution ARNs. The region of EC2, IAM and SSM resources is `*`: a deployment's region comes
- * from its spec, not from the stack.
+ * resources are touched: the operator's own, or the customer's in cross-account mode), `{operatorAccount}` (always
+ * the operator's: the customers registry; only the Lambda roles have it, never the customer role) and, for the API
+ * only, the state machine and execution ARNs. The region of EC2, IAM and SSM resources is `*`: a deployment's
+ * region comes from its spec, not from the stack.
  */
 
 /** The tag every deployment resource carries (DESIGN §3). Mutating EC2 calls are conditioned on it. */
@@ -70,10 +71,10 @@ interface Grant {
 
 /**
  * The actions each Lambda's code calls (`new XxxCommand(...)` of an AWS SDK client), by function. `sts:AssumeRole`
- * comes from `functions/shared/clients.ts`, which assumes the customer role when the spec has `assumeRole`.
+ * comes from `functions/shared/clients.ts`, which assumes the customer role when the spec names a `customer`.
  * `sts:GetCallerIdentity` is called there too but needs no permission (see {@link UNGATED_ACTIONS}).
  */
-const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
+const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
   DeploymentPlan: [],
   Preflight: [
     'sts:AssumeRole',
@@ -84,7 +85,13 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'ec2:DescribeInstanceTypeOfferings',
     'servicequotas:GetServiceQuota',
   ],
-  ElasticIps: ['sts:AssumeRole', 'ec2:DescribeAddresses', 'ec2:AllocateAddress', 'ec2:ReleaseAddress'],
+  ElasticIps: [
+    'sts:AssumeRole',
+    'ec2:DescribeAddresses',
+    'ec2:AllocateAddress',
+    'ec2:DisassociateAddress',
+    'ec2:ReleaseAddress',
+  ],
   Vpc: ['sts:AssumeRole', 'ec2:DescribeVpcs', 'ec2:CreateVpc', 'ec2:DeleteVpc'],
   Subnets: ['sts:AssumeRole', 'ec2:DescribeSubnets', 'ec2:CreateSubnet', 'ec2:DeleteSubnet'],
   InternetGateway: [
@@ -135,6 +142,7 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'iam:DeleteRole',
   ],
   Instances: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:TerminateInstances'],
+  FleetPower: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:StopInstances', 'ec2:StartInstances'],
   BastionAddress: [
     'sts:AssumeRole',
     'ec2:DescribeInstances',
@@ -172,6 +180,7 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'ec2:DescribeAddresses',
     'ec2:DescribeInstances',
     'ec2:DescribeVolumes',
+    'ec2:DescribeNetworkInterfaces',
     'iam:GetRole',
     'iam:GetInstanceProfile',
     'tag:GetResources',
@@ -181,8 +190,26 @@ const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'states:ListExecutions',
     'states:DescribeExecution',
     'states:GetExecutionHistory',
+    // The customers registry's administration (GET/PUT/DELETE /customers, src/core/customer-registry.ts).
+    'ssm:GetParametersByPath',
+    'ssm:PutParameter',
+    'ssm:DeleteParameter',
   ],
 };
+
+/**
+ * The customers registry read (functions/shared/customers.ts): every function that may assume the customer role
+ * first reads the customer's entry, in the operator account, with its own role. Never part of the customer role.
+ */
+const REGISTRY_READ: readonly string[] = ['ssm:GetParameter'];
+
+/** {@link CALLED_ACTIONS}, plus the registry read of every function that may assume the customer role. */
+const FUNCTION_ACTIONS: Record<GrantedFunction, readonly string[]> = Object.fromEntries(
+  Object.entries(CALLED_ACTIONS).map(([fn, actions]) => [
+    fn,
+    actions.includes('sts:AssumeRole') ? [...actions, ...REGISTRY_READ] : actions,
+  ]),
+) as Record<GrantedFunction, readonly string[]>;
 
 /**
  * Actions AWS authorizes as part of another call, with no SDK command of their own in our code. Each is granted
@@ -246,8 +273,9 @@ const EC2_ACTIONS: Record<string, { created?: string[]; tagged?: string[]; untag
   DetachInternetGateway: { tagged: ['internet-gateway', 'vpc'] },
   DeleteInternetGateway: { tagged: ['internet-gateway'] },
   CreateRouteTable: { created: ['route-table'], tagged: ['vpc'] },
-  CreateRoute: { tagged: ['route-table', 'internet-gateway', 'natgateway'] },
-  ReplaceRoute: { tagged: ['route-table', 'internet-gateway', 'natgateway'] },
+  // The Reference lists only route-table for CreateRoute and ReplaceRoute: their target is not authorized.
+  CreateRoute: { tagged: ['route-table'] },
+  ReplaceRoute: { tagged: ['route-table'] },
   AssociateRouteTable: { tagged: ['route-table', 'subnet'] },
   ReplaceRouteTableAssociation: { tagged: ['route-table', 'subnet'] },
   DisassociateRouteTable: { tagged: ['route-table', 'subnet'] },
@@ -257,10 +285,12 @@ const EC2_ACTIONS: Record<string, { created?: string[]; tagged?: string[]; untag
   CreateSecurityGroup: { created: ['security-group'], tagged: ['vpc'] },
   // A rule created without TagSpecifications has no tags to check; its group is checked.
   AuthorizeSecurityGroupIngress: { tagged: ['security-group'], untaggable: [ec2Arn('security-group-rule')] },
-  RevokeSecurityGroupIngress: { tagged: ['security-group'], untaggable: [ec2Arn('security-group-rule')] },
+  // The Reference lists only security-group for RevokeSecurityGroupIngress: a grant on rules would do nothing.
+  RevokeSecurityGroupIngress: { tagged: ['security-group'] },
   DeleteSecurityGroup: { tagged: ['security-group'] },
   AllocateAddress: { created: ['elastic-ip'] },
   AssociateAddress: { tagged: ['elastic-ip', 'instance', 'network-interface'] },
+  DisassociateAddress: { tagged: ['elastic-ip'] },
   ReleaseAddress: { tagged: ['elastic-ip'] },
   // RunInstances must tag the instance, its volumes and its network interface (TagSpecifications for all three).
   RunInstances: {
@@ -269,6 +299,9 @@ const EC2_ACTIONS: Record<string, { created?: string[]; tagged?: string[]; untag
     untaggable: ['arn:{partition}:ec2:*::image/*'],
   },
   TerminateInstances: { tagged: ['instance'] },
+  // stop-deployment and start-deployment (functions/fleet-power): only the deployment's tagged instances.
+  StopInstances: { tagged: ['instance'] },
+  StartInstances: { tagged: ['instance'] },
   AssociateIamInstanceProfile: { tagged: ['instance'] },
   CreateVolume: { created: ['volume'] },
   AttachVolume: { tagged: ['volume', 'instance'] },
@@ -283,7 +316,9 @@ function ec2Scopes(action: string): Scope[] {
   if (name.startsWith('Describe')) return [ANY];
   const rule = EC2_ACTIONS[name];
   if (!rule)
-    throw new Error(`src/core/permissions.ts: no EC2 authorization rule for ${action}; add one to EC2_ACTIONS`);
+    throw new Error(
+      `src/core/permissions.ts: no EC2 authorization rule for ${action}; add one to EC2_ACTIONS`,
+    );
   const scopes: Scope[] = [];
   if (rule.created) {
     scopes.push({
@@ -318,6 +353,14 @@ function ec2Scopes(action: string): Scope[] {
 const INSTANCE_ROLES = `arn:{partition}:iam::{account}:role${INSTANCE_ROLE_PATH}*`;
 const INSTANCE_PROFILES = `arn:{partition}:iam::{account}:instance-profile${INSTANCE_ROLE_PATH}*`;
 const INSTANCE_ROLE_WHY = `only the per-deployment instance roles and profiles on path ${INSTANCE_ROLE_PATH}`;
+/**
+ * The same roles and profiles while they do not exist: IAM cannot know the path of an entity that does not exist, so
+ * it authorizes a read of one as `role/<name>` (reference/aws-behaviour-2.md §3a: AccessDenied, not NoSuchEntity, for
+ * a probe outside the grant). Reads only: changes are made to entities that exist, addressed with their path.
+ */
+const INSTANCE_ROLE_PROBES = `arn:{partition}:iam::{account}:role/capideploy-*-instance`;
+const INSTANCE_PROFILE_PROBES = `arn:{partition}:iam::{account}:instance-profile/capideploy-*-instance`;
+const PROBE_WHY = `${INSTANCE_ROLE_WHY}; before they exist IAM checks the read as <type>/<name>, without the path`;
 
 /**
  * No escalation: the calls that create a role or give it permissions are allowed only when the role gets (or already
@@ -332,8 +375,27 @@ const INSTANCE_ROLE_WHY = `only the per-deployment instance roles and profiles o
 const WITH_BOUNDARY: Conditions = { StringEquals: { 'iam:PermissionsBoundary': INSTANCE_BOUNDARY_ARN } };
 const WITH_BOUNDARY_WHY = `${INSTANCE_ROLE_WHY}, and only with the permissions boundary ${INSTANCE_BOUNDARY_NAME}`;
 
+/**
+ * The customers registry: SecureStrings `/capideploy/customers/<name>` in the operator account, in the stack's region
+ * (src/core/customers.ts). Encrypted with the account's default key `aws/ssm`, whose key policy lets any principal
+ * of the account that Parameter Store authorizes use it through Parameter Store: no kms grant is needed.
+ */
+const REGISTRY_SCOPE: Scope = {
+  resources: ['arn:{partition}:ssm:*:{operatorAccount}:parameter/capideploy/customers/*'],
+  why: "only the customers registry (/capideploy/customers/<name>) in the operator account; the stack's region is not known to the table",
+};
+
+/** Scopes of one function that differ from {@link STATIC_SCOPES}: the API writes only the customers registry. */
+const FUNCTION_SCOPES: Partial<Record<GrantedFunction, Record<string, Scope[]>>> = {
+  DeploymentsApi: {
+    'ssm:GetParametersByPath': [REGISTRY_SCOPE],
+    'ssm:PutParameter': [REGISTRY_SCOPE],
+    'ssm:AddTagsToResource': [REGISTRY_SCOPE],
+  },
+};
+
 const STATIC_SCOPES: Record<string, Scope[]> = {
-  'iam:GetRole': [{ resources: [INSTANCE_ROLES], why: INSTANCE_ROLE_WHY }],
+  'iam:GetRole': [{ resources: [INSTANCE_ROLES, INSTANCE_ROLE_PROBES], why: PROBE_WHY }],
   'iam:CreateRole': [{ resources: [INSTANCE_ROLES], conditions: WITH_BOUNDARY, why: WITH_BOUNDARY_WHY }],
   'iam:PutRolePermissionsBoundary': [
     { resources: [INSTANCE_ROLES], conditions: WITH_BOUNDARY, why: WITH_BOUNDARY_WHY },
@@ -358,7 +420,7 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
       why: `${INSTANCE_ROLE_WHY}, and only the AmazonSSMManagedInstanceCore policy`,
     },
   ],
-  'iam:GetInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
+  'iam:GetInstanceProfile': [{ resources: [INSTANCE_PROFILES, INSTANCE_PROFILE_PROBES], why: PROBE_WHY }],
   'iam:CreateInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
   'iam:TagInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
   'iam:AddRoleToInstanceProfile': [{ resources: [INSTANCE_PROFILES], why: INSTANCE_ROLE_WHY }],
@@ -412,7 +474,15 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
       conditions: tagged(`ssm:resourceTag/${OPERATOR_TAG_KEY}`),
       why: `only instances tagged ${OPERATOR_TAG_KEY}=${OPERATOR_TAG_VALUE}`,
     },
+    {
+      // Service Authorization Reference, Systems Manager: SendCommand lists the resource type bucket; a command with
+      // OutputS3BucketName is authorized against that bucket too (the instance writes there with its own role).
+      resources: ['{commandOutputBucketArn}'],
+      why: "only the command-output bucket of the stack (in SaaS mode the operator bucket, whose policy admits only the customer account's instance roles)",
+    },
   ],
+  'ssm:GetParameter': [REGISTRY_SCOPE],
+  'ssm:DeleteParameter': [REGISTRY_SCOPE],
   'ssm:ListCommandInvocations': [ANY],
   'ssm:GetCommandInvocation': [ANY],
   'ssm:DescribeInstanceInformation': [ANY],
@@ -613,8 +683,15 @@ function renderInstanceBoundary(context: RenderContext): BoundaryStatement[] {
 interface RenderContext {
   partition: string;
   account: string;
+  /** The operator account (the customers registry); {@link renderGrants} defaults it to `account`. */
+  operatorAccount?: string;
   createMachineArn?: string;
   deleteMachineArn?: string;
+  /**
+   * The bucket SendCommand names as OutputS3BucketName: the stack's; for the customer role, whose stack cannot know
+   * the operator's bucket name, `arn:<partition>:s3:::*` (the bucket policy admits only its instance roles' writes).
+   */
+  commandOutputBucketArn?: string;
   /** `arn:…:execution:<create machine name>:*` */
   createExecutions?: string;
   deleteExecutions?: string;
@@ -628,8 +705,13 @@ const render = (pattern: string, context: RenderContext) =>
   });
 
 /** Every (action, scope) pair of a set of called actions, implied ones included. */
-function scopedActions(called: readonly string[]): { action: string; scope: Scope }[] {
-  const pairs = called.flatMap((action) => scopesOf(action).map((scope) => ({ action, scope })));
+function scopedActions(
+  called: readonly string[],
+  own: Record<string, Scope[]> = {},
+): { action: string; scope: Scope }[] {
+  const pairs = called.flatMap((action) =>
+    (own[action] ?? scopesOf(action)).map((scope) => ({ action, scope })),
+  );
   const impliedBy = new Map<string, string[]>();
   for (const action of called) {
     for (const implied of IMPLIED_ACTIONS[action] ?? []) {
@@ -637,7 +719,7 @@ function scopedActions(called: readonly string[]): { action: string; scope: Scop
     }
   }
   for (const [implied, by] of impliedBy) {
-    for (const scope of impliedScopes(implied, by)) pairs.push({ action: implied, scope });
+    for (const scope of own[implied] ?? impliedScopes(implied, by)) pairs.push({ action: implied, scope });
   }
   return pairs;
 }
@@ -673,27 +755,73 @@ function renderDenials(called: readonly string[], context: RenderContext): Grant
   );
 }
 
+/**
+ * Explicit denies of one function: the Secrets role writes and lists the deployment secrets under /capideploy/, which in
+ * single-account mode also holds the customers registry; it may read one entry (to assume the customer role) but never
+ * list, change or delete the registry.
+ */
+const FUNCTION_DENIALS: Partial<Record<GrantedFunction, { actions: string[]; scope: Scope }[]>> = {
+  Secrets: [
+    {
+      actions: [
+        'ssm:AddTagsToResource',
+        'ssm:DeleteParameters',
+        'ssm:GetParametersByPath',
+        'ssm:PutParameter',
+      ],
+      scope: {
+        resources: [
+          'arn:{partition}:ssm:*:{operatorAccount}:parameter/capideploy/customers',
+          ...REGISTRY_SCOPE.resources,
+        ],
+        why: 'the customers registry is not a deployment secret: never listed, written or deleted by the Secrets role',
+      },
+    },
+  ],
+};
+
 /** The statements of one function's role: its allows, then its explicit denies. */
 function renderGrants(fn: GrantedFunction, context: RenderContext): Grant[] {
+  // A Lambda role is in the operator account: its `{account}` is the operator's unless told otherwise.
+  const operator = { ...context, operatorAccount: context.operatorAccount ?? context.account };
   return [
-    ...mergeGrants(scopedActions(FUNCTION_ACTIONS[fn]), context),
+    ...mergeGrants(scopedActions(FUNCTION_ACTIONS[fn], FUNCTION_SCOPES[fn]), operator),
     ...renderDenials(FUNCTION_ACTIONS[fn], context),
+    ...(FUNCTION_DENIALS[fn] ?? []).map(({ actions, scope }) => ({
+      effect: 'Deny' as const,
+      actions,
+      resources: scope.resources.map((resource) => render(resource, operator)),
+      why: scope.why,
+    })),
   ];
 }
 
 /**
  * The statements of the customer role (cross-account mode): everything the workflow's functions call in the
- * customer account, on the customer's resources. Without sts:AssumeRole (the role is the end of the chain) and
- * without the API's Step Functions calls (those run in the operator account).
+ * customer account, on the customer's resources. Without sts:AssumeRole (the role is the end of the chain), without
+ * the customers registry read and the API's calls (those run in the operator account, with the Lambdas' own roles).
  */
 function renderCustomerGrants(context: RenderContext): Grant[] {
   const called = Object.entries(FUNCTION_ACTIONS)
     .filter(([fn]) => fn !== 'DeploymentsApi')
     .flatMap(([, actions]) => actions)
-    .filter((action) => action !== 'sts:AssumeRole');
+    .filter((action) => action !== 'sts:AssumeRole' && !REGISTRY_READ.includes(action));
   // Scoped on the union: tag-on-create covers every create call, PassRole is as wide as InstanceRole's.
   const union = [...new Set(called)].sort();
   return [...mergeGrants(scopedActions(union), context), ...renderDenials(union, context)];
+}
+
+/** Rendered grants as an IAM policy document (the JSON IAM stores), for the simulator and the local customer role. */
+function policyDocumentOf(grants: readonly Grant[]) {
+  return {
+    Version: '2012-10-17',
+    Statement: grants.map((grant) => ({
+      Effect: grant.effect ?? ('Allow' as const),
+      Action: grant.actions,
+      Resource: grant.resources,
+      ...(grant.conditions ? { Condition: grant.conditions } : {}),
+    })),
+  };
 }
 
 export type { ApiFunctionName, BoundaryStatement, Conditions, Grant, GrantedFunction, RenderContext };
@@ -706,6 +834,8 @@ export {
   OPERATOR_ROLE_PREFIX,
   OPERATOR_TAG_KEY,
   OPERATOR_TAG_VALUE,
+  policyDocumentOf,
+  REGISTRY_READ,
   renderCustomerGrants,
   renderGrants,
   renderInstanceBoundary,

@@ -10,7 +10,17 @@ export interface PhaseStep {
   parameters?: Record<string, string[]>;
   /** Health checks always run: they never skip a node that passed before. */
   always?: boolean;
+  /** Day-2 steps (stop): nodes whose instance is not running are skipped, not an error. */
+  runningOnly?: boolean;
 }
+
+/** A day-2 step of `capi-services-stop` or `capi-services-start`: runs every time, on the running nodes. */
+const service = (document: string, roles: Role[]): PhaseStep => ({
+  document,
+  roles,
+  always: true,
+  runningOnly: true,
+});
 
 const check = (name: string, role: Role): PhaseStep => ({
   document: 'capi-health-check',
@@ -47,7 +57,62 @@ export const PHASES = {
     check('ui', 'bastion'),
     check('prometheus', 'prometheus'),
   ],
+  // stop-deployment (src/asl/stop-deployment.ts): the services stop in order, Cassandra last, after nodetool drain.
+  'stop-applications': [service('capi-services-stop', ['daemon', 'bastion'])],
+  'stop-broker': [service('capi-services-stop', ['rabbitmq', 'prometheus'])],
+  'stop-cassandra': [service('capi-services-stop', ['cassandra'])],
+  // start-deployment: Cassandra's instance-store data is gone after a stop; each node is reconfigured (new disk,
+  // formatted and mounted) and started again, then the other services start and the health checks run.
+  'prepare-cassandra': [service('capi-services-start', ['cassandra'])],
+  'reconfigure-cassandra': [{ document: 'capi-cassandra-configure', roles: ['cassandra'], always: true }],
+  'start-services': [service('capi-services-start', ['rabbitmq', 'prometheus', 'daemon', 'bastion'])],
 } as const satisfies Record<string, readonly PhaseStep[]>;
 
 export type PhaseName = keyof typeof PHASES;
 export const PHASE_NAMES = Object.keys(PHASES) as PhaseName[];
+
+/**
+ * SendCommand's TimeoutSeconds, the delivery timeout: "If this time is reached and the command hasn't already
+ * started running, it won't run" (SDK v3 SendCommandRequest.TimeoutSeconds; aws-behaviour-2.md, Run Command).
+ */
+export const COMMAND_DELIVERY_SECONDS = 600;
+
+/**
+ * Each document's execution timeout: the sum of its steps' `timeoutSeconds` in provisioning-docs/ (the document's
+ * own executionTimeout; test/asl/bounded-waits.test.ts keeps the two equal).
+ */
+export const DOCUMENT_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
+  'capi-bastion-install': 3600,
+  'capi-bastion-configure': 900,
+  'capi-rabbitmq-install': 3600,
+  'capi-rabbitmq-configure': 900,
+  'capi-prometheus-install': 1800,
+  'capi-prometheus-configure': 600,
+  'capi-cassandra-install': 3600,
+  'capi-cassandra-configure': 3600,
+  'capi-daemon-install': 2400,
+  'capi-daemon-configure': 600,
+  'capi-health-check': 300,
+  'capi-services-stop': 900,
+  'capi-services-start': 600,
+};
+
+/** Slack after both timeouts for SSM to report the terminal status (the agent's report, status propagation). */
+export const COMMAND_STATUS_MARGIN_SECONDS = 300;
+
+/**
+ * How long a phase's commands may take before one that has not finished is a CommandTimedOut: SSM itself ends a
+ * command that was not delivered by TimeoutSeconds + executionTimeout ("Pending becomes Delivery Timed Out if the
+ * agent does not receive the command within Timeout (seconds) plus the executionTimeout", monitor-commands doc,
+ * aws-behaviour-2.md), so past that plus a margin nothing terminal is coming.
+ */
+export function phaseBoundSeconds(phase: PhaseName): number {
+  const longest = Math.max(
+    ...(PHASES[phase] as readonly PhaseStep[]).map((step) => DOCUMENT_TIMEOUT_SECONDS[step.document] ?? 3600),
+  );
+  return COMMAND_DELIVERY_SECONDS + longest + COMMAND_STATUS_MARGIN_SECONDS;
+}
+
+/** The poll rounds of a phase's wait loop that cover {@link phaseBoundSeconds} at `waitSeconds` per round. */
+export const phaseMaxRounds = (phase: PhaseName, waitSeconds: number) =>
+  Math.ceil(phaseBoundSeconds(phase) / waitSeconds);

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listResources } from '../../functions/inventory/inventory.js';
-import { clientsFor } from '../../functions/shared/clients.js';
-import type { MachineName } from '../core/catalogue.js';
+import { deploymentContext } from '../../functions/shared/context.js';
+import { type MachineName, operationOf } from '../core/catalogue.js';
 import {
   blamed,
   type ExecutionOwner,
@@ -23,7 +23,7 @@ import { runInVirtualTime } from '../sim/clock.js';
 import { describeFsError, readStateFile, StateFileProblem } from '../sim/durable.js';
 import type { FaultRule } from '../sim/faults.js';
 import { ensureInstanceBoundary } from '../sim/services/iam.js';
-import { openAccount } from '../sim/services/index.js';
+import { type OpenAccountOptions, openAccount } from '../sim/services/index.js';
 import { executeMachine, preloadHandlers, useSimulatedAccount } from './engine.js';
 import { HistoryRecorder } from './recorder.js';
 import { checkStateDir, isAlive, writeStateFile } from './store.js';
@@ -33,20 +33,29 @@ export interface LocalSession {
   account: SimulatedAccount;
 }
 
+export interface LocalSessionOptions {
+  faults?: FaultRule[];
+  seed?: number;
+  writable?: boolean;
+  /** Authorize every call against IAM (default true; the CLI's `--no-iam` turns it off). */
+  iam?: boolean;
+  /** Grants taken out of workflow roles (tests). */
+  withoutGrants?: OpenAccountOptions['withoutGrants'];
+}
+
 /**
  * Opens the simulated account persisted in `stateDir`, with this run's fault rules. Only a session that runs an
  * execution is `writable` (its command holds the state dir's lock); the others read.
  */
-export function openLocalSession(
-  stateDir: string,
-  options: { faults?: FaultRule[]; seed?: number; writable?: boolean } = {},
-): LocalSession {
+export function openLocalSession(stateDir: string, options: LocalSessionOptions = {}): LocalSession {
   checkStateDir(stateDir, { create: options.writable ?? false });
   const account = openAccount(stateDir, {
     documents: loadDocuments(),
     faults: options.faults,
     seed: options.seed,
     writable: options.writable,
+    iam: options.iam,
+    withoutGrants: options.withoutGrants,
     // The simulated stack's region, where the provisioning documents exist: us-east-1 unless set.
     stackRegion: process.env.CAPI_DEPLOY_STACK_REGION || undefined,
   });
@@ -64,7 +73,7 @@ function executionName(stateDir: string, machine: MachineName, deployment: strin
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  const base = `${machine === 'create-deployment' ? 'create' : 'delete'}-${deployment}-${stamp}`;
+  const base = `${operationOf(machine)}-${deployment}-${stamp}`;
   let name = base;
   for (let n = 2; existsSync(join(executionsDir(stateDir), `${name}.json`)); n++) name = `${base}-${n}`;
   return name;
@@ -262,7 +271,8 @@ export function loadExecution(stateDir: string, nameOrDeployment: string): Execu
 /** What a deployment owns in the simulated account right now. */
 export async function localInventory(session: LocalSession, spec: DeploymentSpec): Promise<InventoryItem[]> {
   useSimulatedAccount(session.account);
-  const clients = await clientsFor(spec.region, spec.assumeRole);
+  // As the handlers do: SaaS mode reads the customer's role and external id from the registry.
+  const { clients } = await deploymentContext(spec);
   // The account's timestamps are virtual: read it at its own last virtual time, not the wall clock.
   // Throttling is retried as the workflow's steps retry it (src/core/retry.ts), in virtual time.
   const { result } = await runInVirtualTime(Math.max(Date.now(), session.account.lastClock), () =>

@@ -1,5 +1,5 @@
 import type { StateMachine } from 'aws-local-stepfunctions';
-import type { StepRecord } from '../core/execution-record.js';
+import { lastOf, type StepRecord } from '../core/execution-record.js';
 
 /** One event of aws-local-stepfunctions' log (the package does not export the type). */
 export type EventLog =
@@ -99,6 +99,19 @@ export class HistoryRecorder {
       default:
         return;
     }
+  }
+
+  /**
+   * The log lines of one Lambda run of state `name` (local mode captures them, with virtual timestamps): they go to
+   * that state's latest visit; the lines of a retried attempt stay with the visit, after the earlier attempts'.
+   */
+  addLogs(name: string, lines: string[]): void {
+    if (lines.length === 0) return;
+    const step =
+      lastOf(this.steps, (candidate) => candidate.name === name && candidate.end === null) ??
+      lastOf(this.steps, (candidate) => candidate.name === name);
+    if (!step) return;
+    step.logs = [...(step.logs ?? []), ...lines];
   }
 
   /** The step to blame for a failed execution: the first Task that failed without being retried or caught. */

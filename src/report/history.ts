@@ -1,5 +1,6 @@
 import type { ExecutionRecord } from '../core/execution-record.js';
 import { abortedLine, clock, describeFailure } from './format.js';
+import { logEntriesOf, logText } from './log-lines.js';
 import { loadMachineShape, type MachineShape } from './machine.js';
 import {
   blameStep,
@@ -27,6 +28,8 @@ interface HistoryOptions {
    * exists; `null` finds loops from the steps alone.
    */
   shape?: MachineShape | null;
+  /** Under each step, the log lines its Lambda runs wrote (`--logs`; local mode records them). @default false */
+  logs?: boolean;
 }
 
 const MARK: Record<RowOutcome, string> = {
@@ -90,7 +93,7 @@ function nodeLines(nodes: NodeResult[], indent: string, paint: Paint): string[] 
   });
 }
 
-function rowLines(row: Row, depth: number, startMs: number, paint: Paint): string[] {
+function rowLines(row: Row, depth: number, startMs: number, paint: Paint, logs = false): string[] {
   const offset = `+${clock(row.start - startMs)}`;
   const took = row.end === null ? 'running' : duration(row.end - row.start);
   const mark = paint(COLOR_OF[row.outcome], MARK[row.outcome]);
@@ -107,7 +110,13 @@ function rowLines(row: Row, depth: number, startMs: number, paint: Paint): strin
   const line = `  ${paint('dim', offset.padStart(7))}  ${took.padStart(8)}  ${mark} ${indent}${label}${extras.length ? `  ${extras.join('  ')}` : ''}`;
   // A Fail state repeats the cause of the step it reports: its nodes are already under that step.
   const nodes = row.type === 'Fail' ? [] : row.nodes;
-  return [line, ...nodeLines(nodes, `${' '.repeat(23)}${indent}  `, paint)];
+  const logLines = logs
+    ? logEntriesOf(row.steps).map((entry) => {
+        const text = `${' '.repeat(23)}${indent}  ${logText(entry)}`;
+        return entry.level === 'ERROR' || entry.level === 'CRITICAL' ? paint('red', text) : paint('dim', text);
+      })
+    : [];
+  return [line, ...nodeLines(nodes, `${' '.repeat(23)}${indent}  `, paint), ...logLines];
 }
 
 const painter = (color: boolean | undefined): Paint =>
@@ -146,7 +155,12 @@ function renderHistory(record: ExecutionRecord, options: HistoryOptions = {}): s
   const rows = flattenRows(buildRows(record, shapeFor(record, options)));
   if (rows.length === 0) lines.push('  (no steps recorded)');
   else lines.push(paint('dim', `  ${'offset'.padStart(7)}  ${'duration'.padStart(8)}  step`));
-  for (const { row, depth } of rows) lines.push(...rowLines(row, depth, record.startDate, paint));
+  for (const { row, depth } of rows) {
+    lines.push(...rowLines(row, depth, record.startDate, paint, options.logs));
+  }
+  if (options.logs && !record.steps.some((step) => step.logs?.length)) {
+    lines.push('', `  (no log lines recorded: ${record.mode === 'aws' ? "on AWS they are in each function's log group" : 'a run from before they were recorded'})`);
+  }
   const health = healthResults(record.output);
   if (health.length > 0) lines.push('', 'health checks:', ...nodeLines(health, '  ', paint));
   return lines;

@@ -5,6 +5,7 @@ import type { InventoryItem } from '../core/inventory.js';
 import type { HourlyCost } from '../cost/estimate.js';
 import { clock } from './format.js';
 import { duration } from './history.js';
+import { logEntriesOf, logText } from './log-lines.js';
 import { loadMachineShape, type MachineShape } from './machine.js';
 import {
   blameStep,
@@ -92,6 +93,10 @@ ul.nodes li.bad::marker { color: var(--failed); }
 .kind-loop .label::after { content: " (poll loop)"; color: var(--muted); }
 .row-nodes { padding: .2rem .6rem .5rem calc(1.6rem + var(--depth) * 1.2rem); border-bottom: 1px solid var(--line); }
 body.problems-only .row.succeeded:not(.parent-of-problem), body.problems-only .row-nodes.succeeded { display: none; }
+.row-logs { padding: 0 .6rem .3rem calc(1.6rem + var(--depth) * 1.2rem); border-bottom: 1px solid var(--line); font-size: 12px; }
+.row-logs summary { color: var(--muted); cursor: pointer; } .row-logs pre { margin: .2rem 0; white-space: pre-wrap; }
+.row-logs .log-error, .row-logs .log-critical { color: var(--failed); } .row-logs .log-warn { color: var(--caught); }
+body.problems-only .row-logs.succeeded { display: none; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--line); }
 th { color: var(--muted); font-weight: 500; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -230,11 +235,22 @@ function ganttRows(rows: Row[], scale: Scale, depth: number): string {
         row.nodes.length > 0 && row.type !== 'Fail'
           ? `<div class="row-nodes ${row.outcome}" style="--depth:${depth}">${nodeList(row.nodes)}</div>`
           : '';
+      const entries = logEntriesOf(row.steps);
+      // The step's Lambda log lines (local mode records them), folded: open one to read what the step did.
+      const logs =
+        entries.length > 0
+          ? `<details class="row-logs ${row.outcome}" style="--depth:${depth}" data-state="${escapeHtml(row.name)}"><summary>${entries.length} log line${entries.length === 1 ? '' : 's'}</summary><pre>${entries
+              .map(
+                (entry) =>
+                  `<span class="log-${escapeHtml(entry.level.toLowerCase())}">${escapeHtml(logText(entry))}</span>`,
+              )
+              .join('\n')}</pre></details>`
+          : '';
       const children =
         row.children.length > 0
           ? `<div class="group" data-parent="${escapeHtml(row.name)}">${ganttRows(row.children, scale, depth + 1)}</div>`
           : '';
-      return `${line}${nodes}${children}`;
+      return `${line}${nodes}${logs}${children}`;
     })
     .join('\n');
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineBaseName } from '../core/catalogue.js';
+import { FUNCTIONS, type FunctionName, MACHINE_NAMES, machineBaseName } from '../core/catalogue.js';
 
 /**
  * What the history views need to know about a state machine's definition, beyond what a history records:
@@ -178,5 +178,29 @@ function loadMachineShape(machine: string, root: string = ROOT): MachineShape | 
   return shape;
 }
 
+/**
+ * The function a Task state calls (`${InstancesFunctionArn}` → `Instances`), searched in every state machine, or
+ * undefined when no Lambda Task has that name.
+ */
+function taskFunction(stateName: string, root: string = ROOT): FunctionName | undefined {
+  const find = (scope: AslMachine): string | undefined => {
+    for (const [name, state] of Object.entries(scope.States)) {
+      const fn = /^\$\{(\w+)FunctionArn\}$/.exec(String(state.Resource ?? ''))?.[1];
+      if (name === stateName && state.Type === 'Task' && fn) return fn;
+      for (const child of childScopes(state)) {
+        const found = find(child);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  for (const machine of MACHINE_NAMES) {
+    const definition = readDefinition(machine, root);
+    const fn = definition && find(definition);
+    if (fn && (FUNCTIONS as readonly string[]).includes(fn)) return fn as FunctionName;
+  }
+  return undefined;
+}
+
 export type { AslMachine, AslState, MachineShape };
-export { loadMachineShape, shapeOf };
+export { loadMachineShape, shapeOf, taskFunction };

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FunctionName } from '../core/catalogue.js';
 import { awsError } from './aws-error.js';
 import {
   applyJournalLine,
@@ -12,6 +13,15 @@ import {
   writeFileAtomic,
 } from './durable.js';
 import { FaultInjector, type FaultRule } from './faults.js';
+import {
+  authorizeCall,
+  type Principal,
+  type RemovedGrant,
+  rolePrincipal,
+  workflowPrincipal,
+} from './iam/authorizer.js';
+import { CallLatencyModel } from './latency.js';
+import { Ec2Throttle } from './throttle.js';
 
 /** Who is calling: the operator's own identity, or a role assumed through the simulated STS. */
 export interface CallerIdentity {
@@ -53,6 +63,24 @@ export interface AccountOptions {
   accountId?: string;
   /** The stack's region (default us-east-1): where the provisioning documents exist. Calls carry their own region. */
   region?: string;
+  /**
+   * Authorize every call against IAM before answering it (src/sim/iam/): a workflow function's call against the
+   * statements the stack gives its role, an assumed role's against its policies and boundary in the simulated IAM.
+   * The operator's own calls (the CLI) are not evaluated. Default false; local mode turns it on (`--no-iam` off).
+   */
+  iam?: boolean;
+  /** Grants taken out of workflow roles, to show which step needs each (tests; see iam/authorizer.ts). */
+  withoutGrants?: readonly RemovedGrant[];
+  /**
+   * Every call takes virtual time to answer (`CALL_LATENCY` in latency.ts, jitter from `seed`); default true.
+   * False answers instantly, for unit tests that run outside a virtual clock.
+   */
+  callLatency?: boolean;
+  /**
+   * EC2's request-rate token buckets (throttle.ts): a call finding its bucket empty answers RequestLimitExceeded.
+   * Default: on when `callLatency` is (a run under the virtual clock), off for instant unit-test accounts.
+   */
+  throttling?: boolean;
 }
 
 export const OPERATOR_ACCESS_KEY = 'AKIASIMULATEDOPERATOR';
@@ -106,6 +134,12 @@ function readSnapshot(stateDir: string, services: string[]): PersistedAccount | 
  */
 export class SimulatedAccount {
   readonly faults: FaultInjector;
+  /** Whether calls are authorized against IAM (see AccountOptions.iam). */
+  readonly iamEvaluation: boolean;
+  private readonly withoutGrants: readonly RemovedGrant[];
+  readonly latency: CallLatencyModel;
+  /** EC2's request-rate limits (per account and Region), and the calls they refused. */
+  readonly throttle: Ec2Throttle;
   readonly apiCalls: Record<string, number> = {};
   private readonly data: PersistedAccount;
   private readonly simulators = new Map<string, ServiceSimulator>();
@@ -117,6 +151,10 @@ export class SimulatedAccount {
 
   constructor(simulators: ServiceSimulator[], options: AccountOptions = {}, persisted?: PersistedAccount) {
     this.faults = new FaultInjector(options.faults ?? [], options.seed ?? 42);
+    this.iamEvaluation = options.iam ?? false;
+    this.withoutGrants = options.withoutGrants ?? [];
+    this.latency = new CallLatencyModel(options.seed ?? 42, options.callLatency ?? true);
+    this.throttle = new Ec2Throttle(options.throttling ?? options.callLatency ?? true);
     this.data = persisted ?? {
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
       region: options.region ?? 'us-east-1',
@@ -235,13 +273,29 @@ export class SimulatedAccount {
     return `sim-req-${this.requestCount}`;
   }
 
-  /** The identity behind an access key: the operator, or an assumed role recorded by the STS simulator. */
-  identityFor(accessKeyId: string): CallerIdentity {
+  private sessionOf(accessKeyId: string) {
     const sessions = (
-      this.data.services.STS as { sessions?: Record<string, { arn: string; accountId: string }> }
+      this.data.services.STS as {
+        sessions?: Record<string, { arn: string; accountId: string; roleArn: string }>;
+      }
     )?.sessions;
-    const session = sessions?.[accessKeyId];
+    return sessions?.[accessKeyId];
+  }
+
+  /**
+   * The identity behind an access key: an assumed role recorded by the STS simulator, the role of the workflow
+   * function making the call (local mode runs each Lambda with the operator's keys, see iam/caller.ts), or the
+   * operator.
+   */
+  identityFor(accessKeyId: string, fn?: FunctionName): CallerIdentity {
+    const session = this.sessionOf(accessKeyId);
     if (session) return { accessKeyId, arn: session.arn, accountId: session.accountId };
+    if (fn)
+      return {
+        accessKeyId,
+        arn: workflowPrincipal(fn, this.accountId, this.region).callerArn,
+        accountId: this.accountId,
+      };
     return {
       accessKeyId,
       arn: `arn:aws:iam::${this.accountId}:user/capideploy-operator`,
@@ -262,12 +316,19 @@ export class SimulatedAccount {
     };
   }
 
+  /** Who IAM evaluates for a call, or null for the operator's own calls (not evaluated). */
+  private principalFor(accessKeyId: string, fn?: FunctionName): Principal | null {
+    const session = this.sessionOf(accessKeyId);
+    if (session) return rolePrincipal(this.stateOf('IAM'), session.roleArn, session.arn);
+    return fn ? workflowPrincipal(fn, this.accountId, this.region, this.withoutGrants) : null;
+  }
+
   /** Answers one API call, as AWS would: output object, or an error with the AWS code. */
   async handle(
     service: string,
     operation: string,
     input: Record<string, unknown>,
-    auth: { accessKeyId: string; region?: string },
+    auth: { accessKeyId: string; region?: string; fn?: FunctionName },
   ) {
     const key = `${service}:${operation}`;
     this.apiCalls[key] = (this.apiCalls[key] ?? 0) + 1;
@@ -276,8 +337,26 @@ export class SimulatedAccount {
     if (!simulator || !implementation) {
       throw awsError('InvalidAction', `The simulated account does not implement ${service}:${operation}`);
     }
-    const ctx = this.context(service, this.identityFor(auth.accessKeyId), auth.region ?? this.region);
+    const ctx = this.context(
+      service,
+      this.identityFor(auth.accessKeyId, auth.fn),
+      auth.region ?? this.region,
+    );
     const targets = simulator.targetsOf?.(ctx, operation, input) ?? [];
+    // EC2 decides on arrival whether the request fits its rate limits; a refused one answers after a round trip.
+    const scope = { accountId: ctx.caller.accountId, region: ctx.region };
+    if (service === 'EC2' && !this.throttle.admit(scope, operation, input, Date.now())) {
+      // Answered without doing anything: a read's round trip (CALL_LATENCY.ec2Read).
+      const seconds = this.latency.seconds(service, 'DescribeThrottledRequest');
+      if (seconds > 0) await new Promise<void>((resolve) => setTimeout(resolve, Math.round(seconds * 1000)));
+      throw awsError('RequestLimitExceeded', faultMessage('RequestLimitExceeded', operation, targets));
+    }
+    await this.callTime(service, operation, input, targets);
+    const principal = this.iamEvaluation ? this.principalFor(auth.accessKeyId, auth.fn) : null;
+    if (principal) {
+      const view = { service, operation, input, region: ctx.region, account: ctx.caller.accountId };
+      await authorizeCall({ ...view, state: (name) => this.stateOf(name) }, principal);
+    }
     const fault = this.faults.take({ service, operation, targets }, 'error');
     if (fault?.error) throw awsError(fault.error, faultMessage(fault.error, operation, targets));
     try {
@@ -288,6 +367,22 @@ export class SimulatedAccount {
       // As on AWS, what a call did exists before its caller hears about it, even when the call failed.
       this.commit();
     }
+  }
+
+  /**
+   * The time the call takes to answer, in virtual time: a `latencySeconds` fault rule's, or the latency model's.
+   * A timer under the run's fake clock, so calls a Lambda makes concurrently overlap, and the answer reflects the
+   * account as it is when the call completes. Nothing waits when the model is off and no rule matches.
+   */
+  private async callTime(
+    service: string,
+    operation: string,
+    input: Record<string, unknown>,
+    targets: string[],
+  ) {
+    const rule = this.faults.take({ service, operation, targets }, 'latency');
+    const seconds = rule?.latencySeconds ?? this.latency.seconds(service, operation, input);
+    if (seconds > 0) await new Promise<void>((resolve) => setTimeout(resolve, Math.round(seconds * 1000)));
   }
 
   /** Total API calls of this run. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { customerParameterName } from '../core/customers.js';
 import { planDeployment } from '../core/spec/plan.js';
 import type { DeploymentSpec } from '../core/spec/schema.js';
 
@@ -7,7 +8,8 @@ import type { DeploymentSpec } from '../core/spec/schema.js';
  * Fault rules for the simulated account, from a JSON file passed as `--faults <file>`.
  * A rule matches a service operation (or `*`), optionally one target (a Name tag or a node nickname).
  * With `error` it fails the call with that AWS error code; with `delaySeconds` or `finalState` it changes how an
- * asynchronous resource settles; with the SSM fields it changes how a command ends on a node.
+ * asynchronous resource settles; with the SSM fields it changes how a command ends on a node; with
+ * `latencySeconds` the call itself takes that long to answer (a slow API, to reproduce a Lambda timeout).
  */
 export const FaultRuleSchema = z.strictObject({
   service: z.enum(['EC2', 'IAM', 'STS', 'SSM']),
@@ -25,13 +27,21 @@ export const FaultRuleSchema = z.strictObject({
     .optional()
     .describe('extra virtual seconds before an async resource is ready'),
   finalState: z.literal('failed').optional().describe('the async resource ends failed instead of ready'),
+  latencySeconds: z
+    .number()
+    .gt(0)
+    .max(900)
+    .optional()
+    .describe('the matching call takes this many virtual seconds to answer (instead of the latency model)'),
   document: z.string().min(1).optional().describe('SSM: only commands of this document'),
   exitCode: z.number().int().optional().describe('SSM: exit code the command ends with on the target'),
   stderr: z.string().optional().describe('SSM: standard error the command writes on the target'),
   status: z
-    .enum(['Failed', 'TimedOut', 'Cancelled'])
+    .enum(['Failed', 'TimedOut', 'Cancelled', 'InProgress'])
     .optional()
-    .describe('SSM: final status of the invocation'),
+    .describe(
+      'SSM: final status of the invocation; InProgress: it never finishes (a hung agent: no terminal status, even past its timeouts)',
+    ),
 });
 
 export type FaultRule = z.output<typeof FaultRuleSchema>;
@@ -61,7 +71,13 @@ export function loadFaultRules(file: string): FaultRule[] {
  * `ctx.effect`: ec2/gateways.ts, ec2/instances.ts, iam.ts, ssm/run-command.ts) and the fields each one reads.
  */
 const EFFECT_SITES: Record<string, Record<string, readonly EffectField[]>> = {
-  EC2: { CreateNatGateway: ['delaySeconds', 'finalState'], RunInstances: ['delaySeconds', 'finalState'] },
+  EC2: {
+    CreateNatGateway: ['delaySeconds', 'finalState'],
+    RunInstances: ['delaySeconds', 'finalState'],
+    // An instance that takes longer in stopping, or in pending after a start (stop-deployment, start-deployment).
+    StopInstances: ['delaySeconds'],
+    StartInstances: ['delaySeconds'],
+  },
   IAM: { AddRoleToInstanceProfile: ['delaySeconds'] },
   SSM: { SendCommand: ['delaySeconds', 'finalState', 'exitCode', 'stderr', 'status'] },
 };
@@ -119,7 +135,8 @@ export function faultTargets(spec: DeploymentSpec): FaultTargets {
       ...plan.nodes.map((node) => node.name),
       ...Object.values(plan.names),
       ...plan.securityGroups.map((group) => group.name),
-      ...(spec.assumeRole ? [spec.assumeRole.roleArn] : []),
+      // SaaS mode: the customers registry entry the handlers read (SSM GetParameter).
+      ...(spec.customer ? [customerParameterName(spec.customer)] : []),
       // The Ubuntu AMI is a public SSM parameter under this path (preflight).
       '/aws/service/',
     ],
@@ -249,6 +266,7 @@ function fieldProblems(rule: FaultRule, context: FaultRuleContext, report: Repor
     }
   }
   const present = EFFECT_FIELDS.filter((field) => rule[field] !== undefined);
+  if (rule.latencySeconds !== undefined) latencyProblems(rule, context, present, report);
   if (rule.error !== undefined) {
     if (rule.document !== undefined) {
       report(
@@ -265,16 +283,57 @@ function fieldProblems(rule: FaultRule, context: FaultRuleContext, report: Repor
     return;
   }
   if (!knownOperation(rule, context)) return;
-  if (present.length === 0) {
+  if (present.length === 0 && rule.latencySeconds === undefined) {
     report(
       'error',
-      'missing: the rule injects nothing (give error, or delaySeconds, finalState, exitCode, stderr or status where they apply)',
+      'missing: the rule injects nothing (give error, latencySeconds, or delaySeconds, finalState, exitCode, stderr or status where they apply)',
     );
   }
   const sites = EFFECT_SITES[service] ?? {};
   const reading = operation === '*' ? Object.values(sites).flat() : (sites[operation] ?? []);
   for (const field of present.filter((name) => !reading.includes(name))) {
     report(field, `no effect on ${service} ${operation} (${field} applies to ${readersOf(field)})`);
+  }
+}
+
+/**
+ * A `latencySeconds` rule only slows the call down: it cannot also fail it or shape what it creates (one rule, one
+ * effect: use a second rule), and the account's internal calls (the SSM agent's registration) take no call time.
+ */
+function latencyProblems(
+  rule: FaultRule,
+  context: FaultRuleContext,
+  effects: readonly EffectField[],
+  report: Report,
+): void {
+  if (rule.error !== undefined) {
+    report(
+      'latencySeconds',
+      'no effect with error (the call fails at once; use a second rule to slow it down)',
+    );
+    return;
+  }
+  for (const field of effects) {
+    report(
+      field,
+      `no effect with latencySeconds (a latency rule only slows the call down: use a second rule)`,
+    );
+  }
+  if (rule.document !== undefined) {
+    report(
+      'document',
+      'never matches with latencySeconds (it selects commands, not calls: use exitCode, stderr, status or delaySeconds)',
+    );
+  }
+  const internal = INTERNAL_OPERATIONS[rule.service] ?? [];
+  if (
+    internal.includes(rule.operation) &&
+    !(context.operations[rule.service] ?? []).includes(rule.operation)
+  ) {
+    report(
+      'latencySeconds',
+      `no effect on ${rule.service} ${rule.operation} (the account makes it internally, not through the API)`,
+    );
   }
 }
 
@@ -319,15 +378,18 @@ export class FaultInjector {
 
   /**
    * Finds the first live rule matching the query and consumes one use of it.
-   * `kind` selects rules by effect: `error` rules fail the call, `effect` rules shape the resource or command.
+   * `kind` selects rules by effect: `error` rules fail the call, `latency` rules (`latencySeconds`, no `error`) slow
+   * it down, `effect` rules shape the resource or command.
    */
-  take(query: FaultQuery, kind: 'error' | 'effect'): FaultRule | undefined {
+  take(query: FaultQuery, kind: 'error' | 'effect' | 'latency'): FaultRule | undefined {
     for (const [index, rule] of this.rules.entries()) {
       if (this.remaining[index] === 0) continue;
       if (rule.service !== query.service) continue;
       if (rule.operation !== '*' && rule.operation !== query.operation) continue;
       if (rule.document !== undefined && rule.document !== query.document) continue;
-      if ((rule.error !== undefined) !== (kind === 'error')) continue;
+      const ruleKind =
+        rule.error !== undefined ? 'error' : rule.latencySeconds !== undefined ? 'latency' : 'effect';
+      if (ruleKind !== kind) continue;
       if (!targetMatches(rule.target, query.targets)) continue;
       if (rule.probability !== undefined && this.random() >= rule.probability) continue;
       if (this.remaining[index] > 0) this.remaining[index] -= 1;

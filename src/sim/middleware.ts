@@ -1,4 +1,5 @@
 import type { SimulatedAccount } from './account.js';
+import { callingFunction } from './iam/caller.js';
 
 /** The part of an AWS SDK v3 client the simulator needs: its middleware stack and resolved config. */
 export interface SimulatableClient {
@@ -33,7 +34,7 @@ export function attachSimulator(client: SimulatableClient, account: SimulatedAcc
           serviceOf(context.clientName),
           context.commandName.replace(/Command$/, ''),
           (args.input ?? {}) as Record<string, unknown>,
-          { accessKeyId: credentials.accessKeyId, region: callRegion },
+          { accessKeyId: credentials.accessKeyId, region: callRegion, fn: callingFunction() },
         );
         return {
           output: {

@@ -3,7 +3,7 @@ import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { MACHINES, machinePath, renderMachine } from '../../src/asl/write.js';
 import type { MachineName } from '../../src/core/catalogue.js';
-import { FUNCTIONS } from '../../src/core/catalogue.js';
+import { FUNCTION_TIMEOUT_SECONDS, FUNCTIONS, type FunctionName } from '../../src/core/catalogue.js';
 import { ERROR_NAMES } from '../../src/core/errors.js';
 import { walkStates } from '../../src/local/engine.js';
 
@@ -41,9 +41,9 @@ describe.each(names)('%s.asl.json', (name) => {
     );
     expect(used.length).toBeGreaterThan(0);
     for (const error of used) {
-      expect(known.has(error) || error.startsWith('States.') || error.startsWith('Lambda.'), error).toBe(
-        true,
-      );
+      // Sandbox.Timedout: what Lambda reports when a function overruns its timeout (not a States.* error).
+      const lambda = error.startsWith('Lambda.') || error === 'Sandbox.Timedout';
+      expect(known.has(error) || error.startsWith('States.') || lambda, error).toBe(true);
     }
   });
 
@@ -57,6 +57,46 @@ describe.each(names)('%s.asl.json', (name) => {
         stateName,
       ).toBe(true);
       if (fn) expect(state.Retry, stateName).toBeDefined();
+    }
+  });
+
+  it('retries Lambda service errors on every Lambda Task, as the Step Functions docs recommend', () => {
+    const tasks = walkStates(definition(name).States).filter(
+      ({ state }) => state.Type === 'Task' && /FunctionArn\}$/.test(String(state.Resource)),
+    );
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const { name: stateName, state } of tasks) {
+      expect(state.Retry, stateName).toContainEqual({
+        ErrorEquals: [
+          'Lambda.ClientExecutionTimeoutException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+          'Lambda.TooManyRequestsException',
+        ],
+        IntervalSeconds: 2,
+        BackoffRate: 2,
+        MaxAttempts: 6,
+        JitterStrategy: 'FULL',
+      });
+    }
+  });
+
+  it('handles a Lambda timeout deliberately: retried once unless the step sends commands, and a state timeout above the function timeout', () => {
+    const tasks = walkStates(definition(name).States).filter(
+      ({ state }) => state.Type === 'Task' && /FunctionArn\}$/.test(String(state.Resource)),
+    );
+    for (const { name: stateName, state } of tasks) {
+      const fn = /^\$\{(\w+)FunctionArn\}$/.exec(String(state.Resource))![1] as FunctionName;
+      const timeoutRetry = (state.Retry as { ErrorEquals: string[]; MaxAttempts: number }[]).filter(
+        (retrier) => retrier.ErrorEquals.includes('Sandbox.Timedout'),
+      );
+      const sends = fn === 'Provisioning' && (state.Parameters as { action?: string }).action === 'send';
+      expect(
+        timeoutRetry.map((retrier) => retrier.MaxAttempts),
+        stateName,
+      ).toEqual(sends ? [] : [1]);
+      expect(state.TimeoutSeconds, stateName).toBe(FUNCTION_TIMEOUT_SECONDS[fn] + 30);
     }
   });
 

@@ -116,7 +116,21 @@ describe('capi-deploy: flags and exit codes', () => {
       'history',
       'watch',
       'report',
+      'customers',
+      'console',
     ]);
+    expect(flags('console')).toEqual(
+      expect.arrayContaining(['--local', '--state-dir', '--port', '--faults', '--allow-changes', '--stack']),
+    );
+    const customers = help.commands.find((command) => command.name() === 'customers')!;
+    const sub = (name: string) =>
+      customers.commands.find((command) => command.name() === name)?.options.map((option) => option.long);
+    expect(customers.commands.map((command) => command.name())).toEqual(['add', 'list', 'remove']);
+    expect(sub('add')).toEqual(
+      expect.arrayContaining(['--role-arn', '--replace', '--local', '--state-dir', '--region']),
+    );
+    expect(sub('list')).toEqual(expect.arrayContaining(['--json', '--local', '--state-dir', '--region']));
+    expect(sub('remove')).toEqual(expect.arrayContaining(['--local', '--state-dir', '--region']));
     for (const name of ['create', 'delete', 'list', 'status']) {
       expect(flags(name)).toEqual(
         expect.arrayContaining([
@@ -280,7 +294,7 @@ describe('capi-deploy --local: create, status, list, history, report, delete', (
       '  ✔ rabbitmq  RabbitMQ AMQP 1.0 listener and capidaemon queue present',
       '  ✔ webapi  webapi answers HTTP 200',
       '  ✔ ui  UI served through nginx',
-      '  ✔ prometheus  15/15 Prometheus targets up',
+      '  ✔ prometheus  21/21 Prometheus targets up',
     ]);
     expect(stdout().split('\n').at(-1)).toMatch(/^bastion \d+\.\d+\.\d+\.\d+ \(from allowedCidrs only\)/);
   });

@@ -115,6 +115,10 @@ const CASES: Record<keyof typeof RULES, { valid: string[]; invalid: string[] }> 
     valid: ['rabbitmq', 'webapi', 'ui', 'prometheus'],
     invalid: ['', 'nginx', 'ui,webapi', 'UI'],
   },
+  nodeRole: {
+    valid: ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
+    invalid: ['', 'webapi', 'daemon,bastion', 'Daemon'],
+  },
 };
 
 const rules = Object.entries(RULES) as [keyof typeof RULES, ParameterRule][];

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseCause } from '../../src/core/errors.js';
 import type { ExecutionRecord } from '../../src/core/execution-record.js';
 import { renderHistory } from '../../src/report/history.js';
+import type { SsmState } from '../../src/sim/services/ssm.js';
 import { registerAssumableRole } from '../../src/sim/services/sts.js';
 import { newStateDir, run, sampleSpec, specWith } from './harness.js';
 
@@ -182,23 +184,61 @@ describe('failure classes, as the operator sees them', () => {
     expect(text).toMatch(/security-group/);
     expect(text).toMatch(/sg-[0-9a-f]+/);
     expect(text).toMatch(/DependencyViolation/);
+    // Issue 14: the cause names each security group left, its id, and the error with AWS's code that kept it
+    const leftovers = parseCause(record.failure?.cause)?.details?.leftovers as {
+      type: string;
+      id: string;
+      why: string;
+    }[];
+    const groups = leftovers.filter((item) => item.type === 'security-group');
+    expect(groups.length).toBeGreaterThan(0);
+    for (const group of groups) {
+      expect(group.id).toMatch(/^sg-[0-9a-f]+$/);
+      expect(group.why).toMatch(/^DependencyViolation \(DependencyViolation\)/);
+    }
   });
 
   it('wrong external id: the cross-account role cannot be assumed', async () => {
-    const roleArn = 'arn:aws:iam::210987654321:role/capideploy-workflow';
-    const spec = specWith({ assumeRole: { roleArn, externalId: 'not-the-agreed-id' } });
-    const record = await run(newStateDir(), 'create-deployment', spec, [], undefined, (account) =>
+    const roleArn = 'arn:aws:iam::210987654321:role/capideploy-operator';
+    // The registry holds another external id than the one the customer's role trusts.
+    const spec = specWith({ customer: 'acme' });
+    const record = await run(newStateDir(), 'create-deployment', spec, [], undefined, (account) => {
       registerAssumableRole(account, roleArn, {
         trustedAccount: account.accountId,
         externalId: 'the-agreed-external-id',
-      }),
-    );
+      });
+      account.stateOf<SsmState>('SSM').parameters['/capideploy/customers/acme'] = {
+        Name: '/capideploy/customers/acme',
+        Type: 'SecureString',
+        Value: JSON.stringify({ roleArn, externalId: 'not-the-agreed-id' }),
+        KeyId: 'alias/aws/ssm',
+        Version: 1,
+        LastModifiedDate: 0,
+        LastModifiedUser: 'arn:aws:iam::123456789012:user/capideploy-operator',
+        Tier: 'Standard',
+        DataType: 'text',
+        Tags: [],
+      };
+    });
     assertRenderedFailure(record, {
       step: /.+/,
       error: /AccessDenied/,
-      resource: /capideploy-workflow/,
+      resource: /capideploy-operator/,
       awsError: 'AccessDenied',
       hint: /external id/i,
     });
+    expect(JSON.stringify(record)).not.toContain('not-the-agreed-id');
+  });
+
+  it('unknown customer: refused at preflight, nothing created', async () => {
+    const record = await run(newStateDir(), 'create-deployment', specWith({ customer: 'nobody' }));
+    assertRenderedFailure(record, {
+      step: /Check AMI, instance types and quota/,
+      error: /UnknownCustomer/,
+      resource: /customer nobody/,
+      awsError: 'ParameterNotFound',
+      hint: /capi-deploy customers add/,
+    });
+    expect(record.metrics.apiCallsByOperation).not.toHaveProperty(['EC2:CreateVpc']);
   });
 });

@@ -43,7 +43,7 @@ function troubleshootingTable(): TableRow[] {
         .slice(1, -1)
         .split('|')
         .map((cell) => cell.trim());
-      const [, step, error] = /^(.*?)(?: \(.*\))? \/ `(\w+)`/.exec(failed) ?? [];
+      const [, step, error] = /^(.*?)(?: \(.*\))? \/ `([\w.]+)`/.exec(failed) ?? [];
       const rule = /^`(\{.*\})`$/.exec(reproduce)?.[1];
       return {
         failureClass,
@@ -73,6 +73,8 @@ const REMEDIES: Record<string, { terminate?: string[]; recreates?: Record<string
   'apt / script failure': {},
   'Cassandra node not UN': {},
   Throttling: {},
+  // What the timed-out launch's calls had sent stays launched: the resume launches only the rest.
+  'Lambda timeout': {},
 };
 
 const CREATE_ROWS = TABLE.filter((row) => row.rule && row.failureClass !== DELETE_CLASS);

@@ -7,6 +7,12 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import {
+  DeleteParameterCommand,
+  GetParametersByPathCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +25,7 @@ import { readSpecFile } from '../../src/cli/spec-file.js';
 import { canonicalJson, createName } from '../../src/core/lifecycle.js';
 
 const sfnMock = mockClient(SFNClient);
+const ssmMock = mockClient(SSMClient);
 const PREFIX = 'arn:aws:states:us-east-1:111122223333';
 const CREATE_MACHINE = `${PREFIX}:stateMachine:CapiDeploy-create-deployment`;
 const DELETE_MACHINE = `${PREFIX}:stateMachine:CapiDeploy-delete-deployment`;
@@ -35,6 +42,7 @@ beforeAll(async () => {
 
 beforeEach(() => {
   sfnMock.reset();
+  ssmMock.reset();
   sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
   vi.spyOn(console, 'error').mockImplementation(() => {});
 });
@@ -48,6 +56,120 @@ const event = (httpMethod: string, resource: string, extra: Record<string, unkno
   ...extra,
 });
 const body = (result: { body: string }) => JSON.parse(result.body);
+
+describe('the customers routes of the API function', () => {
+  const EXTERNAL_ID = 'api-ext-3b8e1f0c-9a7d';
+  const ROLE = 'arn:aws:iam::210987654321:role/capideploy-operator-acme';
+  const stored = (name: string, externalId = EXTERNAL_ID) => ({
+    Name: `/capideploy/customers/${name}`,
+    Type: 'SecureString' as const,
+    Value: JSON.stringify({ roleArn: ROLE, externalId }),
+  });
+
+  it('registers a customer as a SecureString (201) and never answers the external id', async () => {
+    // Prepare
+    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+    // Act
+    const result = await handler(
+      event('PUT', '/customers/{name}', {
+        pathParameters: { name: 'acme' },
+        body: JSON.stringify({ roleArn: ROLE, externalId: EXTERNAL_ID }),
+      }),
+    );
+    // Assess
+    expect(result.statusCode).toBe(201);
+    expect(body(result)).toEqual({ customer: { name: 'acme', roleArn: ROLE }, replaced: false });
+    expect(result.body).not.toContain(EXTERNAL_ID);
+    expect(ssmMock).toHaveReceivedCommandWith(PutParameterCommand, {
+      Name: '/capideploy/customers/acme',
+      Type: 'SecureString',
+      Value: JSON.stringify({ roleArn: ROLE, externalId: EXTERNAL_ID }),
+      Overwrite: false,
+    });
+  });
+
+  it('replaces an existing customer (200): PUT is create-or-replace', async () => {
+    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [stored('acme', 'old-id-1')] });
+    ssmMock.on(PutParameterCommand).resolves({ Version: 2 });
+    const result = await handler(
+      event('PUT', '/customers/{name}', {
+        pathParameters: { name: 'acme' },
+        body: JSON.stringify({ roleArn: ROLE, externalId: EXTERNAL_ID }),
+      }),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toMatchObject({ replaced: true });
+    expect(ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Overwrite: true });
+  });
+
+  it('answers 400 naming each bad field, without writing and without echoing the external id', async () => {
+    const result = await handler(
+      event('PUT', '/customers/{name}', {
+        pathParameters: { name: 'Not_A_Name' },
+        body: JSON.stringify({ roleArn: 'role/x', externalId: 'has space!' }),
+      }),
+    );
+    expect(result.statusCode).toBe(400);
+    expect(body(result).problems).toEqual([
+      expect.stringMatching(/^name: must be 1 to 24 lowercase/),
+      expect.stringMatching(/^roleArn: must be an IAM role ARN/),
+      expect.stringMatching(/^externalId: must be 2 to 1224 characters/),
+    ]);
+    expect(result.body).not.toContain('has space!');
+    expect(ssmMock).not.toHaveReceivedCommand(PutParameterCommand);
+    const unknownField = await handler(
+      event('PUT', '/customers/{name}', {
+        pathParameters: { name: 'acme' },
+        body: JSON.stringify({ roleArn: ROLE, externalId: EXTERNAL_ID, note: 1 }),
+      }),
+    );
+    expect(body(unknownField).problems).toEqual(['note: unknown field']);
+  });
+
+  it('lists names and role ARNs only', async () => {
+    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [stored('zeta'), stored('acme')] });
+    const result = await handler(event('GET', '/customers'));
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toEqual({
+      customers: [
+        { name: 'acme', roleArn: ROLE },
+        { name: 'zeta', roleArn: ROLE },
+      ],
+    });
+    expect(result.body).not.toContain(EXTERNAL_ID);
+  });
+
+  it('removes a customer (200), and answers 404 for an unknown one', async () => {
+    ssmMock.on(DeleteParameterCommand, { Name: '/capideploy/customers/acme' }).resolves({});
+    const gone = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
+    ssmMock.on(DeleteParameterCommand, { Name: '/capideploy/customers/nobody' }).rejects(gone);
+    const removed = await handler(event('DELETE', '/customers/{name}', { pathParameters: { name: 'acme' } }));
+    expect(removed.statusCode).toBe(200);
+    const unknown = await handler(
+      event('DELETE', '/customers/{name}', { pathParameters: { name: 'nobody' } }),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(body(unknown).message).toMatch(/no customer named nobody/);
+  });
+
+  it('keeps the external id out of the logs when SSM fails', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(Object.assign(new Error(`Value ${EXTERNAL_ID} refused`), { name: 'InternalServerError' }));
+    const result = await handler(
+      event('PUT', '/customers/{name}', {
+        pathParameters: { name: 'acme' },
+        body: JSON.stringify({ roleArn: ROLE, externalId: EXTERNAL_ID }),
+      }),
+    );
+    expect(result.statusCode).toBe(500);
+    expect(JSON.stringify(errors.mock.calls)).not.toContain(EXTERNAL_ID);
+    expect(result.body).not.toContain(EXTERNAL_ID);
+  });
+});
 
 describe('the deployments API function', () => {
   it('starts a create for a valid spec (202) named after the deployment and its spec', async () => {
@@ -316,6 +438,26 @@ describe("the API's CloudWatch role (account-wide setting)", () => {
     });
     return Template.fromStack(stack);
   };
+
+  it('serves the customers registry on its own path, IAM-authorized, so administrators can be granted it alone', () => {
+    const template = apiTemplate({});
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'customers' });
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).map(
+      (method) =>
+        method.Properties as { HttpMethod: string; AuthorizationType: string; OperationName?: string },
+    );
+    const customers = methods.filter((method) => method.OperationName?.includes('Customer'));
+    expect(customers.map((method) => `${method.HttpMethod} ${method.OperationName}`).sort()).toEqual([
+      'DELETE DeleteCustomer',
+      'GET ListCustomers',
+      'PUT PutCustomer',
+    ]);
+    expect(customers.every((method) => method.AuthorizationType === 'AWS_IAM')).toBe(true);
+    // Request bodies (a PUT's external id) are never written to the execution logs.
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([Match.objectLike({ DataTraceEnabled: false })]),
+    });
+  });
 
   it('is left alone by default: no AWS::ApiGateway::Account, no role', () => {
     const template = apiTemplate({});

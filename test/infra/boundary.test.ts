@@ -16,7 +16,11 @@ import { INSTANCE_BOUNDARY } from '../../src/sim/services/iam.js';
 import { sampleContext } from '../unit/helpers.js';
 
 const ACCOUNT = '111122223333';
-const context: RenderContext = { partition: 'aws', account: ACCOUNT };
+const context: RenderContext = {
+  partition: 'aws',
+  account: ACCOUNT,
+  commandOutputBucketArn: 'arn:aws:s3:::capideploy-command-output',
+};
 const BOUNDARY_ARN = 'arn:aws:iam::111122223333:policy/capideploy/capideploy-instance-boundary';
 const INSTANCE_ROLES = 'arn:aws:iam::111122223333:role/capideploy/*';
 

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/handler-function.js';
+import { FUNCTIONS, handlerEntry } from '../../src/core/catalogue.js';
 import {
   FUNCTION_ACTIONS,
   type Grant,
   type GrantedFunction,
   IMPLIED_ACTIONS,
   INSTANCE_ROLE_PATH,
+  REGISTRY_READ,
   type RenderContext,
   renderCustomerGrants,
   renderGrants,
   UNGATED_ACTIONS,
 } from '../../src/core/permissions.js';
-import { FUNCTIONS, handlerEntry } from '../../src/core/catalogue.js';
 import { callsIn, sdkCalls } from './sdk-calls.js';
 
 const context: RenderContext = {
@@ -21,6 +22,7 @@ const context: RenderContext = {
   deleteMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-delete-deployment',
   createExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-create-deployment:*',
   deleteExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-delete-deployment:*',
+  commandOutputBucketArn: 'arn:aws:s3:::capideploy-command-output',
 };
 
 const entryOf = (fn: GrantedFunction) =>
@@ -43,6 +45,7 @@ describe('the permission table (src/core/permissions.ts)', () => {
       'ec2:CreateVpc',
       'ec2:DeleteVpc',
       'ec2:DescribeVpcs',
+      'ssm:GetParameter',
       'sts:AssumeRole',
       'sts:GetCallerIdentity',
     ]);
@@ -153,8 +156,40 @@ describe('the rendered policies', () => {
     const workflow = (Object.keys(FUNCTION_ACTIONS) as GrantedFunction[])
       .filter((fn) => fn !== 'DeploymentsApi')
       .flatMap((fn) => [...grantedActions(renderGrants(fn, context))])
-      .filter((action) => action !== 'sts:AssumeRole');
+      .filter((action) => action !== 'sts:AssumeRole' && !REGISTRY_READ.includes(action));
     expect(sorted(grantedActions(renderCustomerGrants(context)))).toEqual(sorted(new Set(workflow)));
+  });
+
+  it('let every function that assumes read the customers registry, in the operator account only', () => {
+    const registry = 'arn:aws:ssm:*:111122223333:parameter/capideploy/customers/*';
+    for (const fn of FUNCTIONS.filter((name) => FUNCTION_ACTIONS[name].includes('sts:AssumeRole'))) {
+      const reads = renderGrants(fn, context).filter((grant) => grant.actions.includes('ssm:GetParameter'));
+      expect(reads, fn).toEqual([
+        expect.objectContaining({ actions: ['ssm:GetParameter'], resources: [registry] }),
+      ]);
+    }
+    // The operator account even when the resources' account differs.
+    const read = renderGrants('Vpc', { ...context, operatorAccount: '999988887777' }).find((grant) =>
+      grant.actions.includes('ssm:GetParameter'),
+    );
+    expect(read?.resources).toEqual(['arn:aws:ssm:*:999988887777:parameter/capideploy/customers/*']);
+    // Never in the customer role: the registry is read with the Lambda's own role, in the operator account.
+    expect(JSON.stringify(renderCustomerGrants(context))).not.toContain('customers');
+  });
+
+  it('let the API write only the customers registry', () => {
+    const ssm = renderGrants('DeploymentsApi', context).filter((grant) =>
+      grant.actions.some((action) => action.startsWith('ssm:')),
+    );
+    expect(ssm.flatMap((grant) => grant.resources)).toEqual([
+      'arn:aws:ssm:*:111122223333:parameter/capideploy/customers/*',
+    ]);
+    expect(ssm.flatMap((grant) => grant.actions).sort()).toEqual([
+      'ssm:AddTagsToResource',
+      'ssm:DeleteParameter',
+      'ssm:GetParametersByPath',
+      'ssm:PutParameter',
+    ]);
   });
 
   it('correct the seed IAM document: SSM and IAM actions added, unused ones dropped', () => {

@@ -17,9 +17,9 @@ import {
 } from '../../infra/capi-deploy-stack.js';
 import type { CustomerRoleStack } from '../../infra/customer-role-stack.js';
 import { stubFunction } from '../../infra/handler-function.js';
-import { type GrantedFunction, renderCustomerGrants, renderGrants } from '../../src/core/permissions.js';
 import { arnKey, FUNCTIONS, MACHINE_NAMES } from '../../src/core/catalogue.js';
 import { PROVISIONING_DOCUMENTS } from '../../src/core/documents.js';
+import { type GrantedFunction, renderCustomerGrants, renderGrants } from '../../src/core/permissions.js';
 import { loadDocuments } from '../../src/provisioning/documents.js';
 
 /**
@@ -159,6 +159,15 @@ describe('handlers', () => {
     }
     for (const { Properties } of Object.values(op.findResources('AWS::Logs::LogGroup'))) {
       expect(Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('deploys each function with its timeout from the catalogue (literal values, not the table)', () => {
+    const expected: Record<string, number> = Object.fromEntries(FUNCTIONS.map((fn) => [fn, 60]));
+    expected.Provisioning = 120;
+    for (const fn of FUNCTIONS) {
+      const id = logicalId(operator.functions[fn]);
+      expect(op.toJSON().Resources[id].Properties.Timeout, fn).toBe(expected[fn]);
     }
   });
 
@@ -451,11 +460,15 @@ describe.each(MACHINE_NAMES)('state machine %s', (machine) => {
 describe('deployments API', () => {
   it('authorizes every method with IAM', () => {
     const methods = Object.values(op.findResources('AWS::ApiGateway::Method'));
+    // /deployments, /deployments/{name}, and the customers registry /customers, /customers/{name}.
     expect(methods.map(({ Properties }) => Properties.HttpMethod).sort()).toEqual([
+      'DELETE',
       'DELETE',
       'GET',
       'GET',
+      'GET',
       'POST',
+      'PUT',
     ]);
     for (const { Properties } of methods) expect(Properties.AuthorizationType).toBe('AWS_IAM');
   });
@@ -626,20 +639,28 @@ describe('customer role stack (cross-account mode)', () => {
   });
 
   it('allows exactly the statements of the permission table on the customer account', () => {
-    const expected = renderCustomerGrants({ partition: Aws.PARTITION, account: Aws.ACCOUNT_ID }).map(
-      (grant) =>
-        normal({
-          Action: grant.actions,
-          Resource: customer.resolve(grant.resources),
-          ...(grant.conditions ? { Condition: customer.resolve(grant.conditions) } : {}),
-          Effect: grant.effect ?? 'Allow',
-        }),
+    const expected = renderCustomerGrants({
+      partition: Aws.PARTITION,
+      account: Aws.ACCOUNT_ID,
+      commandOutputBucketArn: `arn:${Aws.PARTITION}:s3:::*`,
+    }).map((grant) =>
+      normal({
+        Action: grant.actions,
+        Resource: customer.resolve(grant.resources),
+        ...(grant.conditions ? { Condition: customer.resolve(grant.conditions) } : {}),
+        Effect: grant.effect ?? 'Allow',
+      }),
     );
     const actual = statementsOf(cu, logicalId(customer.role)).map(normal);
     expect(actual.sort()).toEqual(expected.sort());
   });
 
-  it('outputs the role ARN for the spec', () => {
-    cu.hasOutput('OperatorRoleArn', { Value: { 'Fn::GetAtt': [logicalId(customer.role), 'Arn'] } });
+  it('outputs the role ARN for the customers registry', () => {
+    cu.hasOutput('OperatorRoleArn', {
+      Value: { 'Fn::GetAtt': [logicalId(customer.role), 'Arn'] },
+      // The registry, not the spec, holds the pair (capi-deploy customers add).
+      Description: Match.stringLikeRegexp('capi-deploy customers add'),
+    });
+    expect(JSON.stringify(cu.toJSON())).not.toContain('assumeRole');
   });
 });

@@ -1,11 +1,15 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  APT_VERSIONS,
   exists,
   explain,
   type FakeNode,
   fakeNode,
   leakedSecrets,
   linkTarget,
+  modeOf,
   parametersFor,
   read,
   runDocument,
@@ -78,11 +82,40 @@ describe('capi-cassandra-install', () => {
     const parameters = parametersFor(samplePlan(), 'capi-cassandra-install', 'cass001', {
       versions: { cassandra: '5.0.4' },
     });
+    const versions = `${APT_VERSIONS} cassandra=5.0.4`.replace('cassandra=5.0.6 ', '');
     // Act
-    const run = runDocument(node, 'capi-cassandra-install', parameters);
+    const run = runDocument(node, 'capi-cassandra-install', parameters, {
+      env: { STUB_APT_VERSIONS: versions },
+    });
     // Assess
     expect(run.status, explain(run)).toBe(0);
     expect(run.calls.some((call) => / install .*cassandra=5\.0\.4$/.test(call))).toBe(true);
+    expect(run.stdout).toContain('cassandra 5.0.4 (Cassandra 5.0.4)');
+  });
+
+  it.each([
+    [
+      'another Cassandra than the one asked for',
+      { cassandra: '5.0.4' },
+      'cassandra is 5.0.6, not Cassandra 5.0.4',
+    ],
+    ['a Java other than 17', {}, 'openjdk-17-jre-headless is 21.0.8+9-1, not OpenJDK 17'],
+  ])('fails closed when apt installs %s', (_, versions, message) => {
+    // Prepare
+    node = fakeNode();
+    const parameters = parametersFor(samplePlan(), 'capi-cassandra-install', 'cass001', { versions });
+    // Act
+    const run = runDocument(node, 'capi-cassandra-install', parameters, {
+      env: {
+        STUB_APT_VERSIONS: APT_VERSIONS.replace(
+          /openjdk-17-jre-headless=\S+/,
+          'openjdk-17-jre-headless=21.0.8+9-1',
+        ),
+      },
+    });
+    // Assess
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`ERROR: ${message}`);
   });
 });
 
@@ -105,7 +138,8 @@ describe('capi-cassandra-configure', () => {
       "cluster_name: 'sample'",
       'num_tokens: 1',
       "initial_token: '-9223372036854775808'",
-      '      - seeds: "10.5.0.11,10.5.0.12,10.5.0.13,10.5.0.14"',
+      // At most three seeds, the first nodes of the list.
+      '      - seeds: "10.5.0.11,10.5.0.12,10.5.0.13"',
       'listen_address: 10.5.0.11',
       'rpc_address: 10.5.0.11',
       'authenticator: PasswordAuthenticator',
@@ -115,8 +149,20 @@ describe('capi-cassandra-configure', () => {
     ]) {
       expect(yaml).toContain(line);
     }
+    expect(yaml).not.toContain('auto_bootstrap');
+    // The seeds the plan shows are the ones the node writes.
+    expect(yaml).toContain(`      - seeds: "${samplePlan().cassandra.seeds.join(',')}"\n`);
     const unit = read(node, 'etc/systemd/system/cassandra.service');
     expect(unit).toContain('-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent.jar=7070:');
+    // Half of the node's 4000 MiB, as Cassandra 5.0 sizes the heap for G1; heap dumps on the data disk.
+    expect(unit).toContain('Environment=MAX_HEAP_SIZE=2000M\n');
+    expect(unit).toContain('Environment=CASSANDRA_HEAPDUMP_DIR=/data/heapdump\n');
+    expect(modeOf(node, 'data/heapdump')).toBe('750');
+    expect(first.calls).toContain(
+      `chown -R cassandra:cassandra ${node.root}/data/data ${node.root}/data/commitlog ${node.root}/data/saved_caches ${node.root}/data/hints ${node.root}/data/cdc_raw ${node.root}/data/heapdump`,
+    );
+    // A seed starts without waiting for the others.
+    expect(first.calls.filter((call) => call.startsWith('nc '))).toEqual([]);
     expect(unit).toContain('Restart=on-failure');
     expect(unit).toContain('WantedBy=multi-user.target');
     expect(first.calls).toContain('systemctl restart cassandra');
@@ -188,5 +234,103 @@ describe('capi-cassandra-configure', () => {
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("no NVMe instance store ('Amazon EC2 NVMe Instance Storage')");
     expect(run.calls.filter((call) => call.startsWith('mkfs'))).toEqual([]);
+  });
+
+  it('starts a non-seed node only once every seed serves CQL, and joins it without bootstrapping', () => {
+    // Prepare
+    node = fakeNode({ lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`, nodes: RING, ip: '10.5.0.14' });
+    const parameters = parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass004');
+    // Act
+    const run = runDocument(node, 'capi-cassandra-configure', parameters);
+    // Assess
+    expect(run.status, explain(run)).toBe(0);
+    const yaml = read(node, 'etc/cassandra/cassandra.yaml');
+    expect(yaml).toContain('      - seeds: "10.5.0.11,10.5.0.12,10.5.0.13"');
+    expect(yaml).toContain('auto_bootstrap: false\n');
+    const probes = run.calls.filter((call) => call.startsWith('nc '));
+    expect(probes).toEqual(['10.5.0.11', '10.5.0.12', '10.5.0.13'].map((ip) => `nc -z -w 3 ${ip} 9042`));
+    expect(run.calls.indexOf(probes[2])).toBeLessThan(run.calls.indexOf('systemctl restart cassandra'));
+  });
+
+  it('does not start a non-seed node while a seed is down, and says which seeds it waited for', () => {
+    // Prepare
+    node = fakeNode({
+      lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`,
+      nodes: RING,
+      ip: '10.5.0.14',
+      env: { STUB_CLOSED_PORTS: '10.5.0.12:9042' },
+    });
+    const parameters = parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass004');
+    // Act
+    const run = runDocument(node, 'capi-cassandra-configure', parameters);
+    // Assess
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(
+      'ERROR: the seed nodes 10.5.0.11,10.5.0.12,10.5.0.13 do not all accept CQL on 9042 after 900s: this node (10.5.0.14) was not started',
+    );
+    expect(run.calls.filter((call) => call.startsWith('sleep'))).toHaveLength(90);
+    expect(run.calls.filter((call) => call.startsWith('systemctl') && call.includes('cassandra'))).toEqual(
+      [],
+    );
+  });
+
+  it("polls for Cassandra's default superuser and says what it waited for", () => {
+    // Prepare: the role appears after three failed logins
+    node = fakeNode({
+      lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`,
+      nodes: RING,
+      env: { STUB_SUPERUSER_AFTER: '3' },
+    });
+    const parameters = parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass001');
+    // Act
+    const run = runDocument(node, 'capi-cassandra-configure', parameters);
+    // Assess
+    expect(run.status, explain(run)).toBe(0);
+    expect(run.stdout).toContain(
+      "waiting for Cassandra's default superuser role 'cassandra' (created 30000 ms after start; up to 300s)",
+    );
+    expect(run.stdout).toContain('logged in as the default superuser after 30s');
+    expect(run.calls.filter((call) => call.includes('cqlshrc.cassandra'))).toHaveLength(4);
+    expect(leakedSecrets(run)).toEqual([]);
+  });
+
+  it('gives up on the default superuser after its documented bound, naming it', () => {
+    // Prepare: the role never appears
+    node = fakeNode({
+      lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`,
+      nodes: RING,
+      env: { STUB_SUPERUSER_AFTER: '1000' },
+    });
+    const parameters = parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass001');
+    // Act
+    const run = runDocument(node, 'capi-cassandra-configure', parameters);
+    // Assess
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(
+      "ERROR: Cassandra's default superuser role 'cassandra' could not log in after 300s (it is created 30000 ms after start)",
+    );
+    // 300 s in rounds of 10 s: the first try and 30 more.
+    expect(run.calls.filter((call) => call.includes('cqlshrc.cassandra'))).toHaveLength(31);
+    expect(leakedSecrets(run)).toEqual([]);
+  });
+
+  it.each([
+    [16_384_000, '8000M'],
+    [131_072_000, '31744M'],
+  ])('sizes the heap from the memory (%i kB -> %s)', (kilobytes, heap) => {
+    // Prepare
+    node = fakeNode({ lsblk: `${ROOT_EBS}\\nnvme1n1 ${STORE}`, nodes: RING, ip: '10.5.0.12' });
+    writeFileSync(join(node.root, 'proc/meminfo'), `MemTotal:       ${kilobytes} kB\n`);
+    // Act
+    const run = runDocument(
+      node,
+      'capi-cassandra-configure',
+      parametersFor(samplePlan(), 'capi-cassandra-configure', 'cass002'),
+    );
+    // Assess
+    expect(run.status, explain(run)).toBe(0);
+    expect(read(node, 'etc/systemd/system/cassandra.service')).toContain(
+      `Environment=MAX_HEAP_SIZE=${heap}\n`,
+    );
   });
 });

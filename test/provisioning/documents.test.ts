@@ -37,6 +37,8 @@ const ROLES_OF: Record<ProvisioningDocumentName, NodePlan['role'][]> = {
   'capi-daemon-install': ['daemon'],
   'capi-daemon-configure': ['daemon'],
   'capi-health-check': ['bastion', 'rabbitmq', 'prometheus', 'cassandra'],
+  'capi-services-stop': ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
+  'capi-services-start': ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
 };
 
 /**

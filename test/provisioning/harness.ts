@@ -45,7 +45,10 @@ export const STUBBED_COMMANDS = [
   'chown',
   'curl',
   'gpg',
+  'gpgv',
   'uname',
+  'dpkg',
+  'nc',
   'lsblk',
   'blkid',
   'mkfs.xfs',
@@ -82,6 +85,27 @@ export const RELEASE = 'https://capillaries-release.s3.us-east-1.amazonaws.com/l
 const NODE_EXPORTER = 'https://github.com/prometheus/node_exporter/releases/download/v1.9.1';
 const PROMETHEUS = 'https://github.com/prometheus/prometheus/releases/download/v3.5.0';
 const JMX = 'https://repo1.maven.org/maven2/io/prometheus/jmx/jmx_prometheus_javaagent/1.3.0';
+/** The AWS CLI release the scripts pin (provisioning-docs/scripts/lib/awscli.sh). */
+export const AWS_CLI_VERSION = '2.36.42';
+
+/** The two architectures of the flavours: Debian's name, the kernel's (uname -m) and the AWS CLI's. */
+export type Arch = 'arm64' | 'amd64';
+export const ARCHES: Arch[] = ['arm64', 'amd64'];
+export const UNAME_M: Record<Arch, string> = { arm64: 'aarch64', amd64: 'x86_64' };
+
+/** Team RabbitMQ's signing key and the Launchpad PPA key, as fixture "keys" whose fingerprint the stub gpg shows. */
+export const KEY_FINGERPRINTS = {
+  rabbitmqTeam: '0A9AF2115F4687BD29803A206B73A36E6026DFCA',
+  launchpadErlang: '0123456789ABCDEF01234567F77F1EDA57EBB1CC',
+};
+
+/** Package versions the stub apt installs (glob=version): what the pinned sources publish. */
+export const APT_VERSIONS = [
+  'erlang-*=1:27.3.4.2-1rmq1ppa1~ubuntu24.04.1',
+  'rabbitmq-server=4.1.4-1',
+  'cassandra=5.0.6',
+  'openjdk-17-jre-headless=17.0.16+8~us1-0ubuntu1~24.04.1',
+].join(' ');
 
 const sha = (algorithm: string, data: Buffer | string) => createHash(algorithm).update(data).digest('hex');
 
@@ -98,34 +122,44 @@ function tarball(work: string, name: string, files: Record<string, string>): Buf
   return readFileSync(out);
 }
 
-/** Release artifacts the scripts download, by URL (arm64, the spec's default versions). */
-function writeFixtures(dir: string): void {
+/**
+ * Release artifacts the scripts download, by URL, for both architectures (the spec's default versions). The AWS
+ * CLI bundle's signature is `sig:<sha256>` (the stub gpgv checks it); `awsSignature: 'bad'` serves a wrong one.
+ */
+function writeFixtures(dir: string, options: { awsSignature?: 'good' | 'bad' } = {}): void {
   const urls: string[] = [];
   const serve = (url: string, content: Buffer | string) => {
     const file = `f${urls.length}`;
     writeFileSync(join(dir, file), content);
     urls.push(`${url}\t${file}`);
   };
-  const nodeExporterName = 'node_exporter-1.9.1.linux-arm64';
-  const nodeExporter = tarball(dir, 'ne.tgz', {
-    [`${nodeExporterName}/node_exporter`]: '#!/bin/sh\necho ne\n',
-  });
-  serve(`${NODE_EXPORTER}/${nodeExporterName}.tar.gz`, nodeExporter);
-  serve(`${NODE_EXPORTER}/sha256sums.txt`, `${sha('sha256', nodeExporter)}  ${nodeExporterName}.tar.gz\n`);
-  const prometheusName = 'prometheus-3.5.0.linux-arm64';
-  const prometheus = tarball(dir, 'prom.tgz', {
-    [`${prometheusName}/prometheus`]: '#!/bin/sh\necho prometheus\n',
-    [`${prometheusName}/promtool`]: '#!/bin/sh\necho promtool\n',
-  });
-  serve(`${PROMETHEUS}/${prometheusName}.tar.gz`, prometheus);
-  serve(
-    `${PROMETHEUS}/sha256sums.txt`,
-    `0000  other.tar.gz\n${sha('sha256', prometheus)}  ${prometheusName}.tar.gz\n`,
-  );
-  for (const binary of ['capiwebapi', 'capidaemon']) {
-    serve(`${RELEASE}/linux/arm64/${binary}.gz`, gzipSync(`ELF ${binary}\n`));
-    serve(`${RELEASE}/linux/arm64/${binary}.json`, `{"handler_executable_type":"${binary}"}\n`);
+  const nodeExporterSums: string[] = [];
+  const prometheusSums = ['0000  other.tar.gz'];
+  for (const arch of ARCHES) {
+    const nodeExporterName = `node_exporter-1.9.1.linux-${arch}`;
+    const nodeExporter = tarball(dir, `ne-${arch}.tgz`, {
+      [`${nodeExporterName}/node_exporter`]: `#!/bin/sh\necho ne ${arch}\n`,
+    });
+    serve(`${NODE_EXPORTER}/${nodeExporterName}.tar.gz`, nodeExporter);
+    nodeExporterSums.push(`${sha('sha256', nodeExporter)}  ${nodeExporterName}.tar.gz`);
+    const prometheusName = `prometheus-3.5.0.linux-${arch}`;
+    const prometheus = tarball(dir, `prom-${arch}.tgz`, {
+      [`${prometheusName}/prometheus`]: `#!/bin/sh\necho prometheus ${arch}\n`,
+      [`${prometheusName}/promtool`]: '#!/bin/sh\necho promtool\n',
+    });
+    serve(`${PROMETHEUS}/${prometheusName}.tar.gz`, prometheus);
+    prometheusSums.push(`${sha('sha256', prometheus)}  ${prometheusName}.tar.gz`);
+    for (const binary of ['capiwebapi', 'capidaemon']) {
+      serve(`${RELEASE}/linux/${arch}/${binary}.gz`, gzipSync(`ELF ${binary}\n`));
+      serve(`${RELEASE}/linux/${arch}/${binary}.json`, `{"handler_executable_type":"${binary}"}\n`);
+    }
+    const zip = `awscli ${AWS_CLI_VERSION}\n${UNAME_M[arch]}\n`;
+    const awsUrl = `https://awscli.amazonaws.com/awscli-exe-linux-${UNAME_M[arch]}-${AWS_CLI_VERSION}.zip`;
+    serve(awsUrl, zip);
+    serve(`${awsUrl}.sig`, `sig:${sha('sha256', options.awsSignature === 'bad' ? `${zip}tampered` : zip)}`);
   }
+  serve(`${NODE_EXPORTER}/sha256sums.txt`, `${nodeExporterSums.join('\n')}\n`);
+  serve(`${PROMETHEUS}/sha256sums.txt`, `${prometheusSums.join('\n')}\n`);
   serve(
     `${RELEASE}/webui/webui.tgz`,
     tarball(dir, 'ui.tgz', {
@@ -134,8 +168,12 @@ function writeFixtures(dir: string): void {
     }),
   );
   serve(
-    'https://keys.openpgp.org/vks/v1/by-fingerprint/0A9AF2115F4687BD29803A206B73A36E6026DFCA',
-    'RABBITMQ KEY\n',
+    `https://keys.openpgp.org/vks/v1/by-fingerprint/${KEY_FINGERPRINTS.rabbitmqTeam}`,
+    `KEY ${KEY_FINGERPRINTS.rabbitmqTeam}\n`,
+  );
+  serve(
+    'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0xF77F1EDA57EBB1CC',
+    `KEY ${KEY_FINGERPRINTS.launchpadErlang}\n`,
   );
   serve('https://downloads.apache.org/cassandra/KEYS', 'CASSANDRA KEYS\n');
   const jar = 'PK fake jmx agent';
@@ -154,10 +192,18 @@ export interface FakeNode {
   cleanup(): void;
 }
 
-/** A fresh fake Ubuntu 24.04 node with 4 GiB of memory. */
+/** A fresh fake Ubuntu 24.04 node with 4 GiB of memory, arm64 unless `arch` says otherwise. */
 export function fakeNode(
-  options: { lsblk?: string; nodes?: string[]; ip?: string; env?: Record<string, string> } = {},
+  options: {
+    lsblk?: string;
+    nodes?: string[];
+    ip?: string;
+    arch?: Arch;
+    awsSignature?: 'good' | 'bad';
+    env?: Record<string, string>;
+  } = {},
 ): FakeNode {
+  const arch = options.arch ?? 'arm64';
   const base = mkdtempSync(join(tmpdir(), 'capi-node-'));
   const [root, bin, state, fixtures, scratch] = ['root', 'bin', 'state', 'fixtures', 'tmp'].map((name) => {
     mkdirSync(join(base, name));
@@ -167,7 +213,7 @@ export function fakeNode(
   copyFileSync(join(HERE, 'stub.sh'), stub);
   chmodSync(stub, 0o755);
   for (const command of STUBBED_COMMANDS) symlinkSync(stub, join(bin, command));
-  writeFixtures(fixtures);
+  writeFixtures(fixtures, { awsSignature: options.awsSignature });
   mkdirSync(join(root, 'etc'), { recursive: true });
   mkdirSync(join(root, 'proc'));
   writeFileSync(join(root, 'etc/os-release'), 'NAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n');
@@ -195,6 +241,10 @@ export function fakeNode(
       // The private address the instance metadata service reports.
       STUB_LOCAL_IPV4: options.ip ?? '10.5.0.11',
       STUB_LSBLK: options.lsblk ?? '',
+      // Both ways the scripts ask the architecture: the kernel's and dpkg's.
+      STUB_UNAME_M: UNAME_M[arch],
+      STUB_DPKG_ARCH: arch,
+      STUB_APT_VERSIONS: APT_VERSIONS,
       ...options.env,
     },
     cleanup: () => rmSync(base, { recursive: true, force: true }),
@@ -225,6 +275,8 @@ const SCRIPT_OF: Record<ProvisioningDocumentName, string> = {
   'capi-daemon-install': 'daemon/install.sh',
   'capi-daemon-configure': 'daemon/configure.sh',
   'capi-health-check': 'health/check.sh',
+  'capi-services-stop': 'services/stop.sh',
+  'capi-services-start': 'services/start.sh',
 };
 
 /**

@@ -42,6 +42,20 @@ describe('capi-prometheus-install and capi-prometheus-configure', () => {
     expect(config).toContain('job_name: cassandra-jmx');
     expect(config.match(/:7070'/g)).toHaveLength(4);
     expect(config.match(/:9100'/g)).toHaveLength(plan.nodes.length);
+    // The Capillaries binaries' own exporters and RabbitMQ's Prometheus plugin, each a job of its own.
+    expect(config).toContain(
+      "  - job_name: capidaemon\n    static_configs:\n      - targets:\n          - '10.5.0.101:9201'\n",
+    );
+    expect(config.match(/:9201'/g)).toHaveLength(plan.nodes.filter((node) => node.role === 'daemon').length);
+    expect(config).toContain(
+      "  - job_name: capiwebapi\n    static_configs:\n      - targets:\n          - '10.5.1.10:9200'\n",
+    );
+    expect(config).toContain(
+      "  - job_name: rabbitmq\n    static_configs:\n      - targets:\n          - '10.5.0.5:15692'\n",
+    );
+    expect(configured.stdout).toContain(
+      `prometheus configure done (${plan.prometheusTargets.length} targets)`,
+    );
     const unit = read(node, 'etc/systemd/system/prometheus.service');
     expect(unit).toContain('Restart=on-failure');
     expect(unit).toContain('WantedBy=multi-user.target');

@@ -38,10 +38,77 @@ apt_get() {
     -o) shift ;;
     -*) ;;
     *)
-      if [ -z "$sub" ]; then sub="$arg"; elif [ "$sub" = install ]; then add packages "${arg%%=*}"; fi
+      if [ -z "$sub" ]; then sub="$arg"; elif [ "$sub" = install ]; then install_package "${arg%%=*}"; fi
       ;;
     esac
   done
+}
+
+# install_package NAME: records NAME as installed, at the version $STUB_APT_VERSIONS gives it ("glob=version ..."),
+# else 1.0-1; a package pinned to priority -1 by the scripts' own preferences would have no candidate: that is for
+# the preferences tests to assert, the stub installs what it is told.
+install_package() {
+  local entry version='1.0-1'
+  for entry in ${STUB_APT_VERSIONS:-}; do
+    # shellcheck disable=SC2254 # the glob of an entry is meant to match
+    case "$1" in ${entry%%=*})
+      version="${entry#*=}"
+      break
+      ;;
+    esac
+  done
+  add packages "$1"
+  del_prefix versions "$1 "
+  printf '%s %s\n' "$1" "$version" >>"$state/versions"
+}
+del_prefix() {
+  if [ -f "$state/$1" ]; then
+    awk -v p="$2" 'index($0, p) != 1' "$state/$1" >"$state/$1.tmp"
+    mv "$state/$1.tmp" "$state/$1"
+  fi
+}
+
+dpkg_query() {
+  local pkg version
+  pkg="$(last "$@")"
+  has packages "$pkg" || exit 1
+  case "$*" in
+  *Version*)
+    version="$(awk -v p="$pkg" '$1 == p { print $2 }' "$state/versions" 2>/dev/null)"
+    printf '%s' "${version:-1.0-1}"
+    ;;
+  *) printf 'install ok installed' ;;
+  esac
+}
+
+# gpg: --dearmor copies its input; --show-keys prints the fingerprint of each "KEY <fingerprint>" line of a fixture
+# key, as `gpg --with-colons` does.
+gpg_stub() {
+  case "$*" in
+  *--show-keys*)
+    awk '$1 == "KEY" { printf "pub:-:4096:1:%s:::::::\nfpr:::::::::%s:\n", substr($2, 25), $2 }' "$(last "$@")"
+    ;;
+  *) cat ;;
+  esac
+}
+
+# gpgv --keyring KEYRING SIG FILE: "good" when SIG is the fixture signature of FILE (sig:<sha256 of FILE>) and the
+# keyring holds the AWS CLI key block the scripts carry.
+gpgv_stub() {
+  local keyring='' sig file
+  [ "${1:-}" = --keyring ] && keyring="$2" && shift 2
+  sig="$1"
+  file="$2"
+  grep -q 'BEGIN PGP PUBLIC KEY BLOCK' "$keyring" 2>/dev/null || {
+    echo "gpgv: no keyring" >&2
+    exit 2
+  }
+  if [ "$(cat "$sig")" = "sig:$(sha256sum "$file" | cut -d' ' -f1)" ]; then
+    echo "gpgv: Good signature from \"AWS CLI Team <aws-cli@amazon.com>\"" >&2
+    exit 0
+  fi
+  echo "gpgv: BAD signature from \"AWS CLI Team <aws-cli@amazon.com>\"" >&2
+  exit 1
 }
 
 curl_stub() {
@@ -125,7 +192,16 @@ cqlsh_stub() {
     echo "AuthenticationFailed('Failed to authenticate to capillaries')" >&2
     exit 2
   } ;;
-  cassandra) if has cassandra cassandra-locked; then exit 2; fi ;;
+  cassandra)
+    if has cassandra cassandra-locked; then exit 2; fi
+    # Cassandra creates its default superuser superuser_setup_delay_ms after start: the first
+    # STUB_SUPERUSER_AFTER logins as cassandra fail as they do on a node that has not created it yet.
+    printf 'x' >>"$state/superuser-attempts"
+    if [ "$(wc -c <"$state/superuser-attempts")" -le "${STUB_SUPERUSER_AFTER:-0}" ]; then
+      echo "AuthenticationFailed('Failed to authenticate to $(last "$@"): Provided username cassandra and/or password are incorrect')" >&2
+      exit 2
+    fi
+    ;;
   esac
   if grep -q 'CREATE ROLE IF NOT EXISTS capillaries' "$file"; then add cassandra role-capillaries; fi
   if grep -q 'ALTER ROLE cassandra .*LOGIN = false' "$file"; then add cassandra cassandra-locked; fi
@@ -154,6 +230,17 @@ rabbitmqctl_stub() {
 
 aws_stub() {
   local param='' decrypt=0
+  if [ "${1:-}" = --version ]; then
+    # Installed by the AWS CLI installer (stub `install`), or present beforehand when STUB_AWS_VERSION says so.
+    if [ -f "$state/awscli-version" ]; then
+      printf 'aws-cli/%s Python/3.13.7 Linux/6.8.0-1029-aws exe/%s.ubuntu.24\n' "$(cat "$state/awscli-version")" "${STUB_UNAME_M:-aarch64}"
+    elif [ -n "${STUB_AWS_VERSION:-}" ]; then
+      printf 'aws-cli/%s Python/3.13.7 Linux/6.8.0-1029-aws exe/%s.ubuntu.24\n' "$STUB_AWS_VERSION" "${STUB_UNAME_M:-aarch64}"
+    else
+      exit 127
+    fi
+    exit 0
+  fi
   while [ $# -gt 0 ]; do
     case "$1" in
     --name) param="$2" && shift ;;
@@ -175,7 +262,8 @@ aws_stub() {
 
 case "$name" in
 apt-get) apt_get "$@" ;;
-dpkg-query) if has packages "$(last "$@")"; then printf 'install ok installed'; else exit 1; fi ;;
+dpkg-query) dpkg_query "$@" ;;
+dpkg) if [ "${1:-}" = --print-architecture ]; then printf '%s\n' "${STUB_DPKG_ARCH:-arm64}"; fi ;;
 useradd | groupadd) add users "$(last "$@")" ;;
 id)
   if [ $# -eq 1 ]; then
@@ -183,7 +271,8 @@ id)
   elif has users "$(last "$@")"; then printf '999\n'; else exit 1; fi
   ;;
 curl) curl_stub "$@" ;;
-gpg) cat ;;
+gpg) gpg_stub "$@" ;;
+gpgv) gpgv_stub "$@" ;;
 uname) if [ "${1:-}" = -m ]; then printf '%s\n' "${STUB_UNAME_M:-aarch64}"; else printf 'Linux\n'; fi ;;
 lsblk) printf '%b\n' "${STUB_LSBLK:-}" ;;
 blkid)
@@ -210,6 +299,31 @@ promtool)
   fi
   ;;
 fuser) exit 1 ;;
+unzip)
+  # unzip -q -o ZIP -d DIR: the AWS CLI bundle, whose aws/install is this stub; it installs the version named in the
+  # zip fixture ("awscli <version>").
+  dest=.
+  zip=''
+  while [ $# -gt 0 ]; do
+    case "$1" in
+    -d) dest="$2" && shift ;;
+    -*) ;;
+    *) zip="$1" ;;
+    esac
+    shift
+  done
+  mkdir -p "$dest/aws"
+  sed -n 's/^awscli //p' "$zip" >"$dest/aws/VERSION"
+  ln -sf "$STUB_BIN/stub.sh" "$dest/aws/install"
+  ;;
+install)
+  cp "$(dirname "$0")/VERSION" "$state/awscli-version"
+  ;;
+nc)
+  # nc -z -w 3 HOST PORT: open unless HOST:PORT is in STUB_CLOSED_PORTS.
+  target="${*: -2:1}:$(last "$@")"
+  case " ${STUB_CLOSED_PORTS:-} " in *" $target "*) exit 1 ;; esac
+  ;;
 python3)
   # python3 -m venv DIR: a "virtualenv" whose pip and cqlsh are this stub.
   if [ "${1:-}" = -m ] && [ "${2:-}" = venv ]; then

@@ -81,7 +81,10 @@ const TRUST = JSON.stringify({
 
 function setup(faults: Partial<FaultRule>[] = []) {
   const rules = faults.map((rule) => ({ times: 1, ...rule }) as FaultRule);
-  const account = new SimulatedAccount([ec2Simulator, iamSimulator, quotasSimulator], { faults: rules });
+  const account = new SimulatedAccount([ec2Simulator, iamSimulator, quotasSimulator], {
+    faults: rules,
+    callLatency: false,
+  });
   const ec2 = new EC2Client({ region: 'us-east-1', credentials, maxAttempts: 1 });
   const iam = new IAMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
   attachSimulator(ec2, account);

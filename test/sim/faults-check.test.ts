@@ -135,10 +135,28 @@ const NO_EFFECT: Case[] = [
     'no effect on IAM AddRoleToInstanceProfile (finalState applies to EC2 CreateNatGateway, EC2 RunInstances, SSM SendCommand)',
   ],
   [
+    'latencySeconds with error: the call fails at once',
+    { service: 'EC2', operation: 'RunInstances', error: 'InternalError', latencySeconds: 90 },
+    'latencySeconds',
+    'no effect with error (the call fails at once; use a second rule to slow it down)',
+  ],
+  [
+    'latencySeconds with an effect field: one rule, one effect',
+    { service: 'EC2', operation: 'RunInstances', latencySeconds: 90, delaySeconds: 30 },
+    'delaySeconds',
+    'no effect with latencySeconds (a latency rule only slows the call down: use a second rule)',
+  ],
+  [
+    'latencySeconds on an internal call of the account',
+    { service: 'SSM', operation: 'UpdateInstanceInformation', latencySeconds: 5 },
+    'latencySeconds',
+    'no effect on SSM UpdateInstanceInformation (the account makes it internally, not through the API)',
+  ],
+  [
     'a rule that injects nothing',
     { service: 'EC2', operation: 'CreateVpc', target: 'network' },
     'error',
-    'missing: the rule injects nothing (give error, or delaySeconds, finalState, exitCode, stderr or status where they apply)',
+    'missing: the rule injects nothing (give error, latencySeconds, or delaySeconds, finalState, exitCode, stderr or status where they apply)',
   ],
 ];
 
@@ -211,8 +229,22 @@ describe('checkFaultRules: rules that can match', () => {
         { service: 'SSM', operation: 'GetParameter', target: '/aws/service/canonical/ubuntu/x', error: 'X' },
         { service: 'SSM', operation: 'SendCommand', target: 'daemon004', status: 'TimedOut' },
         { service: 'SSM', operation: '*', document: 'capi-health-check', exitCode: 1 },
+        { service: 'EC2', operation: 'RunInstances', latencySeconds: 90, times: -1 },
+        { service: 'IAM', operation: '*', latencySeconds: 3, probability: 0.5 },
+        { service: 'SSM', operation: 'SendCommand', target: 'cass001', latencySeconds: 0.5 },
       ),
     ).toEqual([]);
+  });
+
+  it('latencySeconds is a number above 0 and at most 900 (the longest Lambda timeout)', () => {
+    for (const latencySeconds of [0, -1, 901, '5']) {
+      expect(
+        FaultRulesSchema.safeParse([{ service: 'EC2', operation: 'RunInstances', latencySeconds }]).success,
+      ).toBe(false);
+    }
+    expect(rules({ service: 'EC2', operation: 'RunInstances', latencySeconds: 900 })[0].latencySeconds).toBe(
+      900,
+    );
   });
 
   it('without a spec, targets are not checked', () => {

@@ -45,7 +45,7 @@ const POLICY = JSON.stringify({
 });
 
 function setup() {
-  const account = new SimulatedAccount([iamSimulator]);
+  const account = new SimulatedAccount([iamSimulator], { callLatency: false });
   const iam = new IAMClient({
     region: 'us-east-1',
     credentials: { accessKeyId: OPERATOR_ACCESS_KEY, secretAccessKey: 'simulated' },

@@ -30,7 +30,7 @@ const START = Date.parse('2026-01-05T10:00:00Z');
 const PATH = '/capideploy/demo/';
 
 function setup(stateDir: string | null = null) {
-  const account = openAccount(stateDir, { documents: {} });
+  const account = openAccount(stateDir, { documents: {}, callLatency: false });
   const ssm = new SSMClient({
     region: 'us-east-1',
     credentials: { accessKeyId: OPERATOR_ACCESS_KEY, secretAccessKey: 'simulated' },

@@ -73,6 +73,9 @@ const DOCUMENTS: Record<string, SimDocument> = {
     parameters: {
       NodeTargets: { type: 'String', allowedPattern: '^[0-9.:,]*$', default: '' },
       JmxTargets: { type: 'String', allowedPattern: '^[0-9.:,]*$', default: '' },
+      DaemonTargets: { type: 'String', allowedPattern: '^[0-9.:,]*$', default: '' },
+      WebapiTargets: { type: 'String', allowedPattern: '^[0-9.:,]*$', default: '' },
+      RabbitmqTargets: { type: 'String', allowedPattern: '^[0-9.:,]*$', default: '' },
     },
     mainSteps: step(600),
   },
@@ -119,7 +122,11 @@ async function newWorld(
   options: { faults?: Partial<FaultRule>[]; documents?: Record<string, SimDocument> } = {},
 ) {
   const faults = (options.faults ?? []).map((rule) => ({ times: 1, ...rule }) as FaultRule);
-  const account: SimulatedAccount = openAccount(null, { documents: options.documents ?? DOCUMENTS, faults });
+  const account: SimulatedAccount = openAccount(null, {
+    documents: options.documents ?? DOCUMENTS,
+    faults,
+    callLatency: false,
+  });
   const ec2 = account.stateOf<StandInEc2>('EC2');
   ec2.routes = { [PRIVATE]: 'nat', [PUBLIC]: 'igw', [ISOLATED]: null };
   const ssm = new SSMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
@@ -655,7 +662,19 @@ describe('capi-health-check output', () => {
       await run(world, 'capi-prometheus-configure', [ids.prometheus], {
         NodeTargets: [targets('node')],
         JmxTargets: [targets('cassandra-jmx')],
+        DaemonTargets: [targets('capidaemon')],
+        WebapiTargets: [targets('capiwebapi')],
+        RabbitmqTargets: [targets('rabbitmq')],
       });
+      // The daemon exporters (9201) are down until their configure starts them; so are the webapi's and RabbitMQ's.
+      for (const role of ['bastion', 'rabbitmq'] as const) {
+        const node = plan.nodes.find((n) => n.role === role)!;
+        await run(world, `capi-${role}-configure`, [ids[node.nickname]]);
+      }
+      for (const node of plan.nodes.filter((n) => n.role === 'daemon' && n.nickname !== 'daemon001')) {
+        await run(world, 'capi-daemon-install', [ids[node.nickname]]);
+        await run(world, 'capi-daemon-configure', [ids[node.nickname]]);
+      }
       const expectedTargets = { ExpectedTargets: [String(plan.prometheusTargets.length)] };
       const missingDaemon = await check(world, ids.prometheus, 'prometheus', expectedTargets);
       const lines = missingDaemon.StandardOutputContent!.trimEnd().split('\n');
@@ -665,9 +684,14 @@ describe('capi-health-check output', () => {
       expect(lines).toContain(`target ${daemon.privateIp}:9100 down`);
       expect(lines).toContain(`target ${hosts[0]}:7070 up`);
       expect(missingDaemon.ResponseCode).toBe(1);
-      expect(parse('prometheus', missingDaemon).unhealthy).toEqual([`daemon001 ${daemon.privateIp}:9100`]);
+      expect(lines).toContain(`target ${daemon.privateIp}:9201 down`);
+      expect(parse('prometheus', missingDaemon).unhealthy).toEqual([
+        `daemon001 ${daemon.privateIp}:9100`,
+        `daemon001 ${daemon.privateIp}:9201`,
+      ]);
 
       await run(world, 'capi-daemon-install', [ids.daemon001]);
+      await run(world, 'capi-daemon-configure', [ids.daemon001]);
       const healthy = await check(world, ids.prometheus, 'prometheus', expectedTargets);
       expect(healthy).toMatchObject({ Status: 'Success', ResponseCode: 0 });
       expect(parse('prometheus', healthy).healthy).toBe(true);
@@ -808,7 +832,7 @@ describe('SSM Run Command to an agent that lost its connection', () => {
 describe('SSM documents live in the stack region only', () => {
   it('describes a provisioning document in the stack region and answers InvalidDocument in another region', async () => {
     // Prepare
-    const account = openAccount(null, { documents: DOCUMENTS });
+    const account = openAccount(null, { documents: DOCUMENTS, callLatency: false });
     const here = new SSMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
     const there = new SSMClient({ region: 'eu-west-1', credentials, maxAttempts: 1 });
     attachSimulator(here, account);
@@ -831,7 +855,7 @@ describe('SSM documents live in the stack region only', () => {
 
   it('takes the stack region from openAccount', async () => {
     // Prepare
-    const account = openAccount(null, { documents: DOCUMENTS, stackRegion: 'eu-west-1' });
+    const account = openAccount(null, { documents: DOCUMENTS, stackRegion: 'eu-west-1', callLatency: false });
     const ssm = new SSMClient({ region: 'eu-west-1', credentials, maxAttempts: 1 });
     const east = new SSMClient({ region: 'us-east-1', credentials, maxAttempts: 1 });
     attachSimulator(ssm, account);

@@ -23,7 +23,7 @@ function client(account: SimulatedAccount, accessKeyId = OPERATOR_ACCESS_KEY, se
 }
 
 function setup() {
-  const account = new SimulatedAccount([stsSimulator]);
+  const account = new SimulatedAccount([stsSimulator], { callLatency: false });
   registerAssumableRole(account, CUSTOMER_ROLE, { externalId: 'ext-7f3a', trustedAccount: '123456789012' });
   return { account, sts: client(account) };
 }

@@ -31,7 +31,7 @@ const tags = (name: string, deployment = 'demo') => [
 ];
 
 function setup() {
-  const account = openAccount(null, { documents: {} });
+  const account = openAccount(null, { documents: {}, callLatency: false });
   Object.assign(account.stateOf<Record<string, unknown>>('EC2'), {
     vpcs: {
       'vpc-00000000000000001': {

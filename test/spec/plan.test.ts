@@ -55,14 +55,30 @@ describe('planDeployment', () => {
     expect(byNick.cass004.privateIp).toBe('10.5.0.14');
     expect(byNick.daemon001).toMatchObject({ privateIp: '10.5.0.101', instanceType: 'c7g.large' });
     expect(plan.daemon).toEqual({ threadPoolSize: 3, dbWriters: 4 });
-    expect(plan.cassandra.seeds).toEqual(['10.5.0.11', '10.5.0.12', '10.5.0.13', '10.5.0.14']);
+    expect(plan.cassandra.seeds).toEqual(['10.5.0.11', '10.5.0.12', '10.5.0.13']);
     expect(plan.names.vpc).toBe('sample_network');
     expect(plan.tagsBase).toEqual({ DeploymentName: 'sample', DeploymentOperator: 'capideploy' });
   });
 
-  it('targets every node exporter and every Cassandra JMX exporter', () => {
+  it('targets every node exporter, every Cassandra JMX exporter, the Capillaries exporters and RabbitMQ', () => {
     const plan = planDeployment(specWith({}));
-    expect(plan.prometheusTargets).toHaveLength(plan.nodes.length + 4);
+    // node_exporter on every node, JMX on 4 Cassandra nodes, 4 daemons, the webapi and RabbitMQ.
+    expect(plan.prometheusTargets).toHaveLength(plan.nodes.length + 4 + 4 + 1 + 1);
+    expect(plan.prometheusTargets).toContainEqual({
+      job: 'capidaemon',
+      target: '10.5.0.101:9201',
+      nickname: 'daemon001',
+    });
+    expect(plan.prometheusTargets).toContainEqual({
+      job: 'capiwebapi',
+      target: '10.5.1.10:9200',
+      nickname: 'bastion',
+    });
+    expect(plan.prometheusTargets).toContainEqual({
+      job: 'rabbitmq',
+      target: '10.5.0.5:15692',
+      nickname: 'rabbitmq',
+    });
     expect(plan.prometheusTargets).toContainEqual({
       job: 'cassandra-jmx',
       target: '10.5.0.12:7070',

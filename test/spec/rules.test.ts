@@ -178,10 +178,7 @@ describe('what a state carries', () => {
       allowedCidrs: Array.from({ length: SPEC_LIMITS.allowedCidrs }, (_, i) => `100.${i}.255.255/32`),
       s3Buckets: longestBuckets,
       capillariesReleaseUrl: `https://${'h'.repeat(63)}.example.com:65535${`/${'p'.repeat(128)}`.repeat(16)}`,
-      assumeRole: {
-        roleArn: 'arn:aws:iam::123456789012:role/capideploy-customer',
-        externalId: 'e'.repeat(1224),
-      },
+      customer: 'c'.repeat(24),
     };
     // Act
     const checked = checkSpec(longest);
@@ -313,6 +310,42 @@ describe('the whole internet on the bastion', () => {
         field: 'allowedCidrs.0',
         message: 'must be the network address 0.0.0.0/0: 1.2.3.4/0 has host bits set',
       },
+    ]);
+  });
+});
+
+describe('cross-account mode: the spec names a registered customer', () => {
+  it('accepts a customer name, following the deployment name rule', () => {
+    expect(checkSpec({ ...sample, customer: 'acme' }).problems).toEqual([]);
+    expect(problemsOf({ customer: 'Acme_Corp' })).toEqual([
+      {
+        field: 'customer',
+        message:
+          'must be 1 to 24 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+      },
+    ]);
+  });
+
+  it('refuses an inline assumeRole, saying how to register the customer, without echoing the external id', () => {
+    const problems = problemsOf({
+      assumeRole: {
+        roleArn: 'arn:aws:iam::210987654321:role/capideploy-operator',
+        externalId: 'secret-ext-1',
+      },
+    });
+    expect(problems).toEqual([
+      {
+        field: 'assumeRole',
+        message:
+          'inline external ids are not accepted: register the customer with "capi-deploy customers add <name> --role-arn <arn>" (external id on standard input) and put "customer": "<name>" in the spec',
+      },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('secret-ext-1');
+  });
+
+  it('refuses the deployment name customers: its secrets path would be the registry', () => {
+    expect(problemsOf({ name: 'customers' })).toEqual([
+      { field: 'name', message: expect.stringContaining('customers is reserved') },
     ]);
   });
 });

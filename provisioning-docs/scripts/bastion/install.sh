@@ -5,6 +5,8 @@
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
+# shellcheck source=../lib/awscli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/awscli.sh" # capi:inline lib/awscli.sh
 
 require_root
 LABEL='[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'

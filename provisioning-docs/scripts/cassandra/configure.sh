@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # capi-cassandra-configure: instance-store NVMe formatted xfs and mounted at /data, cassandra.yaml (cluster name,
 # one token per node at its planned initial_token, seeds, addresses, password authentication), a native systemd
-# unit with the JMX exporter agent on 7070, then starts the node. On the first node of the list it then waits for
-# the whole ring and replaces the default superuser with `capillaries` (password from Parameter Store).
+# unit with the JMX exporter agent on 7070, a heap sized from the instance's memory and heap dumps on /data, then
+# starts the node. On the first node of the list it then waits for the whole ring and replaces the default
+# superuser with `capillaries` (password from Parameter Store).
 #
-# Bootstrap order: as in capideploy, every node is a seed and has an explicit initial_token, so no node
-# bootstraps (seeds never stream) and all nodes can start at the same time without token allocation races. The
-# default `cassandra` role is created by whichever node wins after superuser_setup_delay_ms; it is raised to 30 s
-# so the ring has formed first, and the auth setup runs only once every node is UN.
+# Seeds and start order: the first min(3, N) nodes of the list are the seeds (a small seed list, about three per
+# datacenter, is the usual recommendation; making every node a seed is not: DataStax's cassandra.yaml reference,
+# and k8ssandra/cass-operator picks 3 per datacenter). The seeds start at once; every other node waits until each
+# seed accepts CQL on 9042 (a node opens its native transport only once it has joined the ring: it is UN) and then
+# starts. All non-seed nodes may start together: each has an explicit initial_token and joins with
+# auto_bootstrap false (a new, empty cluster has nothing to stream), so there is no token allocation race and no
+# bootstrap that could collide (cassandra.consistent.rangemovement).
+# The default `cassandra` role is created by whichever node wins after superuser_setup_delay_ms (raised to 30 s so
+# the ring has formed first); the auth setup runs once every node is UN and polls for that role (bounded below).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -22,6 +28,14 @@ CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
 CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]{4,16}-[1-9]$')"
 INSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'
 DATA_DIRS=()
+# At most this many seeds: the first nodes of the list.
+MAX_SEEDS=3
+# How long (seconds) a non-seed node waits for the seeds, and the auth setup for the default superuser role, which
+# Cassandra creates superuser_setup_delay_ms (30 s here) after start, later when the ring is slow to settle.
+SEED_WAIT_SECONDS=900
+SUPERUSER_WAIT_SECONDS=300
+SUPERUSER_SETUP_DELAY_MS=30000
+HEAP_DUMP_DIR=/data/heapdump
 
 # initial_token I N: -2^63 + floor(I * 2^64 / N), exact in 64-bit shell arithmetic (long division in base 2^32),
 # the same token the planner computes for the I-th node.
@@ -43,8 +57,24 @@ NODE_INDEX="$(awk -v RS=, -v self="$NODE_IP" '$1 == self { print NR - 1; exit }'
 IFS=, read -r -a SEED_LIST <<<"$SEEDS"
 ((${#SEED_LIST[@]} == CLUSTER_SIZE)) || die "ClusterSize $CLUSTER_SIZE does not match the ${#SEED_LIST[@]} nodes listed"
 INITIAL_TOKEN="$(initial_token "$NODE_INDEX" "$CLUSTER_SIZE")"
+SEED_COUNT=$((CLUSTER_SIZE < MAX_SEEDS ? CLUSTER_SIZE : MAX_SEEDS))
+SEED_IPS="$(
+  IFS=,
+  printf '%s' "${SEED_LIST[*]:0:SEED_COUNT}"
+)"
+IS_SEED=false
+if ((NODE_INDEX < SEED_COUNT)); then IS_SEED=true; fi
 SETUP_AUTH=false
 if ((NODE_INDEX == 0)); then SETUP_AUTH=true; fi
+
+# heap_mb: the JVM heap in MiB, as Cassandra 5.0's cassandra-env.sh sizes it for G1: half the memory, at most
+# 31744 MiB (below 32 GiB, where the JVM loses compressed object pointers). Written explicitly, so the heap shows in
+# the unit and does not depend on how the JVM reads memory at start.
+heap_mb() {
+  local half
+  half="$(mem_mib 50)"
+  printf '%s' "$((half > 31744 ? 31744 : half))"
+}
 
 # instance_store_devices: the instance-store NVMe disks, by model name (never an EBS volume), in a stable order.
 instance_store_devices() {
@@ -76,8 +106,11 @@ mount_data_disks() {
     DATA_DIRS+=("$mp/data")
     index=$((index + 1))
   done
-  mkdir -p "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw}
-  chown -R cassandra:cassandra "${DATA_DIRS[@]/#/${CAPI_ROOT}}" "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw}
+  mkdir -p "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw} "${CAPI_ROOT}${HEAP_DUMP_DIR}"
+  chown -R cassandra:cassandra "${DATA_DIRS[@]/#/${CAPI_ROOT}}" "${CAPI_ROOT}"/data/{commitlog,saved_caches,hints,cdc_raw} \
+    "${CAPI_ROOT}${HEAP_DUMP_DIR}"
+  # Heap dumps (on OutOfMemoryError) go to the data disk, writable by the service and large enough for a heap.
+  chmod 0750 "${CAPI_ROOT}${HEAP_DUMP_DIR}"
 }
 
 write_cassandra_yaml() {
@@ -97,7 +130,7 @@ network_authorizer: AllowAllNetworkAuthorizer
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "$SEEDS"
+      - seeds: "$SEED_IPS"
 listen_address: $NODE_IP
 rpc_address: $NODE_IP
 storage_port: 7000
@@ -121,13 +154,19 @@ commit_failure_policy: stop
 # Capillaries writes in large batches from many workers: give the coordinator time (the client waits 15 s).
 write_request_timeout: 10000ms
 EOF
+    if [[ "$IS_SEED" == false ]]; then
+      # Nothing to stream into a new cluster, and the node's token is fixed: join without bootstrapping.
+      printf 'auto_bootstrap: false\n'
+    fi
   } | write_file "${CAPI_ROOT}/etc/cassandra/cassandra.yaml" 0644 cassandra-config
 }
 
 write_cassandra_unit() {
   # A native unit replaces the package's SysV script, which shows "active (exited)" and hides crashes.
-  # cassandra-env.sh appends JVM_EXTRA_OPTS to the JVM options.
-  write_unit cassandra <<'EOF'
+  # cassandra-env.sh appends JVM_EXTRA_OPTS to the JVM options, takes -Xms/-Xmx from MAX_HEAP_SIZE (with G1 no
+  # HEAP_NEWSIZE is needed) and sets -XX:HeapDumpPath under CASSANDRA_HEAPDUMP_DIR; without it the JVM would dump
+  # into its working directory, which the cassandra user cannot write.
+  write_unit cassandra <<EOF
 [Unit]
 Description=Apache Cassandra
 Wants=network-online.target
@@ -139,7 +178,9 @@ Type=simple
 User=cassandra
 Group=cassandra
 Environment=CASSANDRA_CONF=/etc/cassandra
-Environment="JVM_EXTRA_OPTS=-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent.jar=7070:/etc/cassandra/jmx_exporter.yml -Dcassandra.superuser_setup_delay_ms=30000"
+Environment=MAX_HEAP_SIZE=$(heap_mb)M
+Environment=CASSANDRA_HEAPDUMP_DIR=$HEAP_DUMP_DIR
+Environment="JVM_EXTRA_OPTS=-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent.jar=7070:/etc/cassandra/jmx_exporter.yml -Dcassandra.superuser_setup_delay_ms=$SUPERUSER_SETUP_DELAY_MS"
 ExecStart=/usr/sbin/cassandra -f
 Restart=on-failure
 RestartSec=10
@@ -175,6 +216,27 @@ wait_for_ring() {
   done
 }
 
+# seeds_up: true when every seed accepts connections on its CQL port.
+seeds_up() {
+  local seed
+  for seed in "${SEED_LIST[@]:0:SEED_COUNT}"; do
+    nc -z -w 3 "$seed" 9042 >/dev/null 2>&1 || return 1
+  done
+}
+
+# wait_for_seeds: a non-seed node starts only once every seed is UN, which a seed shows by serving CQL (9042).
+wait_for_seeds() {
+  local waited=0
+  until seeds_up; do
+    ((waited < SEED_WAIT_SECONDS)) ||
+      die "the seed nodes $SEED_IPS do not all accept CQL on 9042 after ${waited}s: this node ($NODE_IP) was not started"
+    log "waiting for the seed nodes $SEED_IPS to be UN (CQL on 9042) before starting this node (${waited}s of ${SEED_WAIT_SECONDS}s)"
+    sleep 10
+    waited=$((waited + 10))
+  done
+  log "the seed nodes $SEED_IPS are up"
+}
+
 # cql USER PASSWORD FILE: runs the CQL in FILE as USER. Credentials and statements are in root-only files, never on
 # the command line; the output is shown with the new password masked.
 cql() {
@@ -190,6 +252,21 @@ cql() {
     printf '%s\n' "${out//"$CASSANDRA_PASSWORD"/<redacted>}" >&2
   fi
   return "$status"
+}
+
+# wait_for_default_superuser FILE: runs FILE as the default superuser `cassandra`, polling every 10 s for up to
+# SUPERUSER_WAIT_SECONDS until that role exists: Cassandra creates it superuser_setup_delay_ms after start, and only
+# once the nodes agree on the auth schema.
+wait_for_default_superuser() {
+  local waited=0
+  log "waiting for Cassandra's default superuser role 'cassandra' (created ${SUPERUSER_SETUP_DELAY_MS} ms after start; up to ${SUPERUSER_WAIT_SECONDS}s)"
+  until cql cassandra cassandra "$1" 2>/dev/null; do
+    ((waited < SUPERUSER_WAIT_SECONDS)) ||
+      die "Cassandra's default superuser role 'cassandra' could not log in after ${waited}s (it is created ${SUPERUSER_SETUP_DELAY_MS} ms after start): see /var/log/cassandra/system.log on $NODE_IP"
+    sleep 10
+    waited=$((waited + 10))
+  done
+  log "logged in as the default superuser after ${waited}s"
 }
 
 setup_auth() {
@@ -213,8 +290,7 @@ ALTER ROLE capillaries WITH PASSWORD = '$quoted' AND SUPERUSER = true AND LOGIN 
 EOF
   )
   # The default superuser's password is public knowledge; it is used once, then the role is locked.
-  retry 5 cql cassandra cassandra "$CAPI_TMP/auth.cql" ||
-    die "cannot log in as the default superuser to create the capillaries role"
+  wait_for_default_superuser "$CAPI_TMP/auth.cql"
   # The auth rows written before the replication change exist on one replica only; repair copies them.
   nodetool repair --full system_auth >/dev/null
   throwaway="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
@@ -231,6 +307,9 @@ CASSANDRA_PASSWORD=''
 mount_data_disks
 write_cassandra_yaml
 write_cassandra_unit
+if [[ "$IS_SEED" == false ]]; then
+  wait_for_seeds
+fi
 service_up cassandra cassandra-config
 log "waiting for this node ($NODE_IP) to be UN"
 wait_for_ring 1 900

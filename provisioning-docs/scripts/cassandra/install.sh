@@ -6,6 +6,8 @@
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh" # capi:inline lib/common.sh
+# shellcheck source=../lib/awscli.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/awscli.sh" # capi:inline lib/awscli.sh
 
 require_root
 CASSANDRA_VERSION="$(param CassandraVersion '^5\.0(\.[0-9]{1,3})?$')"
@@ -133,9 +135,18 @@ EOF
   fi
 }
 
-apt_install ca-certificates curl gnupg openjdk-17-jre-headless sysstat xfsprogs
+# netcat-openbsd: capi-cassandra-configure probes the seeds' CQL port with `nc -z` before a non-seed node starts.
+apt_install ca-certificates curl gnupg openjdk-17-jre-headless sysstat xfsprogs netcat-openbsd
 add_repository
 install_cassandra
+# Fail closed on the versions Cassandra runs with: the requested release (a series takes its newest 5.0.x) and Java
+# 17, the newest Java Cassandra 5.0 supports (Cassandra 5.0 runs on Java 11 or 17).
+if [[ "$CASSANDRA_VERSION" =~ ^5\.0\.[0-9]+$ ]]; then
+  require_version cassandra "^${CASSANDRA_VERSION//./\\.}([^0-9].*)?$" "Cassandra $CASSANDRA_VERSION"
+else
+  require_version cassandra '^5\.0\.' "Cassandra 5.0.x from the Apache 50x repository"
+fi
+require_version openjdk-17-jre-headless '^17\.' 'OpenJDK 17 (Ubuntu 24.04)'
 install_jmx_exporter
 ensure_cqlsh
 tune_kernel

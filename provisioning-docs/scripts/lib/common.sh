@@ -156,6 +156,66 @@ apt_source() {
   fi
 }
 
+# apt_preferences NAME < STANZAS: writes /etc/apt/preferences.d/NAME (pins); the next apt_install refreshes the lists.
+apt_preferences() {
+  write_file "${CAPI_ROOT}/etc/apt/preferences.d/$1" 0644 "apt-pin-$1"
+  if changed "apt-pin-$1"; then
+    CAPI_APT_UPDATED=0
+  fi
+}
+
+# apt_key URL FINGERPRINT KEYRING: fetches an armored signing key once and stores it dearmored in KEYRING, after
+# checking that its primary key's fingerprint ends with FINGERPRINT (a full fingerprint, or the 64-bit key id a
+# publisher documents). A key that does not match is never written.
+apt_key() {
+  local url="$1" want="$2" keyring="$3" got
+  if [[ -s "${CAPI_ROOT}${keyring}" ]]; then
+    return 0
+  fi
+  download "$url" "$CAPI_TMP/key.asc"
+  got="$(gpg --show-keys --with-colons "$CAPI_TMP/key.asc" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')"
+  [[ -n "$got" && "$got" == *"$want" ]] ||
+    die "the key from $url has fingerprint '${got:-none}', expected one ending in $want: refusing it"
+  gpg --dearmor <"$CAPI_TMP/key.asc" | write_file "${CAPI_ROOT}${keyring}" 0644 apt-key
+  CAPI_APT_UPDATED=0
+}
+
+# package_version PACKAGE: the installed version of PACKAGE (empty when it is not installed).
+package_version() {
+  # shellcheck disable=SC2016 # ${Version} is a dpkg-query format field, not a shell expansion
+  dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true
+}
+
+# require_version PACKAGE REGEX WHAT: fails unless the installed PACKAGE's version matches REGEX. Run after every
+# pinned install, so a wrong source (Ubuntu's own package, a newer series) is an error naming both versions, never
+# a silent fallback.
+require_version() {
+  local version
+  version="$(package_version "$1")"
+  [[ "$version" =~ $2 ]] ||
+    die "$1 is ${version:-not installed}, not $3 (version matching $2): check 'apt-cache policy $1' and /etc/apt/preferences.d/"
+  log "$1 $version ($3)"
+}
+
+# apt_install_pinned REGEX PACKAGE...: installs (or moves to) the pinned version of each PACKAGE whose installed
+# version does not match REGEX; the candidate is what /etc/apt/preferences.d/ pins.
+apt_install_pinned() {
+  local regex="$1" pkg wrong=()
+  shift
+  for pkg in "$@"; do
+    [[ "$(package_version "$pkg")" =~ $regex ]] || wrong+=("$pkg")
+  done
+  if ((${#wrong[@]} == 0)); then
+    return 0
+  fi
+  if ((CAPI_APT_UPDATED == 0)); then
+    retry 6 apt_get update --error-on=any
+    CAPI_APT_UPDATED=1
+  fi
+  log "installing ${wrong[*]} (pinned)"
+  retry 6 apt_get install --no-install-recommends --allow-downgrades "${wrong[@]}"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Downloads
 
@@ -190,11 +250,25 @@ fetch_release_tarball() {
 # ---------------------------------------------------------------------------------------------------------------
 # Node facts
 
+# node_arch: arm64 or amd64 (Debian's names, used by release assets and apt). The kernel (uname -m) and dpkg must
+# agree: an amd64 userland on an arm64 kernel, or the reverse, would install binaries that cannot run.
 node_arch() {
+  local kernel dpkg_arch
   case "$(uname -m)" in
-  x86_64 | amd64) printf 'amd64' ;;
-  aarch64 | arm64) printf 'arm64' ;;
+  x86_64 | amd64) kernel=amd64 ;;
+  aarch64 | arm64) kernel=arm64 ;;
   *) die "unsupported architecture $(uname -m)" ;;
+  esac
+  dpkg_arch="$(dpkg --print-architecture)"
+  [[ "$dpkg_arch" == "$kernel" ]] || die "dpkg says $dpkg_arch but the kernel says $(uname -m): refusing to guess"
+  printf '%s' "$kernel"
+}
+
+# uname_arch: aarch64 or x86_64 (the kernel's names, used by the AWS CLI bundles).
+uname_arch() {
+  case "$(node_arch)" in
+  arm64) printf 'aarch64' ;;
+  amd64) printf 'x86_64' ;;
   esac
 }
 
@@ -377,17 +451,6 @@ ProtectSystem=full
 WantedBy=multi-user.target
 EOF
   service_up node_exporter
-}
-
-# ensure_awscli: AWS CLI v2 (Ubuntu 24.04 has no awscli package), used to read the deployment's secrets.
-ensure_awscli() {
-  if command -v aws >/dev/null 2>&1; then
-    return 0
-  fi
-  apt_install unzip
-  download "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" "$CAPI_TMP/awscliv2.zip"
-  unzip -q -o "$CAPI_TMP/awscliv2.zip" -d "$CAPI_TMP"
-  "$CAPI_TMP/aws/install" --update
 }
 
 # install_capi_binary RELEASE_URL NAME: a Capillaries binary and its JSON config (it must sit next to the binary)

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# capi-prometheus-configure: prometheus.yml with every node's node_exporter (:9100) and every Cassandra JMX
-# exporter (:7070) from the NodeTargets and JmxTargets parameters, and the Prometheus systemd unit.
+# capi-prometheus-configure: prometheus.yml and the Prometheus systemd unit. It scrapes every node's node_exporter
+# (:9100, NodeTargets), every Cassandra node's JMX exporter agent (:7070, JmxTargets), the Capillaries daemons' and
+# webapi's own Prometheus exporters (DaemonTargets :9201, WebapiTargets :9200: the binaries serve /metrics on
+# CAPI_PROMETHEUS_EXPORTER_PORT, capillariesio/capillaries pkg/exe/daemon/capidaemon.go and
+# pkg/exe/webapi/capiwebapi.go; the ports are the Terraform deployment's, deploy/variables.tf) and RabbitMQ's
+# rabbitmq_prometheus plugin (:15692 /metrics, RabbitmqTargets; RabbitMQ's "Monitoring with Prometheus" guide).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -11,6 +15,9 @@ IP='(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}
 TARGET="${IP}:[1-9][0-9]{0,4}"
 NODE_TARGETS="$(param NodeTargets "^${TARGET}(,${TARGET})*$")"
 JMX_TARGETS="$(param JmxTargets "^(${TARGET}(,${TARGET})*)?$")"
+DAEMON_TARGETS="$(param DaemonTargets "^(${TARGET}(,${TARGET})*)?$")"
+WEBAPI_TARGETS="$(param WebapiTargets "^(${TARGET}(,${TARGET})*)?$")"
+RABBITMQ_TARGETS="$(param RabbitmqTargets "^(${TARGET}(,${TARGET})*)?$")"
 CONFIG=/etc/prometheus/prometheus.yml
 
 # targets LIST: one YAML list item per comma-separated target.
@@ -20,6 +27,14 @@ targets() {
   for target in "${list[@]}"; do
     printf "          - '%s'\n" "$target"
   done
+}
+
+# job NAME LIST: a scrape job of the targets in LIST (nothing when LIST is empty); every exporter serves /metrics.
+job() {
+  if [[ -n "$2" ]]; then
+    printf '  - job_name: %s\n    static_configs:\n      - targets:\n' "$1"
+    targets "$2"
+  fi
 }
 
 write_config() {
@@ -39,10 +54,10 @@ scrape_configs:
       - targets:
 EOF
     targets "$NODE_TARGETS"
-    if [[ -n "$JMX_TARGETS" ]]; then
-      printf '  - job_name: cassandra-jmx\n    static_configs:\n      - targets:\n'
-      targets "$JMX_TARGETS"
-    fi
+    job cassandra-jmx "$JMX_TARGETS"
+    job capidaemon "$DAEMON_TARGETS"
+    job capiwebapi "$WEBAPI_TARGETS"
+    job rabbitmq "$RABBITMQ_TARGETS"
   } | write_file "${CAPI_ROOT}${CONFIG}" 0644 prometheus-config
 }
 
@@ -75,5 +90,5 @@ service_up prometheus
 if changed prometheus-config && ! changed prometheus; then
   systemctl reload prometheus
 fi
-IFS=, read -ra ALL_TARGETS <<<"$NODE_TARGETS${JMX_TARGETS:+,$JMX_TARGETS}"
+IFS=, read -ra ALL_TARGETS <<<"$NODE_TARGETS${JMX_TARGETS:+,$JMX_TARGETS}${DAEMON_TARGETS:+,$DAEMON_TARGETS}${WEBAPI_TARGETS:+,$WEBAPI_TARGETS}${RABBITMQ_TARGETS:+,$RABBITMQ_TARGETS}"
 log "prometheus configure done (${#ALL_TARGETS[@]} targets)"

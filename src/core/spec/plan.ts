@@ -46,8 +46,14 @@ export interface NodePlan {
   initialToken?: string;
 }
 
+/**
+ * A Prometheus scrape target. Jobs: `node` (node_exporter :9100 on every node), `cassandra-jmx` (the JMX exporter
+ * agent :7070 on each Cassandra node), `capidaemon` (:9201) and `capiwebapi` (:9200): the Capillaries binaries' own
+ * exporters (CAPI_PROMETHEUS_EXPORTER_PORT, the Terraform deployment's ports), and `rabbitmq` (the rabbitmq_prometheus
+ * plugin, :15692).
+ */
 export interface PrometheusTarget {
-  job: 'node' | 'cassandra-jmx';
+  job: 'node' | 'cassandra-jmx' | 'capidaemon' | 'capiwebapi' | 'rabbitmq';
   target: string;
   nickname: string;
 }
@@ -130,6 +136,7 @@ function securityGroups(spec: DeploymentSpec, dep: string): SecurityGroupPlan[] 
       spec.allowedCidrs.map((cidr) => ({ protocol: 'tcp' as const, port, cidr, description })),
     ),
     { protocol: 'tcp', port: 9100, cidr: spec.vpcCidr, description: 'node exporter' },
+    { protocol: 'tcp', port: 9200, cidr: spec.vpcCidr, description: 'Capillaries webapi metrics' },
   ];
   const internalRules: IngressRule[] = INTERNAL_PORTS.map(({ port, description }) => ({
     protocol: 'tcp',
@@ -228,8 +235,8 @@ export function planDeployment(spec: DeploymentSpec): Plan {
     network: { vpcCidr: spec.vpcCidr, privateSubnetCidr: layout.cidr, publicSubnetCidr: PUBLIC_SUBNET },
     securityGroups: securityGroups(spec, dep),
     nodes,
-    // Every node is a seed, as in capideploy; the provisioning order starts the first node before the others.
-    cassandra: { seeds: hosts, hosts },
+    // The first three nodes are the seeds (capi-cassandra-configure derives the same from the node list it gets).
+    cassandra: { seeds: hosts.slice(0, 3), hosts },
     daemon: {
       threadPoolSize: Math.max(1, Math.round((flavor.cassandraCores / 4) * 1.5)),
       dbWriters: Math.max(1, Math.round(flavor.cassandraCores / 2)),
@@ -245,6 +252,13 @@ export function planDeployment(spec: DeploymentSpec): Plan {
         target: `${node.privateIp}:7070`,
         nickname: node.nickname,
       })),
+      ...daemons.map((node) => ({
+        job: 'capidaemon' as const,
+        target: `${node.privateIp}:9201`,
+        nickname: node.nickname,
+      })),
+      { job: 'capiwebapi' as const, target: `${BASTION_IP}:9200`, nickname: 'bastion' },
+      { job: 'rabbitmq' as const, target: `${ip(5)}:15692`, nickname: 'rabbitmq' },
     ],
     rootVolumeGiB: spec.rootVolumeGiB,
     logVolume: { sizeGiB: spec.logVolumeGiB, mountPoint: '/mnt/capi_log' },

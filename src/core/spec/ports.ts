@@ -20,4 +20,5 @@ export const INTERNAL_PORTS = [
   { port: 5672, description: 'AMQP' },
   { port: 15672, description: 'RabbitMQ management' },
   { port: 15692, description: 'RabbitMQ Prometheus metrics' },
+  { port: 9201, description: 'Capillaries daemon metrics' },
 ] as const;

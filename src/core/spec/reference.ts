@@ -29,10 +29,7 @@ const EXTRA_EXAMPLES: Record<string, unknown> = {
     prometheus: 'c7g.medium',
     bastion: 'c7g.large',
   },
-  assumeRole: {
-    roleArn: 'arn:aws:iam::123456789012:role/capideploy-customer',
-    externalId: 'capideploy-7f3a9c2e',
-  },
+  customer: 'acme',
 };
 
 type JsonSchema = {
@@ -121,7 +118,11 @@ function messagesOf(node: ZodNode | undefined): string[] {
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
+/** A field the schema keeps only to refuse it with a message (`assumeRole`): its description starts so. */
+const REFUSED = 'refused: ';
+
 function typeOf(schema: JsonSchema): string {
+  if (schema.description?.startsWith(REFUSED)) return 'refused';
   if (schema.const !== undefined) return `${JSON.stringify(schema.const)} (constant)`;
   if (schema.enum) return schema.enum.map((value) => JSON.stringify(value)).join(' | ');
   if (schema.anyOf) return schema.anyOf.map(typeOf).join(' | ');

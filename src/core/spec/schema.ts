@@ -1,4 +1,6 @@
+import { DEFAULT_LOG_RETENTION_DAYS, RETENTION_DAYS } from '../cluster-logs.js';
 import { z } from 'zod';
+import { CUSTOMER_NAME_RULE, CUSTOMERS_PATH, INLINE_EXTERNAL_ID_MESSAGE } from '../customers.js';
 import { type ParameterRule, RULES, ruleRegExp, SPEC_RELEASE_URL } from '../parameter-rules.js';
 import {
   type Arch,
@@ -15,6 +17,9 @@ import { PUBLIC_PORTS } from './ports.js';
  * these, so a value SSM would refuse is refused here first, before any AWS call.
  */
 const ruled = (rule: ParameterRule) => z.string().regex(ruleRegExp(rule), `must be ${rule.description}`);
+
+/** The deployment name whose secrets path would be the customers registry's. */
+const RESERVED_DEPLOYMENT_NAME = CUSTOMERS_PATH.split('/')[2];
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 const instanceType = z.string().regex(INSTANCE_TYPE, 'must be an EC2 instance type such as c7g.large');
@@ -153,7 +158,7 @@ function vpcCidrMessage(input: unknown): string {
 export const DeploymentSpecSchema = z
   .strictObject({
     name: ruled(RULES.deploymentName).describe(
-      'deployment name, used in every resource name and the DeploymentName tag',
+      'deployment name, used in every resource name and the DeploymentName tag; not `customers`, whose secrets path is the customers registry',
     ),
     region: ruled(RULES.region).describe('AWS region'),
     availabilityZone: ruled(RULES.availabilityZone).describe('the one availability zone of both subnets'),
@@ -237,21 +242,41 @@ export const DeploymentSpecSchema = z
       nodeExporter: '1.9.1',
       jmxExporter: '1.3.0',
     }),
-    assumeRole: z
-      .strictObject({
-        roleArn: z
-          .string()
-          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'),
-        externalId: z.string().min(2).max(1224),
-      })
+    customer: ruled(CUSTOMER_NAME_RULE)
       .optional()
-      .describe('cross-account mode: every call runs under this role, assumed with the external id'),
+      .describe(
+        'cross-account mode: a customer registered with `capi-deploy customers add`; every call runs under its role, assumed with the external id the registry holds',
+      ),
+    // Refused (superRefine below): the role ARN and external id in clear were a confused-deputy hole. Kept in the
+    // schema as "anything", so the API's model lets it through to the function, whose message says what to do.
+    assumeRole: z.unknown().optional().describe(`refused: ${INLINE_EXTERNAL_ID_MESSAGE}`),
     onFailure: z
       .enum(['keep', 'delete'])
       .default('keep')
       .describe('what create does after a failure: keep resources to fix and resume, or delete them'),
+    logRetentionDays: z
+      .union(RETENTION_DAYS.map((days) => z.literal(days)))
+      .default(DEFAULT_LOG_RETENTION_DAYS)
+      .describe(
+        `days CloudWatch Logs keeps the cluster's logs (log group /capideploy/<name>); one of ${RETENTION_DAYS.join(', ')}`,
+      ),
+    keepLogs: z
+      .boolean()
+      .default(false)
+      .describe("true: delete leaves the cluster's log group /capideploy/<name> (and its retention) in place"),
   })
   .superRefine((spec, ctx) => {
+    if (spec.assumeRole !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['assumeRole'], message: INLINE_EXTERNAL_ID_MESSAGE });
+    }
+    // The registry's entries live under /capideploy/customers/, beside each deployment's /capideploy/<name>/ secrets.
+    if (spec.name === RESERVED_DEPLOYMENT_NAME) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `${RESERVED_DEPLOYMENT_NAME} is reserved: its secrets path /capideploy/${RESERVED_DEPLOYMENT_NAME}/ is the customers registry; choose another name`,
+      });
+    }
     // A bad region is its own problem: the zone is compared only with a valid one.
     if (ruleRegExp(RULES.region).test(spec.region) && !spec.availabilityZone.startsWith(spec.region)) {
       ctx.addIssue({

@@ -4,6 +4,7 @@ import { awsError } from '../aws-error.js';
 import { catalogueOperations } from './ec2/catalogue.js';
 import { gatewayOperations } from './ec2/gateways.js';
 import { instanceOperations } from './ec2/instances.js';
+import { interfaceOperations } from './ec2/interfaces.js';
 import { refreshEc2 } from './ec2/lifecycle.js';
 import { networkOperations } from './ec2/network.js';
 import { routeOperations } from './ec2/routes.js';
@@ -132,6 +133,7 @@ const operations: Record<string, (ctx: Ctx, input: any) => unknown> = {
   ...securityGroupOperations,
   ...instanceOperations,
   ...volumeOperations,
+  ...interfaceOperations,
   ...catalogueOperations,
   CreateTags: createTags,
   DeleteTags: deleteTags,

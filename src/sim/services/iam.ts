@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { policyDocumentOf, renderInstanceBoundary } from '../../core/permissions.js';
 import {
   DEFAULT_ACCOUNT_ID,
   type OperationContext,
@@ -470,14 +471,9 @@ function getPolicy(ctx: Ctx, input: any) {
  */
 export const INSTANCE_BOUNDARY = { name: 'capideploy-instance-boundary', path: '/capideploy/' } as const;
 
-/**
- * Stand-in document of the boundary in the simulated account: the simulator does not evaluate policies (yet), so it
- * only needs the policy to exist; the deployed document is rendered by src/core/permissions.ts.
- */
-const BOUNDARY_STAND_IN = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Sid: 'RenderedByInfraPermissions', Effect: 'Allow', Action: '*', Resource: '*' }],
-});
+/** The boundary's document in an account, as the stacks deploy it (src/core/permissions.ts, INSTANCE_BOUNDARY). */
+const boundaryDocument = (accountId: string) =>
+  JSON.stringify(policyDocumentOf(renderInstanceBoundary({ partition: 'aws', account: accountId })));
 
 /** The boundary's entry in an account's state, as the stack would have deployed it (a stable id per account). */
 const boundaryEntry = (accountId: string, document: string): Omit<IamManagedPolicy, 'Arn'> => ({
@@ -493,8 +489,9 @@ const boundaryEntry = (accountId: string, document: string): Omit<IamManagedPoli
 /**
  * Puts the instance boundary policy into a simulated account, as the CapiDeploy (or, in SaaS mode, the customer role)
  * stack deploys it there: `accountId` is the account (the simulated operator account by default; a customer account
- * of SaaS mode), `document` the policy (a stand-in by default). Idempotent: an existing boundary is left as it is.
- * A fresh simulated account already has it for the operator account (see `initialState`).
+ * of SaaS mode), `document` the policy (by default the one the stacks render). Idempotent: an existing boundary gets
+ * the current document, as a redeployed stack would give it. A fresh simulated account already has it for the
+ * operator account (see `initialState`).
  */
 export function ensureInstanceBoundary(
   account: SimulatedAccount,
@@ -503,8 +500,11 @@ export function ensureInstanceBoundary(
   const state = account.stateOf<IamState>('IAM');
   const accountId = options.accountId ?? account.accountId;
   const arn = `arn:aws:iam::${accountId}:policy${INSTANCE_BOUNDARY.path}${INSTANCE_BOUNDARY.name}`;
-  if (!state.policies?.[arn])
-    storePolicy(state, accountId, boundaryEntry(accountId, options.document ?? BOUNDARY_STAND_IN));
+  const document = options.document ?? boundaryDocument(accountId);
+  const existing = state.policies?.[arn];
+  // A redeployed stack updates the policy in place: an older state dir's document becomes the current one.
+  if (existing) existing.Document = document;
+  else storePolicy(state, accountId, boundaryEntry(accountId, document));
   return arn;
 }
 
@@ -576,7 +576,11 @@ function listInstanceProfilesForRole(ctx: Ctx, input: any) {
 /** A fresh account's IAM: the instance boundary of the stacks is deployed in the default operator account. */
 function initialIamState(): IamState {
   const state: IamState = { roles: {}, instanceProfiles: {}, policies: {} };
-  storePolicy(state, DEFAULT_ACCOUNT_ID, boundaryEntry(DEFAULT_ACCOUNT_ID, BOUNDARY_STAND_IN));
+  storePolicy(
+    state,
+    DEFAULT_ACCOUNT_ID,
+    boundaryEntry(DEFAULT_ACCOUNT_ID, boundaryDocument(DEFAULT_ACCOUNT_ID)),
+  );
   return state;
 }
 

@@ -31,6 +31,12 @@ export interface OpenAccountOptions extends SimulatorOptions {
   seed?: number;
   /** The stack's region (default us-east-1; a persisted account keeps its own): see {@link AccountOptions.region}. */
   stackRegion?: string;
+  /** See {@link AccountOptions.callLatency} (default true). */
+  callLatency?: boolean;
+  /** See {@link AccountOptions.iam}: on unless false (local mode's `--no-iam`). */
+  iam?: boolean;
+  /** See {@link AccountOptions.withoutGrants}. */
+  withoutGrants?: AccountOptions['withoutGrants'];
 }
 
 /** A simulated account with every service: persisted in `stateDir` (see `SimulatedAccount.save`), or in memory. */
@@ -41,6 +47,9 @@ export function openAccount(stateDir: string | null, options: OpenAccountOptions
     seed: options.seed,
     writable: options.writable,
     region: options.stackRegion,
+    callLatency: options.callLatency,
+    iam: options.iam ?? true,
+    withoutGrants: options.withoutGrants,
   };
   return stateDir === null
     ? new SimulatedAccount(simulators, accountOptions)

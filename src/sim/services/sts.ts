@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OperationContext, ServiceSimulator, SimulatedAccount } from '../account.js';
+import { decodeAuthorizationMessage } from '../iam/authorizer.js';
 import { modeledError, validationError } from './iam.js';
 
 /** A role the simulated STS lets callers assume: the trust policy reduced to what AssumeRole checks. */
@@ -161,6 +162,13 @@ function getCallerIdentity(ctx: Ctx) {
   };
 }
 
+/** The JSON behind an EC2 denial's "Encoded authorization failure message" (IAM evaluation, src/sim/iam). */
+function decodeMessage(_ctx: Ctx, input: any) {
+  const decoded = decodeAuthorizationMessage(String(input.EncodedMessage ?? ''));
+  if (!decoded) throw modeledError('InvalidAuthorizationMessageException', 'The encoded message is invalid.');
+  return { DecodedMessage: decoded };
+}
+
 /** STS: GetCallerIdentity and AssumeRole with trust and external id checks. */
 export const stsSimulator: ServiceSimulator<StsState> = {
   name: 'STS',
@@ -168,6 +176,7 @@ export const stsSimulator: ServiceSimulator<StsState> = {
   operations: {
     GetCallerIdentity: getCallerIdentity,
     AssumeRole: assumeRole,
+    DecodeAuthorizationMessage: decodeMessage,
   },
   targetsOf: (_ctx, operation, input) =>
     operation === 'AssumeRole' && typeof input?.RoleArn === 'string' ? [input.RoleArn] : [],

@@ -275,10 +275,12 @@ describe('instancesStatus', () => {
         prometheus: { State: { Name: 'pending' }, LaunchTime: new Date(Date.now() - 3_600_000) },
       }),
     );
-    const cause = await expectNamedError(instancesStatus(sampleContext()), 'WaitTimedOut', {
-      resource: 'instance sample-prometheus',
-      id: idOf('prometheus'),
-    });
+    // The wait loop's last round (its bound is counted in the execution)
+    const cause = await expectNamedError(
+      instancesStatus(sampleContext(), { attempt: 119, maxAttempts: 120 }),
+      'WaitTimedOut',
+      { resource: 'instance sample-prometheus', id: idOf('prometheus') },
+    );
     const id = idOf('prometheus');
     expect(cause.hint).toContain(
       `on AWS \`aws ec2 terminate-instances --region us-east-1 --instance-ids ${id}\` then \`aws ec2 wait instance-terminated --region us-east-1 --instance-ids ${id}\`; in local mode \`capi-deploy terminate sample prometheus --local\``,

@@ -234,7 +234,7 @@ describe('checkLeftovers', () => {
     // Act
     const result = await checkLeftovers(sampleContext(), {});
     // Assess
-    expect(result).toEqual({ resources: [] });
+    expect(result).toEqual({ settled: true, resources: [] });
   });
 
   it('fails with ResourcesLeft explaining each leftover with the error of its teardown step', async () => {
@@ -272,10 +272,10 @@ describe('checkLeftovers', () => {
         id: 'vpc-0abc',
         name: 'vpc-0abc',
         state: 'available',
-        why: 'DependencyViolation: the VPC has dependencies',
+        why: 'DependencyViolation (DependencyViolation): the VPC has dependencies',
       },
     ]);
-    expect(cause.message).toMatch(/^2 resource\(s\) still tagged/);
+    expect(cause.message).toMatch(/^2 resource\(s\) still left/);
   });
 });
 

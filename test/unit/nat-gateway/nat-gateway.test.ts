@@ -215,10 +215,11 @@ describe('natGatewayStatus', () => {
       NatGateways: [gateway('nat-0abc', 'pending', { CreateTime: new Date('2026-11-24T10:00:00Z') })],
     });
     // Act
-    const cause = await expectNamedError(natGatewayStatus(sampleContext(), 'nat-0abc'), 'WaitTimedOut', {
-      resource: 'NAT gateway sample_natgw',
-      id: 'nat-0abc',
-    });
+    const cause = await expectNamedError(
+      natGatewayStatus(sampleContext(), 'nat-0abc', { attempt: 119, maxAttempts: 120 }),
+      'WaitTimedOut',
+      { resource: 'NAT gateway sample_natgw', id: 'nat-0abc' },
+    );
     // Assess
     expect(cause.message).toContain('1200 s');
     expect(cause.hint).toContain(

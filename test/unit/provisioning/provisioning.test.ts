@@ -114,6 +114,7 @@ describe('sendPhase', () => {
           commandId: 'cmd-1',
           document: CONFIGURE_CASSANDRA,
           instances: 4,
+          instanceIds: expect.arrayContaining([expect.stringMatching(/^i-/)]),
           parametersHash: expect.stringMatching(/^[0-9a-f]{16}$/),
         },
       ],
@@ -257,7 +258,7 @@ describe('sendPhase', () => {
     ]);
     expect(sendInputs()[0].Parameters).toEqual({
       ExpectedNodes: ['4'],
-      ExpectedTargets: ['15'],
+      ExpectedTargets: ['21'],
       Check: ['cassandra'],
     });
     expect(result.skipped).toBe(0);
@@ -311,6 +312,45 @@ describe('phaseStatus', () => {
     expect(result).toEqual({ done: false, total: 4, succeeded: 0, finished: 0 });
     expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, { CommandId: 'cmd-1' });
     expect(ec2Mock).not.toHaveReceivedCommand(CreateTagsCommand);
+  });
+
+  it('judges each requested instance: one with no invocation listed yet is unfinished, never done', async () => {
+    // Prepare: three of the four requested nodes succeeded, cass004's invocation is not listed yet
+    const requested = command({ instanceIds: CASSANDRA.map((nickname) => idOf(nickname)) });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves(invocations({ cass001: 'Success', cass002: 'Success', cass003: 'Success' }));
+    // Act
+    const result = await phaseStatus(sampleContext(), [requested]);
+    // Assess
+    expect(result).toEqual({ done: false, total: 4, succeeded: 3, finished: 3 });
+    expect(ec2Mock).not.toHaveReceivedCommand(CreateTagsCommand);
+  });
+
+  it('fails with CommandTimedOut in the last round, naming the node, instance, document and last status', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves(describes(runningFleet(CASSANDRA)));
+    const requested = command({ instanceIds: CASSANDRA.map((nickname) => idOf(nickname)) });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .resolves(invocations({ cass001: 'Success', cass002: 'InProgress', cass003: 'Success' }));
+    // Act
+    const cause = await expectNamedError(
+      phaseStatus(sampleContext(), [requested], { attempt: 99, maxAttempts: 100 }),
+      'CommandTimedOut',
+      { resource: `node cass002 (${CONFIGURE_CASSANDRA})`, id: idOf('cass002'), awsError: 'InProgress' },
+    );
+    // Assess
+    expect(cause.message).toContain('after 100 checks');
+    expect(cause.details).toMatchObject({
+      node: 'cass002',
+      document: CONFIGURE_CASSANDRA,
+      lastStatus: 'InProgress',
+      unfinished: [
+        { node: 'cass002', instanceId: idOf('cass002'), lastStatus: 'InProgress' },
+        { node: 'cass004', instanceId: idOf('cass004'), lastStatus: 'not registered' },
+      ],
+    });
   });
 
   it('keeps waiting while some nodes are still running the command, tagging nothing yet', async () => {

@@ -37,7 +37,7 @@ const BASTION = 'sample_bastion_security_group';
 const INTERNAL = 'sample_internal_security_group';
 const GROUP_IDS: Record<string, string> = { [BASTION]: 'sg-0bastion', [INTERNAL]: 'sg-0internal' };
 const PUBLIC_PORTS = [80, 6544, 9090, 15672];
-const INTERNAL_PORTS = [9090, 9100, 7070, 7000, 9042, 5672, 15672, 15692];
+const INTERNAL_PORTS = [9090, 9100, 7070, 7000, 9042, 5672, 15672, 15692, 9201];
 
 const rule = (groupId: string, port: number, cidr: string, id = `sgr-${groupId}-${port}-${cidr}`) =>
   ({
@@ -55,6 +55,7 @@ const plannedRules = (): Record<string, SecurityGroupRule[]> => ({
   'sg-0bastion': [
     ...PUBLIC_PORTS.flatMap((port) => ALLOWED_CIDRS.map((cidr) => rule('sg-0bastion', port, cidr))),
     rule('sg-0bastion', 9100, VPC_CIDR),
+    rule('sg-0bastion', 9200, VPC_CIDR),
     {
       SecurityGroupRuleId: 'sgr-egress',
       GroupId: 'sg-0bastion',
@@ -117,7 +118,7 @@ describe('ensureSecurityGroups', () => {
     expect(result).toEqual({
       bastionSecurityGroupId: 'sg-0bastion',
       internalSecurityGroupId: 'sg-0internal',
-      rulesAdded: PUBLIC_PORTS.length * ALLOWED_CIDRS.length + 1 + INTERNAL_PORTS.length,
+      rulesAdded: PUBLIC_PORTS.length * ALLOWED_CIDRS.length + 2 + INTERNAL_PORTS.length,
       rulesRemoved: 0,
     });
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeSecurityGroupsCommand, {
@@ -142,7 +143,8 @@ describe('ensureSecurityGroups', () => {
 
     const bastion = authorized('sg-0bastion');
     const internal = authorized('sg-0internal');
-    expect(bastion).toHaveLength(PUBLIC_PORTS.length * ALLOWED_CIDRS.length + 1);
+    // node_exporter (9100) and the webapi's metrics (9200), to the VPC for Prometheus.
+    expect(bastion).toHaveLength(PUBLIC_PORTS.length * ALLOWED_CIDRS.length + 2);
     expect(internal).toHaveLength(INTERNAL_PORTS.length);
     // Every rule is a single TCP port; none opens SSH.
     for (const permission of [...bastion, ...internal]) {

@@ -477,6 +477,12 @@ function terminateInstances(ctx: Ctx, input: any) {
   return { TerminatingInstances: terminating };
 }
 
+/** What a fault rule's `target` may name for an instance: its Name tag or its id. */
+function effectTargets(instance: Instance): string[] {
+  const name = tagValue(instance.Tags, 'Name');
+  return name ? [name, instance.InstanceId] : [instance.InstanceId];
+}
+
 function stopInstances(ctx: Ctx, input: any) {
   const stopping = changeStates(ctx, input.InstanceIds ?? [], (instance) => {
     if (instance.State.Name === 'stopping' || instance.State.Name === 'stopped') return;
@@ -487,7 +493,9 @@ function stopInstances(ctx: Ctx, input: any) {
       );
     }
     instance.StateTransitionReason = `User initiated (${gmt(ctx.now())})`;
-    settleLater(instance, ctx.now(), 'stopping', 'stopped', STOP_SECONDS);
+    // A fault rule can keep the instance in stopping longer (delaySeconds).
+    const rule = ctx.effect('StopInstances', effectTargets(instance));
+    settleLater(instance, ctx.now(), 'stopping', 'stopped', STOP_SECONDS + (rule?.delaySeconds ?? 0));
   });
   return { StoppingInstances: stopping };
 }
@@ -502,7 +510,10 @@ function startInstances(ctx: Ctx, input: any) {
       );
     }
     launchCount(ctx, instance.InstanceType, 1, 1);
-    settleLater(instance, ctx.now(), 'pending', 'running', LATENCY_SECONDS.instanceRunning);
+    // A fault rule can keep the instance pending longer (delaySeconds).
+    const rule = ctx.effect('StartInstances', effectTargets(instance));
+    const seconds = LATENCY_SECONDS.instanceRunning + (rule?.delaySeconds ?? 0);
+    settleLater(instance, ctx.now(), 'pending', 'running', seconds);
     assignPublicIp(ctx.state, instance);
   });
   return { StartingInstances: starting };

@@ -242,7 +242,9 @@ function deleteSubnet(ctx: Ctx, input: any) {
     Object.values(ctx.state.instances).some((i) => i.SubnetId === subnet.SubnetId && holdsResources(i)) ||
     Object.values(ctx.state.natGateways).some(
       (nat) => nat.SubnetId === subnet.SubnetId && nat.State !== 'deleted',
-    );
+    ) ||
+    // A network interface made on its own (ec2/interfaces.ts) keeps its subnet.
+    Object.values(ctx.state.networkInterfaces ?? {}).some((eni) => eni.SubnetId === subnet.SubnetId);
   if (busy)
     throw dependencyViolation(`The subnet '${subnet.SubnetId}' has dependencies and cannot be deleted.`);
   // The subnet's route table association goes with it.

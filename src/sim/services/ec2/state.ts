@@ -19,6 +19,11 @@ export interface Ec2State {
   securityGroupRules: Record<string, SecurityGroupRule>;
   instances: Record<string, Instance>;
   volumes: Record<string, Volume>;
+  /**
+   * Network interfaces made with CreateNetworkInterface (a stranger's, in tests). Instances' and NAT gateways' own
+   * interfaces are derived from them (ec2/interfaces.ts).
+   */
+  networkInterfaces: Record<string, NetworkInterface>;
   /** Counters for made-up addresses. */
   counters: { publicIp: number };
 }
@@ -115,6 +120,22 @@ export interface NatGateway {
   failure?: { code: string; message: string };
   /** When the gateway ended (failed or deleted); AWS lists it for about an hour more. */
   endedAt?: number;
+}
+
+/** A network interface made on its own (CreateNetworkInterface), not by an instance or a NAT gateway. */
+export interface NetworkInterface {
+  NetworkInterfaceId: string;
+  SubnetId: string;
+  VpcId: string;
+  AvailabilityZone: string;
+  Description: string;
+  InterfaceType: 'interface';
+  Status: 'available';
+  PrivateIpAddress: string;
+  Groups: { GroupId: string; GroupName: string }[];
+  OwnerId: string;
+  RequesterManaged: false;
+  Tags: Tag[];
 }
 
 export interface Address {
@@ -254,6 +275,7 @@ export function ensureCollections(state: Ec2State): Ec2State {
   state.securityGroupRules ??= {};
   state.instances ??= {};
   state.volumes ??= {};
+  state.networkInterfaces ??= {};
   state.counters ??= { publicIp: 0 };
   return state;
 }
@@ -309,6 +331,11 @@ const NOT_FOUND: Record<string, (ids: string[]) => SimulatedAwsError> = {
     ec2Error('InvalidAllocationID.NotFound', `The allocation ID '${ids.join(', ')}' does not exist`),
   securityGroups: (ids) =>
     ec2Error('InvalidGroup.NotFound', `The security group '${ids.join(', ')}' does not exist`),
+  networkInterfaces: (ids) =>
+    ec2Error(
+      'InvalidNetworkInterfaceID.NotFound',
+      `The networkInterface ID '${ids.join(', ')}' does not exist`,
+    ),
   securityGroupRules: (ids) =>
     ec2Error(
       'InvalidSecurityGroupRuleId.NotFound',
@@ -368,6 +395,7 @@ export function collectionOfId(id: string): Collection | undefined {
     sgr: 'securityGroupRules',
     i: 'instances',
     vol: 'volumes',
+    eni: 'networkInterfaces',
   };
   return collections[prefix];
 }

@@ -109,28 +109,52 @@ function httpCheck(world: World, name: 'webapi' | 'ui'): RunOutput {
   return { exitCode: status === '200' ? 0 : 1, stdout: `${name} http ${status}\n`, stderr };
 }
 
-/** `ip:port` targets Prometheus scrapes: those of its last configure, else every node (9100) and Cassandra JMX (7070). */
+/** The parameters of capi-prometheus-configure that list scrape targets, one per job. */
+const TARGET_PARAMETERS = ['NodeTargets', 'JmxTargets', 'DaemonTargets', 'WebapiTargets', 'RabbitmqTargets'];
+
+/**
+ * `ip:port` targets Prometheus scrapes: those of its last configure, else every node (9100), Cassandra JMX (7070),
+ * the daemons' (9201) and the webapi's (9200) exporters and RabbitMQ's Prometheus plugin (15692).
+ */
 function prometheusTargets(world: World): string[] {
   const configured = world.selfParameters('capi-prometheus-configure');
-  const listed = [configured?.NodeTargets?.[0], configured?.JmxTargets?.[0]]
+  const listed = TARGET_PARAMETERS.map((name) => configured?.[name]?.[0])
     .flatMap((value) => (value ? value.split(',') : []))
     .filter((target) => target.length > 0);
   if (listed.length > 0) return listed;
+  const ofRole = (role: string, port: number) =>
+    world.peers
+      .filter((instance) => roleOfInstance(instance.Tags) === role)
+      .map((instance) => `${instance.PrivateIpAddress}:${port}`);
   return [
     ...world.peers.map((instance) => `${instance.PrivateIpAddress}:9100`),
-    ...world.peers
-      .filter((instance) => roleOfInstance(instance.Tags) === 'cassandra')
-      .map((instance) => `${instance.PrivateIpAddress}:7070`),
+    ...ofRole('cassandra', 7070),
+    ...ofRole('daemon', 9201),
+    ...ofRole('bastion', 9200),
+    ...ofRole('rabbitmq', 15692),
   ];
 }
+
+/**
+ * The document after which a target's exporter answers: node_exporter comes with each role's install, the JMX agent
+ * with Cassandra's configure (it starts the node), the daemon's and webapi's exporters with the configure that
+ * starts their unit, and RabbitMQ's with the configure that enables the rabbitmq_prometheus plugin.
+ */
+const EXPORTER_DOCUMENT: Record<string, string> = {
+  '7070': 'capi-cassandra-configure',
+  '9201': 'capi-daemon-configure',
+  '9200': 'capi-bastion-configure',
+  '15692': 'capi-rabbitmq-configure',
+};
 
 function targetUp(world: World, target: string): boolean {
   const [ip, port] = target.split(':');
   const node = world.peers.find((instance) => instance.PrivateIpAddress === ip);
   if (!node) return false;
   const role = roleOfInstance(node.Tags);
-  if (port === '7070') return world.succeeded(node.InstanceId, 'capi-cassandra-configure');
-  return role !== undefined && world.succeeded(node.InstanceId, `capi-${role}-install`);
+  if (role === undefined) return false;
+  const document = EXPORTER_DOCUMENT[port] ?? `capi-${role}-install`;
+  return world.succeeded(node.InstanceId, document);
 }
 
 function prometheusCheck(world: World): RunOutput {

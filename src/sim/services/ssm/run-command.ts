@@ -1,6 +1,7 @@
 import type { FaultRule } from '../../faults.js';
 import { LATENCY_SECONDS } from '../../latency.js';
 import { observe } from './agents.js';
+import { instanceDenial } from './instance-access.js';
 import { commandOutput, settle } from './invocations.js';
 import {
   type Ctx,
@@ -38,6 +39,8 @@ export const DOCUMENT_SECONDS: Readonly<Record<string, number>> = {
   'capi-daemon-install': 120,
   'capi-daemon-configure': 30,
   'capi-health-check': 5,
+  'capi-services-stop': 20,
+  'capi-services-start': 15,
 };
 export const DEFAULT_DOCUMENT_SECONDS = 60;
 
@@ -169,8 +172,11 @@ function concurrency(value: unknown, targets: number): number {
   );
 }
 
+/** An invocation a rule keeps InProgress forever ends this far in the virtual future: never, for any run. */
+const NEVER_MS = 100 * 365 * 24 * 3600 * 1000;
+
 function faultOutcome(rule: FaultRule | undefined): SsmInvocation['fault'] {
-  if (!rule) return undefined;
+  if (!rule || rule.status === 'InProgress') return undefined;
   const failing =
     rule.exitCode !== undefined
       ? rule.exitCode !== 0
@@ -188,6 +194,8 @@ interface Schedule {
 
 /** How the document's run on one node goes: its fault (a rule, or an execution timeout) and how long it takes. */
 function runOf(command: SsmCommand, rule: FaultRule | undefined) {
+  // `status: InProgress`: the agent never reports an end, so SSM's own timeouts never apply either.
+  if (rule?.status === 'InProgress') return { runMs: NEVER_MS };
   const planned = faultOutcome(rule);
   const runSeconds =
     (DOCUMENT_SECONDS[command.DocumentName] ?? DEFAULT_DOCUMENT_SECONDS) + (rule?.delaySeconds ?? 0);
@@ -236,7 +244,7 @@ function planInvocation(
   return { ...base, startAt, endAt, ...(fault ? { fault } : {}) };
 }
 
-export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
+export async function sendCommand(ctx: Ctx, input: any, documents: Documents) {
   settle(ctx);
   const document = documentOf(ctx, documents, input.DocumentName);
   const ids = checkInstanceIds(input);
@@ -272,7 +280,12 @@ export function sendCommand(ctx: Ctx, input: any, documents: Documents) {
     deliveryDeadline: now + timeoutSeconds * 1000,
   };
   for (const id of ids) {
-    command.invocations[id] = planInvocation(ctx, command, ec2.instances[id], schedule, pings.get(id));
+    const invocation = planInvocation(ctx, command, ec2.instances[id], schedule, pings.get(id));
+    // The scripts' own AWS calls, made with the instance's role: a denied one fails the run on that node.
+    const denied = invocation.fault
+      ? undefined
+      : await instanceDenial(ctx, ec2.instances[id], command.DocumentName);
+    command.invocations[id] = denied ? { ...invocation, fault: denied } : invocation;
   }
   ctx.state.commands[command.CommandId] = command;
   return { Command: commandOutput(ctx, command) };

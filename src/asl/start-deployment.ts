@@ -1,0 +1,168 @@
+import { cassandraRing, FAILED, failState, fleetWait, phase, ssmAgents } from './day2.js';
+import { parallel, poll, pollStart, type States, task } from './dsl.js';
+
+/**
+ * The start-deployment state machine, the way back from stop-deployment: the instances start while a new NAT
+ * gateway comes up (found or made by the same idempotent steps as create-deployment's), the SSM agents come back,
+ * Cassandra is set up again on its blank instance-store disks and started, the other services start, and the
+ * health checks of create-deployment run. Every step is idempotent: run it again to resume.
+ */
+export function startDeployment(): { Comment: string; StartAt: string; States: States; TimeoutSeconds: number } {
+  const startFleet = {
+    startAt: 'Start instances',
+    states: {
+      'Start instances': task('FleetPower', {
+        comment: 'StartInstances for every stopped instance of the deployment, 50 per call.',
+        parameters: { action: 'start' },
+        resultPath: '$.start',
+        next: pollStart('Check instances running'),
+      }),
+      ...fleetWait(
+        'running',
+        {
+          check: 'Check instances running',
+          question: 'Are all instances running?',
+          wait: 'Wait for instances to start',
+        },
+        'Fleet started',
+      ),
+      'Fleet started': { Type: 'Pass', End: true },
+    },
+  };
+  const natGateway = {
+    startAt: 'Find the VPC',
+    states: {
+      'Find the VPC': task('Vpc', {
+        parameters: { action: 'ensure' },
+        resultPath: '$.vpc',
+        next: 'Find the subnets',
+      }),
+      'Find the subnets': task('Subnets', {
+        parameters: { action: 'ensure', 'vpcId.$': '$.vpc.vpcId' },
+        resultPath: '$.subnets',
+        next: 'Find the elastic IPs',
+      }),
+      'Find the elastic IPs': task('ElasticIps', {
+        parameters: { action: 'ensure' },
+        resultPath: '$.elasticIps',
+        next: 'Create NAT gateway',
+      }),
+      'Create NAT gateway': task('NatGateway', {
+        parameters: {
+          action: 'ensure',
+          'publicSubnetId.$': '$.subnets.publicSubnetId',
+          'allocationId.$': '$.elasticIps.nat.allocationId',
+        },
+        resultPath: '$.nat',
+        next: pollStart('Check NAT gateway state'),
+      }),
+      ...poll({
+        check: {
+          name: 'Check NAT gateway state',
+          fn: 'NatGateway',
+          parameters: { action: 'status', 'natGatewayId.$': '$.nat.natGatewayId' },
+          resultPath: '$.nat',
+        },
+        question: 'Is the NAT gateway available?',
+        doneWhen: { variable: '$.nat.state', equals: 'available' },
+        wait: { name: 'Wait for NAT gateway', seconds: 5 },
+        maxAttempts: 120,
+        counter: '$.natRounds',
+        enterAt: 'wait',
+        next: 'Route private subnet to NAT gateway',
+      }),
+      'Route private subnet to NAT gateway': task('RouteTables', {
+        parameters: {
+          action: 'ensure',
+          kind: 'private',
+          'vpcId.$': '$.vpc.vpcId',
+          'subnetId.$': '$.subnets.privateSubnetId',
+          'targetId.$': '$.nat.natGatewayId',
+        },
+        resultPath: null,
+      }),
+    },
+  };
+  return {
+    Comment:
+      'Starts a stopped Capillaries deployment: instances and a new NAT gateway, SSM agents, Cassandra set up again on its blank instance-store disks, the other services, health checks. Run it again to resume.',
+    StartAt: 'Validate the deployment spec',
+    TimeoutSeconds: 4 * 3600,
+    States: {
+      'Validate the deployment spec': task('DeploymentPlan', {
+        parameters: { action: 'validate', 'spec.$': '$' },
+        next: 'Start instances while NAT gateway comes up',
+        catchTo: FAILED,
+      }),
+      'Start instances while NAT gateway comes up': parallel([startFleet, natGateway], {
+        comment: 'The instances boot while a new NAT gateway comes up; the SSM agents need both.',
+        resultSelector: { 'instances.$': '$[0].fleetState.total', 'natGatewayId.$': '$[1].nat.natGatewayId' },
+        resultPath: '$.fleet',
+        catchTo: FAILED,
+        next: 'Start counting SSM agent checks',
+      }),
+      ...ssmAgents('Stop Cassandra on lost storage'),
+      ...phase(
+        'Stop Cassandra on lost storage',
+        'prepare-cassandra',
+        {
+          check: 'Check Cassandra storage',
+          question: 'Is every Cassandra node ready for its new disks?',
+          wait: 'Wait for Cassandra storage check',
+        },
+        5,
+        'Configure and start Cassandra again',
+      ),
+      ...phase(
+        'Configure and start Cassandra again',
+        'reconfigure-cassandra',
+        {
+          check: 'Check Cassandra configuration',
+          question: 'Is Cassandra configured everywhere?',
+          wait: 'Wait for Cassandra configuration',
+        },
+        5,
+        'Start counting Cassandra checks',
+      ),
+      ...cassandraRing('Start RabbitMQ, Prometheus, daemons and webapi'),
+      ...phase(
+        'Start RabbitMQ, Prometheus, daemons and webapi',
+        'start-services',
+        {
+          check: 'Check services started',
+          question: 'Have all services started?',
+          wait: 'Wait for services to start',
+        },
+        5,
+        'Run health checks',
+      ),
+      ...phase(
+        'Run health checks',
+        'health-checks',
+        {
+          check: 'Check health-check commands',
+          question: 'Have all health checks answered?',
+          wait: 'Wait for health checks',
+        },
+        2,
+        'Judge cluster health',
+      ),
+      'Judge cluster health': task('HealthCheck', {
+        parameters: { action: 'evaluate', 'commands.$': '$.commands.commands', failWhenUnhealthy: true },
+        resultPath: '$.health',
+        next: 'Deployment started',
+        catchTo: FAILED,
+      }),
+      'Deployment started': {
+        Type: 'Pass',
+        Parameters: {
+          'deployment.$': '$.spec.name',
+          'health.$': '$.health.results',
+          'instances.$': '$.fleet.instances',
+        },
+        End: true,
+      },
+      ...failState,
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { FAILED, failState, fleetWait, phase } from './day2.js';
+import { poll, pollStart, type States, task } from './dsl.js';
+
+/**
+ * The stop-deployment state machine: the services stop in order (daemons and webapi, then RabbitMQ and Prometheus,
+ * then Cassandra after `nodetool drain`), then the instances, then the NAT gateway is deleted. What is left
+ * billed: the volumes (root volumes and the bastion's log volume) and the elastic IPs. Every step is idempotent: a
+ * stop that failed half-way is resumed by running it again (services of instances already stopped are skipped).
+ * Cassandra's data is on instance-store NVMe, which does not survive a stop: the CLI and the API refuse a stop
+ * without `--force` (src/core/day2.ts), before this machine starts.
+ */
+export function stopDeployment(): { Comment: string; StartAt: string; States: States; TimeoutSeconds: number } {
+  return {
+    Comment:
+      'Stops a Capillaries deployment: services in order (Cassandra drained last), then the instances, then the NAT gateway is deleted. Run it again to resume.',
+    StartAt: 'Validate the deployment spec',
+    TimeoutSeconds: 2 * 3600,
+    States: {
+      'Validate the deployment spec': task('DeploymentPlan', {
+        parameters: { action: 'validate', 'spec.$': '$' },
+        next: 'Stop daemons and webapi',
+        catchTo: FAILED,
+      }),
+      ...phase(
+        'Stop daemons and webapi',
+        'stop-applications',
+        {
+          check: 'Check daemons and webapi stopped',
+          question: 'Have daemons and webapi stopped?',
+          wait: 'Wait for daemons and webapi to stop',
+        },
+        5,
+        'Stop RabbitMQ and Prometheus',
+      ),
+      ...phase(
+        'Stop RabbitMQ and Prometheus',
+        'stop-broker',
+        {
+          check: 'Check RabbitMQ and Prometheus stopped',
+          question: 'Have RabbitMQ and Prometheus stopped?',
+          wait: 'Wait for RabbitMQ and Prometheus to stop',
+        },
+        5,
+        'Drain and stop Cassandra',
+      ),
+      ...phase(
+        'Drain and stop Cassandra',
+        'stop-cassandra',
+        {
+          check: 'Check Cassandra drained and stopped',
+          question: 'Is Cassandra drained and stopped everywhere?',
+          wait: 'Wait for Cassandra to drain',
+        },
+        5,
+        'Stop instances',
+      ),
+      'Stop instances': task('FleetPower', {
+        comment: 'StopInstances for every pending or running instance of the deployment, 50 per call.',
+        parameters: { action: 'stop' },
+        resultPath: '$.stop',
+        catchTo: FAILED,
+        next: pollStart('Check instances stopped'),
+      }),
+      ...fleetWait(
+        'stopped',
+        {
+          check: 'Check instances stopped',
+          question: 'Are all instances stopped?',
+          wait: 'Wait for instances to stop',
+        },
+        'Delete NAT gateway',
+        FAILED,
+      ),
+      // Only once the fleet is stopped: a stop resumed after a failure may still need SSM, which reaches the
+      // private nodes through the NAT gateway.
+      'Delete NAT gateway': task('NatGateway', {
+        comment: 'A stopped deployment needs no way out; start-deployment makes a new one.',
+        parameters: { action: 'delete' },
+        resultPath: null,
+        catchTo: FAILED,
+        next: pollStart('Check NAT gateway deleted'),
+      }),
+      ...poll({
+        check: {
+          name: 'Check NAT gateway deleted',
+          fn: 'NatGateway',
+          parameters: { action: 'gone' },
+          resultPath: '$.nat',
+        },
+        question: 'Is the NAT gateway deleted?',
+        doneWhen: { variable: '$.nat.gone', equals: true },
+        wait: { name: 'Wait for NAT gateway deletion', seconds: 5 },
+        // 15 minutes: AWS deletes a NAT gateway in about a minute.
+        maxAttempts: 180,
+        counter: '$.natRounds',
+        enterAt: 'wait',
+        next: 'Deployment stopped',
+        catchTo: FAILED,
+      }),
+      'Deployment stopped': {
+        Type: 'Pass',
+        Parameters: { 'deployment.$': '$.spec.name', 'instances.$': '$.fleetState.total' },
+        End: true,
+      },
+      ...failState,
+    },
+  };
+}
