@@ -32,6 +32,7 @@ import {
   renderGrants,
   WORKFLOW_ROLE_PATH,
 } from '../src/core/permissions.js';
+import { ClusterLogs } from './cluster-logs.js';
 import { DeploymentsApi } from './deployments-api.js';
 import { type FunctionFactory, handlerFunction, REPO_ROOT } from './handler-function.js';
 import { acknowledgeWildcards } from './nag.js';
@@ -44,6 +45,8 @@ const MACHINE_IDS: Record<MachineName, string> = {
   'delete-deployment': 'DeleteDeployment',
   'stop-deployment': 'StopDeployment',
   'start-deployment': 'StartDeployment',
+  'images-create': 'ImagesCreate',
+  'images-delete': 'ImagesDelete',
 };
 
 /** The definition file of a state machine. */
@@ -162,6 +165,9 @@ class CapiDeployStack extends Stack {
         }),
       ]),
     ) as Record<FunctionName, lambda.Function>;
+    // The clusters' log groups: their KMS key (InstanceRole creates the groups with it) and saved Insights queries.
+    const clusterLogs = new ClusterLogs(this, 'ClusterLogs', { functions: Object.values(this.functions) });
+    this.functions.InstanceRole.addEnvironment('LOGS_KMS_KEY_ARN', clusterLogs.key.keyArn);
 
     const deleteMachine = this.stateMachine('delete-deployment', machineNames, {}, logRetention);
     const createMachine = this.stateMachine(
@@ -176,6 +182,8 @@ class CapiDeployStack extends Stack {
       'delete-deployment': deleteMachine,
       'stop-deployment': this.stateMachine('stop-deployment', machineNames, {}, logRetention),
       'start-deployment': this.stateMachine('start-deployment', machineNames, {}, logRetention),
+      'images-create': this.stateMachine('images-create', machineNames, {}, logRetention),
+      'images-delete': this.stateMachine('images-delete', machineNames, {}, logRetention),
     };
 
     this.api = new DeploymentsApi(this, 'DeploymentsApi', {

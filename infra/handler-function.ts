@@ -91,6 +91,11 @@ interface HandlerFunctionProps {
    */
   readonly environment?: Record<string, string>;
   /**
+   * Level of the handlers' Powertools Logger (`POWERTOOLS_LOG_LEVEL`) and of Lambda's application log filter.
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
    * Retention of the function's log group.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -126,9 +131,16 @@ function handlerFunction(scope: Construct, id: string, props: HandlerFunctionPro
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
-    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    applicationLogLevelV2: lambda.ApplicationLogLevel[props.logLevel ?? 'INFO'],
     systemLogLevelV2: lambda.SystemLogLevel.WARN,
-    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    environment: {
+      NODE_OPTIONS: '--enable-source-maps',
+      // Powertools (functions/shared/observability.ts): the Logger's level, the service and the EMF namespace.
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      POWERTOOLS_SERVICE_NAME: 'capideploy',
+      POWERTOOLS_METRICS_NAMESPACE: 'CapiDeploy',
+      ...props.environment,
+    },
   });
   // A custom role gets no AWSLambdaBasicExecutionRole: the function may write to its own log group only.
   logGroup.grantWrite(props.role);

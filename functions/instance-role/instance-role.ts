@@ -19,6 +19,7 @@ import {
   type Role,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { logGroupName } from '../../src/core/cluster-logs.js';
 import { ResourceConflict } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/spec/plan.js';
 import {
@@ -64,7 +65,8 @@ const iamTags = (plan: Plan, name: string) => [
 /**
  * What the instances may do besides SSM: the seed's PolicyAccessCapillariesTestbucket for each of the spec's
  * buckets (omitted when there are none), reading the deployment's own secrets and nothing else, and decrypting them
- * only through Parameter Store of the deployment's region, and (in AWS) writing its own command output under
+ * only through Parameter Store of the deployment's region, writing its logs into the deployment's log group
+ * (`/capideploy/<deployment>`, the CloudWatch agent) and (in AWS) its own command output under
  * `<outputBucket>/<deployment>/`. `partition` and `account` come from the role's ARN.
  */
 export function instancePolicy(
@@ -109,6 +111,13 @@ export function instancePolicy(
     );
   }
   const secretsPath = plan.names.secretsPath.replace(/\/+$/, '');
+  // The CloudWatch agent ships the node's logs into the deployment's own group (created by the workflow), only.
+  statements.push({
+    Sid: 'WriteClusterLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+    Resource: `arn:${partition}:logs:${plan.region}:${account}:log-group:${logGroupName(plan.deployment)}:*`,
+  });
   statements.push(
     {
       Sid: 'ReadDeploymentSecrets',

@@ -35,9 +35,10 @@ export const RUN_INSTANCES_RATE = { burst: 5, perSecond: 2 };
 /**
  * One launch run starts RunInstances calls for at most this long, then returns what is left for the next run
  * (the state machine loops "Launch instances" until every node is launched): with the calls in flight finishing
- * after it, a run stays well under half the Instances function's 60 s timeout, whatever the fleet size.
+ * after it (a throttled one backs off for up to ~15 s), a run stays under half the Instances function's 60 s
+ * timeout, whatever the fleet size.
  */
-export const LAUNCH_BUDGET_SECONDS = 15;
+export const LAUNCH_BUDGET_SECONDS = 10;
 /**
  * TerminateInstances ids per call, and the most one run terminates: EC2's resource bucket for it holds 1,000
  * instances and refills 20 a second (§1b), so a fleet past 1,000 is terminated over the wait loop's rounds.
@@ -123,7 +124,14 @@ function launchRequest(ctx: DeploymentContext, node: NodePlan, input: LaunchInpu
     // No KeyName: there is no SSH. The bastion gets no public IP at launch (the public subnet does not map public
     // IPs on launch; AssociatePublicIpAddress exists only inside NetworkInterfaces), and its elastic IP later.
     IamInstanceProfile: { Arn: input.instanceProfileArn },
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+    // InstanceMetadataTags: capi-cloudwatch-agent reads the node's Name tag at meta-data/tags/instance/Name (AWS EC2
+    // User Guide, "Work with instance tags in instance metadata"); without it that path is 404.
+    MetadataOptions: {
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: 1,
+      InstanceMetadataTags: 'enabled',
+    },
     BlockDeviceMappings: [
       {
         DeviceName: '/dev/sda1',
@@ -222,7 +230,8 @@ function pacer(rate: { burst: number; perSecond: number }) {
  * {@link LAUNCH_BUDGET_SECONDS} and answers how many nodes are left: the state machine runs it again until none is
  * (every run describes the fleet first, and each node's ClientToken makes a repeated launch return the same
  * instance). A stopped or stopping node is a conflict (it still holds its IP). The first failure, in plan order, is
- * thrown after every launch of the run has settled, naming the node and its instance type; in the loop's last run
+ * thrown after every launch of the run has settled, naming the node and its instance type (a node EC2 still
+ * throttles after the SDK's retries is left for the next run instead); in the loop's last run
  * (`round`), nodes still unlaunched are a ProvisioningFailed.
  */
 export async function launchInstances(
@@ -265,7 +274,16 @@ export async function launchInstances(
       left += 1;
       return false;
     }
-    const instanceId = await launchNode(ctx, node, input, generation);
+    let instanceId: string;
+    try {
+      instanceId = await launchNode(ctx, node, input, generation);
+    } catch (error) {
+      // Still refused after the SDK's retries: the node is left for the next run, a few seconds away; any other
+      // failure fails the step.
+      if (!(error instanceof Throttled)) throw error;
+      left += 1;
+      return false;
+    }
     countMetric(METRIC.instancesLaunched);
     logger.info('instance launched', { node: node.nickname, instanceId, instanceType: node.instanceType });
     return true;
@@ -356,27 +374,24 @@ const nicknameOf = (ctx: DeploymentContext, instance: Instance) =>
   instance.InstanceId!;
 
 /**
- * Terminates every instance tagged for the deployment that is not terminated yet, in batches of
- * {@link TERMINATE_BATCH}; instances already shutting down are only listed. Termination also disassociates the
- * bastion's elastic IP and deletes the root volumes.
+ * Terminates the instances tagged for the deployment that are not terminated yet (up to {@link TERMINATE_PER_RUN};
+ * the wait loop terminates the rest, see terminateRunning); instances already shutting down are only listed.
+ * Termination also disassociates the bastion's elastic IP and deletes the root volumes.
  */
 export async function terminateInstances(ctx: DeploymentContext): Promise<{ terminating: string[] }> {
   const live = await describeFleet(ctx, { states: LIVE_STATES });
+  // What EC2 still throttles is terminated by the wait loop's next rounds (instancesTerminated).
   await terminateRunning(ctx, live);
   return { terminating: live.map((instance) => instance.InstanceId!) };
 }
 
 /**
  * TerminateInstances for the given instances that are not shutting down already: at most {@link TERMINATE_PER_RUN}
- * of them, {@link TERMINATE_BATCH} ids a call, one call at a time. In the wait loop (`deferThrottled`), a call EC2
- * still refuses after the SDK's retries is left for the next round (its instances are still listed live), so a
- * fleet larger than EC2's resource bucket is terminated round after round instead of failing the step.
+ * of them, {@link TERMINATE_BATCH} ids a call, five calls at a time, for at most 10 s. A call EC2 still refuses
+ * after the SDK's retries is left for the wait loop's next round (its instances are still listed live), so a fleet
+ * larger than EC2's resource bucket is terminated round after round instead of failing the step.
  */
-async function terminateRunning(
-  ctx: DeploymentContext,
-  live: Instance[],
-  deferThrottled = false,
-): Promise<void> {
+async function terminateRunning(ctx: DeploymentContext, live: Instance[]): Promise<void> {
   const startedAt = Date.now();
   const toTerminate = live.filter((instance) => stateOf(instance) !== 'shutting-down');
   const batches = chunks(toTerminate.slice(0, TERMINATE_PER_RUN), TERMINATE_BATCH);
@@ -389,7 +404,7 @@ async function terminateRunning(
   });
   const failed = outcomes.find(
     (outcome): outcome is PromiseRejectedResult =>
-      outcome.status === 'rejected' && !(deferThrottled && outcome.reason instanceof Throttled),
+      outcome.status === 'rejected' && !(outcome.reason instanceof Throttled),
   );
   if (failed) throw failed.reason;
 }
@@ -414,7 +429,7 @@ export async function instancesTerminated(
   }
   // An instance launched just before the teardown can be invisible to the first terminate (EC2 eventual
   // consistency): terminate whatever still runs, so the wait loop always converges.
-  await terminateRunning(ctx, live, true);
+  await terminateRunning(ctx, live);
   return {
     allTerminated: live.length === 0,
     remaining: live.length,

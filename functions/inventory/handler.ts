@@ -23,5 +23,5 @@ export const handler = lambdaHandler('inventory', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   if (input.action === 'list') return { resources: await listResources(ctx) };
   const merged = Object.assign({}, ...Object.values(input.branchErrors), input.errors);
-  return checkLeftovers(ctx, merged, input);
+  return checkLeftovers(ctx, merged, input, input.spec.keepLogs);
 });

@@ -1,11 +1,14 @@
+import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeAddressesCommand,
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
   DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
   DescribeVpcsCommand,
@@ -13,6 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { logGroupName } from '../../src/core/cluster-logs.js';
 import { parseCause, ResourcesLeft, TeardownStepsFailed } from '../../src/core/errors.js';
 import type { InventoryItem } from '../../src/core/inventory.js';
 import { tagValue } from '../../src/core/tags.js';
@@ -136,6 +140,22 @@ const DESCRIBERS: Record<string, Describer> = {
       ]),
     );
   },
+  // images create (functions/images): the AMIs and their snapshots, kept by delete-deployment unless asked.
+  image: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeImagesCommand({ ImageIds: ids }));
+    return new Map(
+      out.Images?.map((i) => [i.ImageId!, { state: i.State!, billed: false, name: i.Name ?? named(i.Tags) }]),
+    );
+  },
+  snapshot: async ({ clients }, ids) => {
+    const out = await clients.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: ids }));
+    return new Map(
+      out.Snapshots?.map((s) => [
+        s.SnapshotId!,
+        { state: s.State!, billed: true, name: named(s.Tags), size: `${s.VolumeSize}` },
+      ]),
+    );
+  },
 };
 
 /** `arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc` -> { type: vpc, id: vpc-0abc }; SSM parameters keep their path. */
@@ -220,6 +240,27 @@ async function identityResources({ plan, clients }: DeploymentContext): Promise<
     }
   }
   return items;
+}
+
+/**
+ * The cluster's log group (`/capideploy/<deployment>`), looked up by name: its retention, and its stored bytes,
+ * which CloudWatch Logs bills (the cost estimate prices them).
+ */
+async function logGroupResources({ plan, clients }: DeploymentContext): Promise<InventoryItem[]> {
+  const name = logGroupName(plan.deployment);
+  const found = await awsCall({ resource: `log group ${name}`, id: name }, () =>
+    clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name })),
+  );
+  return (found.logGroups ?? [])
+    .filter((group) => group.logGroupName === name)
+    .map((group) => ({
+      type: 'log-group',
+      id: name,
+      name,
+      state: `${group.retentionInDays ? `${group.retentionInDays} days` : 'kept forever'}, ${group.storedBytes ?? 0} bytes stored`,
+      billed: (group.storedBytes ?? 0) > 0,
+      size: String(group.storedBytes ?? 0),
+    }));
 }
 
 /** The ids each per-service Describe* finds with the deployment's tag filters, by ARN resource type. */
@@ -329,7 +370,7 @@ export async function listResources(
       items.push({ type, id, name: info.name ?? id, state: info.state, billed: info.billed, ...size });
     }
   }
-  items.push(...parameters, ...(await identityResources(ctx)));
+  items.push(...parameters, ...(await identityResources(ctx)), ...(await logGroupResources(ctx)));
   return items.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
 
@@ -347,7 +388,11 @@ const STEP_OF_TYPE: Record<string, string> = {
   vpc: 'vpc',
   'elastic-ip': 'elasticIps',
   parameter: 'secrets',
+  'log-group': 'instanceRole',
 };
+
+/** What delete-deployment keeps on purpose: images and their snapshots (functions/images). */
+const KEPT_TYPES = new Set(['image', 'snapshot']);
 
 type StepErrors = Record<string, { Error?: string; Cause?: string } | undefined>;
 
@@ -391,8 +436,13 @@ export async function checkLeftovers(
   ctx: DeploymentContext,
   errors: StepErrors,
   round: Round = {},
+  keepLogs = false,
 ): Promise<{ settled: boolean; resources: InventoryItem[] }> {
-  const resources = await listResources(ctx, { thorough: true });
+  // A log group the spec keeps (`keepLogs`) is meant to outlive the deployment: not a leftover. Nor are the
+  // deployment's images and their snapshots: delete-deployment keeps them (images delete, or delete --with-images).
+  const resources = (await listResources(ctx, { thorough: true })).filter(
+    (item) => !(keepLogs && item.type === 'log-group') && !KEPT_TYPES.has(item.type),
+  );
   const last = round.attempt === undefined || isLastRound(round);
   if (resources.length > 0 && !last) return { settled: false, resources };
   const failed = failedSteps(errors);

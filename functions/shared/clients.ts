@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -15,6 +16,8 @@ export interface AwsClients {
   readonly sts: STSClient;
   readonly quotas: ServiceQuotasClient;
   readonly tagging: ResourceGroupsTaggingAPIClient;
+  /** CloudWatch Logs: the cluster's log group. */
+  readonly logs: CloudWatchLogsClient;
 }
 
 export interface AssumeRoleTarget {
@@ -44,7 +47,8 @@ type ClientCustomizer = (
     | SSMClient
     | STSClient
     | ServiceQuotasClient
-    | ResourceGroupsTaggingAPIClient,
+    | ResourceGroupsTaggingAPIClient
+    | CloudWatchLogsClient,
 ) => void;
 
 interface ClientSettings {
@@ -99,6 +103,9 @@ function buildClients(region: string, credentials?: Credentials | CredentialsPro
     },
     get tagging() {
       return lazy('tagging', () => new ResourceGroupsTaggingAPIClient(config));
+    },
+    get logs() {
+      return lazy('logs', () => new CloudWatchLogsClient(config));
     },
   };
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const lambdaEnvironment = z
   .object({
     COMMAND_OUTPUT_BUCKET: z.string().min(3).optional(),
+    // The stack's KMS key for the clusters' log groups (infra); unset in local mode and in SaaS mode.
+    LOGS_KMS_KEY_ARN: z.string().startsWith('arn:').optional(),
     // Set by Lambda itself: the function's (the stack's) region, where the customers registry is.
     AWS_REGION: z
       .string()

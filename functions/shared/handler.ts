@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
@@ -128,14 +129,15 @@ function timeoutWarning(): MiddlewareObj {
     before: function timeoutWarningBefore(request: Request) {
       const remaining = request.context?.getRemainingTimeInMillis?.();
       if (typeof remaining !== 'number' || !Number.isFinite(remaining)) return;
+      // Bound to this invocation's async context: a fake clock (local mode) calls timers outside it.
       const timer = setTimeout(
-        () => {
+        AsyncResource.bind(() => {
           const now = Date.now();
           logger.error('function is about to time out', {
             remainingMs: TIMEOUT_WARNING_MS,
             waitingFor: callsInFlight().map((call) => ({ call: call.call, forMs: now - call.since })),
           });
-        },
+        }),
         Math.max(0, remaining - TIMEOUT_WARNING_MS),
       );
       timer.unref?.();

@@ -43,7 +43,14 @@ function sinkConsole(original: Console): Console {
     if (sink) sink(String(line));
     else if (inLambda()) original.log(line);
   };
-  return { log: write, debug: write, info: write, warn: write, error: write, trace: write } as unknown as Console;
+  return {
+    log: write,
+    debug: write,
+    info: write,
+    warn: write,
+    error: write,
+    trace: write,
+  } as unknown as Console;
 }
 
 /** Powertools keeps its console in a field the types do not expose; ours routes lines to the sink. */

@@ -2,9 +2,9 @@ import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
 
 /**
- * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 15 s at EC2's
+ * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 10 s at EC2's
  * RunInstances rate (2 a second; LAUNCH_BUDGET_SECONDS in functions/instances), so the spec's largest fleet, 2,003
- * nodes, takes about 70 runs; 300 leaves room for heavy throttling.
+ * nodes, takes about 100 runs; 300 leaves room for heavy throttling.
  */
 const LAUNCH_MAX_RUNS = 300;
 
@@ -183,7 +183,7 @@ function natGatewayAndFleet(next: string) {
           ),
           'Launch instances': task('Instances', {
             comment:
-              "RunInstances per node with a ClientToken, so a redrive never launches twice; at EC2's RunInstances rate (2 a second), for at most 15 s a run, then it answers how many nodes are left and runs again.",
+              "RunInstances per node with a ClientToken, so a redrive never launches twice; at EC2's RunInstances rate (2 a second), for at most 10 s a run, then it answers how many nodes are left and runs again.",
             parameters: {
               action: 'launch',
               'privateSubnetId.$': '$.network.privateSubnetId',

@@ -7,7 +7,12 @@ import { parallel, poll, pollStart, type States, task } from './dsl.js';
  * Cassandra is set up again on its blank instance-store disks and started, the other services start, and the
  * health checks of create-deployment run. Every step is idempotent: run it again to resume.
  */
-export function startDeployment(): { Comment: string; StartAt: string; States: States; TimeoutSeconds: number } {
+export function startDeployment(): {
+  Comment: string;
+  StartAt: string;
+  States: States;
+  TimeoutSeconds: number;
+} {
   const startFleet = {
     startAt: 'Start instances',
     states: {

@@ -9,7 +9,12 @@ import { poll, pollStart, type States, task } from './dsl.js';
  * Cassandra's data is on instance-store NVMe, which does not survive a stop: the CLI and the API refuse a stop
  * without `--force` (src/core/day2.ts), before this machine starts.
  */
-export function stopDeployment(): { Comment: string; StartAt: string; States: States; TimeoutSeconds: number } {
+export function stopDeployment(): {
+  Comment: string;
+  StartAt: string;
+  States: States;
+  TimeoutSeconds: number;
+} {
   return {
     Comment:
       'Stops a Capillaries deployment: services in order (Cassandra drained last), then the instances, then the NAT gateway is deleted. Run it again to resume.',

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { MachineName } from '../core/catalogue.js';
 import { createDeployment } from './create-deployment.js';
 import { deleteDeployment } from './delete-deployment.js';
+import { createImages, deleteImages } from './images-machines.js';
 import { startDeployment } from './start-deployment.js';
 import { stopDeployment } from './stop-deployment.js';
 
@@ -12,6 +13,8 @@ export const MACHINES: Record<MachineName, () => object> = {
   'delete-deployment': deleteDeployment,
   'stop-deployment': stopDeployment,
   'start-deployment': startDeployment,
+  'images-create': createImages,
+  'images-delete': deleteImages,
 };
 
 export const machinePath = (name: MachineName) =>

@@ -48,6 +48,7 @@ import { runInVirtualTime } from '../sim/clock.js';
 import type { FaultRule } from '../sim/faults.js';
 import { openAccount } from '../sim/services/index.js';
 import { setVcpuQuota } from '../sim/services/quotas.js';
+import { DEFAULT_DOCUMENT_SECONDS, DOCUMENT_SECONDS } from '../sim/services/ssm.js';
 
 /**
  * capideploy's `deployment_create`, driven over the same simulated account as our state machines: the same call
@@ -76,11 +77,19 @@ import { setVcpuQuota } from '../sim/services/quotas.js';
  * - §4.1 / §3.5: each SSH script is one connection that returns when the script ends; a role's scripts are our one
  *   document for that role and phase (capi-<role>-install / -configure, the same documents and DOCUMENT_SECONDS our
  *   workflow sends), sent to ONE instance per SendCommand (capideploy has one session per host) and awaited by
- *   GetCommandInvocation every 1 s (an SSH session reports the end at once; 1 s is capideploy's own finest poll).
+ *   GetCommandInvocation every 1 s (an SSH session reports the end at once; 1 s is capideploy's own finest poll),
+ *   from the document's run time on (DOCUMENT_SECONDS: it cannot end sooner), which gives the same virtual time
+ *   as asking every second from the start without a hundred calls per script.
  * - §1.2 stop_services "cass*": `systemctl stop cassandra` has no document of ours (capi-cassandra-configure stops
  *   and starts Cassandra itself); modelled as one SSH round trip per node, 1 s, no AWS call, in the same fan-out.
  * - §1.1 check_cassandra_status: one nodetool status on one Cassandra node, single attempt: capi-health-check with
  *   Check=cassandra and ExpectedNodes=N on the first node.
+ *
+ * - Throttling: capideploy's per-instance polls (33 describes a second at 1 s each) outrun EC2's describe bucket
+ *   (20 a second) from a hundred-odd nodes up, and its Go SDK gives up after 3 attempts: real capideploy would fail
+ *   create_instances there. The baseline instead retries a RequestLimitExceeded until it passes (SDK-style backoff,
+ *   0.5 s doubling to 20 s, full jitter), which only makes it faster and sturdier than capideploy: our ratio to it
+ *   is conservative.
  *
  * Not modelled, and why: capideploy uses a pre-existing instance profile and adds it to the bastion and daemons
  * with AssociateIamInstanceProfile after launch (§2.3 step 9); SSM needs a profile on every node, so the profile
@@ -121,6 +130,28 @@ export interface BaselineResult {
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 class ChainFailed extends Error {}
+
+/** The backoff's jitter: seeded, so a baseline run replays. */
+let jitterState = 0x9e3779b9;
+function jitter(): number {
+  jitterState = (Math.imul(jitterState, 1664525) + 1013904223) >>> 0;
+  return jitterState / 4_294_967_296;
+}
+
+/** A client whose `send` retries RequestLimitExceeded until it passes (see "Throttling" above). */
+function persistent<C extends { send: (command: any) => Promise<any> }>(client: C): C {
+  const send = async (command: unknown) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await client.send(command);
+      } catch (error) {
+        if ((error as Error).name !== 'RequestLimitExceeded') throw error;
+        await sleep(jitter() * Math.min(20, 0.5 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  };
+  return new Proxy(client, { get: (target, key) => (key === 'send' ? send : Reflect.get(target, key)) });
+}
 
 /** Polls `check` every `every` s until it answers true, failing after `timeout` s (§2.2). */
 async function pollUntil(what: string, every: number, timeout: number, check: () => Promise<boolean>) {
@@ -183,11 +214,13 @@ class Capideploy {
     readonly plan: Plan,
     readonly clients: AwsClients,
     readonly setup: { amiId: string; instanceProfileArn: string },
-  ) {}
-
-  private get ec2() {
-    return this.clients.ec2;
+  ) {
+    this.ec2 = persistent(clients.ec2);
+    this.ssm = persistent(clients.ssm);
   }
+
+  private readonly ec2: AwsClients['ec2'];
+  private readonly ssm: AwsClients['ssm'];
 
   /** §2.3 step 1: the bastion's and the NAT gateway's EIPs, looked up by Name, allocated if missing. */
   async createFloatingIps() {
@@ -215,7 +248,7 @@ class Capideploy {
     await ec2.send(new DescribeVpcsCommand({ Filters: byName(`${dep}_network`) }));
     const vpc = await ec2.send(
       new CreateVpcCommand({
-        CidrBlock: '10.5.0.0/16',
+        CidrBlock: plan.network.vpcCidr,
         TagSpecifications: tagSpec(plan, 'vpc', `${dep}_network`),
       }),
     );
@@ -225,9 +258,10 @@ class Capideploy {
       const seen = await ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
       return seen.Vpcs?.[0]?.State === 'available';
     });
+    // capideploy's sample has a /24 private subnet (§2.3); the plan's is as large as the fleet needs.
     for (const [kind, cidr] of [
-      ['private', '10.5.0.0/24'],
-      ['public', '10.5.1.0/24'],
+      ['private', plan.network.privateSubnetCidr],
+      ['public', plan.network.publicSubnetCidr],
     ] as const) {
       const name = `${dep}_${kind}_subnet`;
       await ec2.send(new DescribeSubnetsCommand({ Filters: byName(name) }));
@@ -394,7 +428,9 @@ class Capideploy {
       });
       if (node.role === 'bastion') {
         // capideploy passes PublicIp; the simulator (as EC2 for a VPC address) takes the AllocationId.
-        await ec2.send(new AssociateAddressCommand({ InstanceId: id, AllocationId: this.network.bastionEip }));
+        await ec2.send(
+          new AssociateAddressCommand({ InstanceId: id, AllocationId: this.network.bastionEip }),
+        );
       }
     });
   }
@@ -407,7 +443,7 @@ class Capideploy {
       PING_INTERVAL_SECONDS,
       PING_INTERVAL_SECONDS * (tries - 1),
       async () => {
-        const seen = await this.clients.ssm.send(
+        const seen = await this.ssm.send(
           new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }),
         );
         return seen.InstanceInformationList?.[0]?.PingStatus === 'Online';
@@ -440,7 +476,7 @@ class Capideploy {
   /** One SSH script on one node: SendCommand of our document to that instance, awaited (§4.1). */
   private async runScript(node: NodePlan, document: string, extra: Record<string, string[]> = {}) {
     const id = this.instances.get(node.name)!;
-    const sent = await this.clients.ssm.send(
+    const sent = await this.ssm.send(
       new SendCommandCommand({
         DocumentName: document,
         InstanceIds: [id],
@@ -452,10 +488,12 @@ class Capideploy {
       }),
     );
     const commandId = sent.Command!.CommandId!;
+    // The session cannot end before the script has run (its DOCUMENT_SECONDS): ask from then on, every second.
+    await sleep(DOCUMENT_SECONDS[document] ?? DEFAULT_DOCUMENT_SECONDS);
     for (;;) {
       await sleep(SESSION_POLL_SECONDS);
       try {
-        const seen = await this.clients.ssm.send(
+        const seen = await this.ssm.send(
           new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }),
         );
         if (seen.Status === 'Success') return;
@@ -508,6 +546,7 @@ export async function runCapideployBaseline(
   spec: DeploymentSpec,
   options: { faults?: FaultRule[]; seed?: number } = {},
 ): Promise<BaselineResult> {
+  jitterState = 0x9e3779b9;
   const account = openAccount(null, {
     documents: loadDocuments(),
     faults: options.faults,

@@ -3,6 +3,7 @@ import { stopDataLoss } from '../core/day2.js';
 import { parseCause } from '../core/errors.js';
 import type { ExecutionRecord } from '../core/execution-record.js';
 import type { InventoryItem } from '../core/inventory.js';
+import { planDeployment } from '../core/spec/plan.js';
 import type { DeploymentSpec } from '../core/spec/schema.js';
 import { estimateCost } from '../cost/estimate.js';
 import {
@@ -15,7 +16,6 @@ import {
 } from '../local/local-mode.js';
 import { checkStateDir, lockStateDir } from '../local/store.js';
 import { describeFailure } from '../report/format.js';
-import { planDeployment } from '../core/spec/plan.js';
 import { healthResults } from '../report/rows.js';
 import { EXIT, faultsOf, type GlobalOptions } from './options.js';
 import { costJson, costTable, listLine, progressPrinter, resourceTable, summaryLines } from './output.js';
@@ -23,7 +23,7 @@ import { BadInput, checkDeploymentName } from './spec-file.js';
 
 const say = (line: string) => console.log(line);
 
-function session(
+export function session(
   options: GlobalOptions,
   writable = false,
   spec?: DeploymentSpec,
@@ -38,7 +38,7 @@ function session(
 }
 
 /** The operations a local run can be: one per state machine. */
-type Operation = 'create' | 'delete' | 'stop' | 'start';
+type Operation = 'create' | 'delete' | 'stop' | 'start' | 'images-create' | 'images-delete';
 
 /** The `--json` object of create, delete, stop and start; its field names are a promise to scripts. */
 export function runJson(
@@ -67,7 +67,7 @@ export function runJson(
 /** Exit codes of a run stopped by SIGINT or SIGTERM, as a shell reports them (128 + signal number). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
-async function runAndReport(
+export async function runAndReport(
   options: GlobalOptions,
   machine: MachineName,
   spec: DeploymentSpec,
@@ -153,7 +153,7 @@ function readyLines(record: ExecutionRecord): string[] {
   return ['health checks:', ...health, ...endpoints];
 }
 
-function specOf(options: GlobalOptions, name: string): DeploymentSpec {
+export function specOf(options: GlobalOptions, name: string): DeploymentSpec {
   checkDeploymentName(name);
   checkStateDir(options.stateDir, { create: false });
   const spec = loadDeploymentSpec(options.stateDir, name);
@@ -166,13 +166,47 @@ function specOf(options: GlobalOptions, name: string): DeploymentSpec {
   return spec;
 }
 
+/**
+ * `delete <name> --with-images`: the images-delete machine first (deregister, delete snapshots), then the caller runs
+ * delete-deployment. False (exit code 1, the failure printed) when the images could not all be deleted: the
+ * deployment is then left as it was, and the same command resumes.
+ */
+async function deleteImagesFirst(options: GlobalOptions, spec: DeploymentSpec): Promise<boolean> {
+  const faults = faultsOf(options, spec);
+  checkStateDir(options.stateDir, { create: false });
+  const unlock = lockStateDir(options.stateDir, `images delete ${spec.name}`);
+  try {
+    const local = session(options, true, spec, faults);
+    if (!options.json) say(`images delete ${spec.name} (before the deployment: --with-images)`);
+    const record = await runLocalExecution(local, 'images-delete', spec);
+    local.account.close();
+    if (record.status === 'SUCCEEDED') {
+      if (!options.json) say(`images deleted: ${JSON.stringify(record.output)}`);
+      return true;
+    }
+    if (options.json) {
+      say(JSON.stringify(runJson(record, 'images-delete', [], local.account.iamEvaluation), null, 2));
+    } else if (record.failure) {
+      for (const line of describeFailure(record.failure)) say(line);
+    }
+    process.exitCode = EXIT.failed;
+    return false;
+  } finally {
+    unlock();
+  }
+}
+
 /** The commands of local mode: the same state machines and handlers, against the simulated account. */
 export function localCommands() {
   return {
     create: (spec: DeploymentSpec, options: GlobalOptions) =>
       runAndReport(options, 'create-deployment', spec),
-    delete: (name: string, options: GlobalOptions) =>
-      runAndReport(options, 'delete-deployment', specOf(options, name)),
+    /** With `withImages`, the deployment's images and snapshots go first (images-delete); else they are kept. */
+    async delete(name: string, options: GlobalOptions & { withImages?: boolean }) {
+      const spec = specOf(options, name);
+      if (options.withImages && !(await deleteImagesFirst(options, spec))) return;
+      return runAndReport(options, 'delete-deployment', spec);
+    },
     /** Stops services in order and the instances; refused without `force` when Cassandra data would be lost. */
     stop(name: string, options: GlobalOptions & { force?: boolean }) {
       const spec = specOf(options, name);

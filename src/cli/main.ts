@@ -1,5 +1,6 @@
 import type { DescribeExecutionOutput } from '@aws-sdk/client-sfn';
 import { Command, Option } from 'commander';
+import { LOG_SOURCE_NAMES } from '../core/cluster-logs.js';
 import { parseCause } from '../core/errors.js';
 import type { InventoryItem } from '../core/inventory.js';
 import { planDeployment } from '../core/spec/plan.js';
@@ -9,10 +10,12 @@ import { awsClients } from './aws-clients.js';
 import { type AwsDeps, type AwsOptions, awsCommands, machinesOf } from './aws-commands.js';
 import { consoleCommand } from './console-command.js';
 import { type CustomerDeps, customerCommands } from './customer-commands.js';
+import { imagesCommand } from './images-command.js';
+import { awsLogsSource, type LogsOptions, localLogsSource, showLogs } from './logs-command.js';
 import { DEFAULT_STATE_DIR, EXIT, type GlobalOptions } from './options.js';
 import { planLines } from './output.js';
 import { awsReportCommands, reportCommands } from './report-commands.js';
-import { BadInput, readSpecFile } from './spec-file.js';
+import { BadInput, checkDeploymentName, readSpecFile } from './spec-file.js';
 
 /**
  * The `capi-deploy` program. Every command that runs or inspects a deployment works in two modes: `--local` (the
@@ -152,8 +155,17 @@ export function buildProgram(deps: MainDeps = {}): Command {
     ),
   )
     .option('--no-wait', 'AWS mode: start the execution and return without following it')
-    .action(async (name: string, options: RunOptions) => {
+    .option(
+      '--with-images',
+      "also deregister the deployment's images and delete their snapshots (kept otherwise)",
+    )
+    .action(async (name: string, options: RunOptions & { withImages?: boolean }) => {
       checkMode(options);
+      if (options.withImages && !options.local) {
+        throw new BadInput([
+          "--with-images runs in local mode only for now (add --local); on AWS, start an execution of the stack's images-delete state machine first",
+        ]);
+      }
       return options.local
         ? (await local()).delete(name, options)
         : awsCommands(aws(options)).delete(name, options);
@@ -182,6 +194,7 @@ export function buildProgram(deps: MainDeps = {}): Command {
     if (!options.local) throw new BadInput([localOnly('start')]);
     return (await local()).start(name, options);
   });
+  imagesCommand(program, { withRunOptions, checkMode });
   withAwsOptions(
     withRunOptions(
       program.command('list').description('list deployments with their resource counts and hourly cost'),
@@ -202,6 +215,36 @@ export function buildProgram(deps: MainDeps = {}): Command {
       ? (await local()).status(name, options)
       : awsCommands(aws(options)).status(name, options);
   });
+  withLocalOptions(
+    program
+      .command('logs <name>')
+      .description(
+        "the cluster's logs from CloudWatch Logs (group /capideploy/<name>, one stream per node and source), merged by time",
+      ),
+  )
+    .option('--node <node>', 'only this node: cass001, daemon002, bastion, rabbitmq, prometheus')
+    .option('--source <source>', `only this source: ${LOG_SOURCE_NAMES.join(', ')}`)
+    .option('--since <when>', 'only lines from this long ago (90s, 15m, 2h, 7d) or since an ISO date')
+    .option('--grep <text>', 'only lines containing this text')
+    .option('--follow', 'go on printing new lines until Ctrl-C (AWS: StartLiveTail; local: polls)')
+    .option(
+      '--region <region>',
+      "AWS mode: the deployment's region (default: the AWS SDK default region chain)",
+    )
+    .action(async (name: string, options: GlobalOptions & LogsOptions & { region?: string }) => {
+      checkDeploymentName(name);
+      const stop = new AbortController();
+      const interrupt = () => stop.abort();
+      process.once('SIGINT', interrupt);
+      try {
+        const source = options.local
+          ? await localLogsSource(options.stateDir, name, 2_000, stop.signal)
+          : await awsLogsSource(options.region, stop.signal);
+        await showLogs(name, options, source);
+      } finally {
+        process.off('SIGINT', interrupt);
+      }
+    });
   withLocalOptions(
     program
       .command('terminate <deployment> <node...>')
@@ -227,7 +270,7 @@ export function buildProgram(deps: MainDeps = {}): Command {
         'print the steps of an execution (or of the latest one of a deployment): start, duration, retries, outcome; the failure first',
       ),
   )
-    .option('--logs', "under each step, the log lines of its Lambda runs (local mode records them)")
+    .option('--logs', 'under each step, the log lines of its Lambda runs (local mode records them)')
     .action(async (name: string, options: ShowOptions) => (await shows(options)).history(name, options));
   withPollOption(
     showCommand(

@@ -24,6 +24,7 @@ const FUNCTIONS = [
   'HealthCheck',
   'Inventory',
   'FleetPower',
+  'Images',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -53,6 +54,7 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   HealthCheck: 60,
   Inventory: 60,
   FleetPower: 60,
+  Images: 60,
 };
 
 /** The substitution key of a function's ARN: `DeploymentPlan` -> `DeploymentPlanFunctionArn`. */
@@ -70,12 +72,17 @@ const MACHINE_NAMES = [
   'delete-deployment',
   'stop-deployment',
   'start-deployment',
+  'images-create',
+  'images-delete',
 ] as const;
 type MachineName = (typeof MACHINE_NAMES)[number];
 
 /** `CapiDeploy-create-deployment` or `create-deployment` → `create-deployment`; other names unchanged. */
 function machineBaseName(machine: string): string {
-  const known = /(?:^|-)(create-deployment|delete-deployment|stop-deployment|start-deployment)$/.exec(machine);
+  const known =
+    /(?:^|-)(create-deployment|delete-deployment|stop-deployment|start-deployment|images-create|images-delete)$/.exec(
+      machine,
+    );
   return known ? known[1] : machine;
 }
 

@@ -3,7 +3,7 @@ import type { Role } from './spec/flavors.js';
 /**
  * The cluster's logs in CloudWatch Logs: one log group per deployment, `/capideploy/<deployment>`, one stream per
  * node and source, `<node>/<source>` (`cass002/cassandra`). The CloudWatch agent on every node ships the files below
- * (provisioning-docs/capi-cloudwatch-agent-*.yaml writes its configuration from this table); local mode's simulated
+ * (provisioning-docs/capi-cloudwatch-agent.yaml writes its configuration from this table); local mode's simulated
  * nodes write the same streams; `capi-deploy logs` reads them; a failed provisioning step's cause names them.
  */
 
@@ -53,7 +53,12 @@ export const LOG_SOURCES: readonly LogSource[] = [
     roles: ['bastion'],
     what: 'the nginx access log',
   },
-  { source: 'nginx-error', path: '/var/log/nginx/error.log', roles: ['bastion'], what: 'the nginx error log' },
+  {
+    source: 'nginx-error',
+    path: '/var/log/nginx/error.log',
+    roles: ['bastion'],
+    what: 'the nginx error log',
+  },
   {
     source: 'prometheus',
     path: '/var/log/prometheus/prometheus.log',

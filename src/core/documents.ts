@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { logGroupName, sourcesOf } from './cluster-logs.js';
 import { stripTrailingSlashes } from './parameter-rules.js';
 import type { NodePlan, Plan, PrometheusTarget } from './spec/plan.js';
 import type { DeploymentSpecSchema } from './spec/schema.js';
@@ -20,6 +21,7 @@ const PROVISIONING_DOCUMENTS = [
   'capi-cassandra-configure',
   'capi-daemon-install',
   'capi-daemon-configure',
+  'capi-cloudwatch-agent',
   'capi-health-check',
   'capi-services-stop',
   'capi-services-start',
@@ -68,6 +70,15 @@ const targetsOf = (plan: Plan, job: PrometheusTarget['job']) =>
   plan.prometheusTargets
     .filter((target) => target.job === job)
     .map((target) => target.target)
+    .join(',');
+
+/**
+ * The `LogFiles` of capi-cloudwatch-agent for a node of `role`: its sources (src/core/cluster-logs.ts) as
+ * `source=path` pairs, comma-separated. The same for every node of the role, so one command per role.
+ */
+const logFilesOf = (role: NodePlan['role']) =>
+  sourcesOf(role)
+    .map((entry) => `${entry.source}=${entry.path}`)
     .join(',');
 
 function requireRole(ctx: ParameterContext, document: string, roles: NodePlan['role'][]): void {
@@ -152,6 +163,11 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
       WriterWorkers: String(ctx.plan.daemon.dbWriters),
     };
   },
+  // Every role; the node's name (its stream prefix) the script reads from its Name tag in the instance metadata.
+  'capi-cloudwatch-agent': ({ plan, node }) => ({
+    LogGroupName: logGroupName(plan.deployment),
+    LogFiles: logFilesOf(node.role),
+  }),
   // `Check` comes from the orchestration step; these make each check fail when the cluster is incomplete. Only the
   // jobs capi-prometheus-configure scrapes are expected up.
   'capi-health-check': ({ plan }) => ({

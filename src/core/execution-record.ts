@@ -65,7 +65,8 @@ type Failure = NonNullable<ExecutionRecord['failure']>;
  * second. Groups: operation, deployment, stamp, number. A deployment name has no capital letter, so the stamp
  * always tells where it ends.
  */
-export const LOCAL_EXECUTION_NAME = /^(create|delete|stop|start)-([a-z0-9-]+)-(\d{8}T\d{6}Z)(?:-(\d+))?$/;
+export const LOCAL_EXECUTION_NAME =
+  /^(images-create|images-delete|create|delete|stop|start)-([a-z0-9-]+)-(\d{8}T\d{6}Z)(?:-(\d+))?$/;
 
 /** The last item that passes `test`. */
 export const lastOf = <T>(items: T[], test: (item: T) => boolean): T | undefined => {

@@ -148,6 +148,17 @@ export const RULES = {
     description: 'one of bastion, rabbitmq, prometheus, cassandra, daemon',
     example: 'daemon',
   },
+  logGroupName: {
+    pattern: anchored('/capideploy/[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?'),
+    description: "a deployment's log group /capideploy/<deployment> such as /capideploy/sample",
+    example: '/capideploy/sample',
+  },
+  logFiles: {
+    pattern: anchored(list('[a-z0-9-]+=[A-Za-z0-9_./*@-]+')),
+    description:
+      'comma-separated log sources <source>=<path glob> such as cassandra=/var/log/cassandra/system.log',
+    example: 'cassandra=/var/log/cassandra/system.log,ssm=/var/lib/amazon/ssm/*/std*',
+  },
 } as const satisfies Record<string, ParameterRule>;
 
 export type RuleName = keyof typeof RULES;
@@ -185,6 +196,8 @@ export const DOCUMENT_PARAMETER_RULES = {
   ExpectedNodes: 'expectedNodes',
   ExpectedTargets: 'expectedTargets',
   Role: 'nodeRole',
+  LogGroupName: 'logGroupName',
+  LogFiles: 'logFiles',
 } as const satisfies Record<string, RuleName>;
 
 export type DocumentParameterName = keyof typeof DOCUMENT_PARAMETER_RULES;

@@ -140,9 +140,24 @@ const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'iam:ListAttachedRolePolicies',
     'iam:DetachRolePolicy',
     'iam:DeleteRole',
+    // The cluster's log group (/capideploy/<deployment>): created with retention and KMS key, deleted on delete.
+    'logs:DescribeLogGroups',
+    'logs:CreateLogGroup',
+    'logs:PutRetentionPolicy',
+    'logs:DeleteLogGroup',
   ],
   Instances: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:TerminateInstances'],
   FleetPower: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:StopInstances', 'ec2:StartInstances'],
+  // images create / list / delete (functions/images): one AMI per node, its snapshots tagged on create.
+  Images: [
+    'sts:AssumeRole',
+    'ec2:DescribeInstances',
+    'ec2:DescribeImages',
+    'ec2:DescribeSnapshots',
+    'ec2:CreateImage',
+    'ec2:DeregisterImage',
+    'ec2:DeleteSnapshot',
+  ],
   BastionAddress: [
     'sts:AssumeRole',
     'ec2:DescribeInstances',
@@ -181,9 +196,13 @@ const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'ec2:DescribeInstances',
     'ec2:DescribeVolumes',
     'ec2:DescribeNetworkInterfaces',
+    // The deployment's images and snapshots (images create), listed and priced by list and status.
+    'ec2:DescribeImages',
+    'ec2:DescribeSnapshots',
     'iam:GetRole',
     'iam:GetInstanceProfile',
     'tag:GetResources',
+    'logs:DescribeLogGroups',
   ],
   DeploymentsApi: [
     'states:StartExecution',
@@ -225,6 +244,8 @@ const IMPLIED_ACTIONS: Record<string, readonly string[]> = {
   'ec2:CreateNatGateway': ['ec2:CreateTags'],
   'ec2:CreateSecurityGroup': ['ec2:CreateTags'],
   'ec2:CreateVolume': ['ec2:CreateTags'],
+  // CreateImage tags the image and its snapshots on create (TagSpecifications image and snapshot).
+  'ec2:CreateImage': ['ec2:CreateTags'],
   // Launching with an instance profile passes its role to EC2.
   'ec2:RunInstances': ['ec2:CreateTags', 'iam:PassRole'],
   'ec2:AssociateIamInstanceProfile': ['iam:PassRole'],
@@ -234,6 +255,8 @@ const IMPLIED_ACTIONS: Record<string, readonly string[]> = {
   'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
   // PutParameter with Tags is also authorized as AddTagsToResource.
   'ssm:PutParameter': ['ssm:AddTagsToResource'],
+  // CreateLogGroup with tags is also authorized as TagResource on the new group.
+  'logs:CreateLogGroup': ['logs:TagResource'],
 };
 
 /**
@@ -251,7 +274,16 @@ const REQUEST_TAGGED: Conditions = tagged(`aws:RequestTag/${OPERATOR_TAG_KEY}`);
 /** On change or delete: the resource must carry `DeploymentOperator=capideploy`. */
 const RESOURCE_TAGGED: Conditions = tagged(`aws:ResourceTag/${OPERATOR_TAG_KEY}`);
 
-const ec2Arn = (type: string) => `arn:{partition}:ec2:*:{account}:${type}/*`;
+/** Images and snapshots have no account in their ARN (Service Authorization Reference: `…:ec2:<region>::image/<id>`). */
+const ec2Arn = (type: string) =>
+  type === 'image' || type === 'snapshot'
+    ? `arn:{partition}:ec2:*::${type}/*`
+    : `arn:{partition}:ec2:*:{account}:${type}/*`;
+/** The clusters' log groups (`/capideploy/<deployment>`, src/core/cluster-logs.ts), in any region. */
+const CLUSTER_LOG_GROUPS = 'arn:{partition}:logs:*:{account}:log-group:/capideploy/*';
+const CLUSTER_LOGS_WHY =
+  "only the clusters' log groups (/capideploy/<deployment>), in the deployment's region: created tagged, then retention and delete";
+
 const ANY: Scope = {
   resources: ['*'],
   why: 'the action supports no resource-level permissions (Service Authorization Reference), so Resource must be "*"',
@@ -307,6 +339,11 @@ const EC2_ACTIONS: Record<string, { created?: string[]; tagged?: string[]; untag
   AttachVolume: { tagged: ['volume', 'instance'] },
   DetachVolume: { tagged: ['volume', 'instance'] },
   DeleteVolume: { tagged: ['volume'] },
+  // images create: the image and its snapshots are created tagged, from a tagged instance; images delete:
+  // only tagged images and snapshots (the deployment's; an image or snapshot id does not name an account).
+  CreateImage: { created: ['image', 'snapshot'], tagged: ['instance'] },
+  DeregisterImage: { tagged: ['image'] },
+  DeleteSnapshot: { tagged: ['snapshot'] },
   // Called directly only to mark provisioned instances with `capideploy:<document>` tags.
   CreateTags: { tagged: ['instance'] },
 };
@@ -493,6 +530,15 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
     },
   ],
   'tag:GetResources': [ANY],
+  'logs:DescribeLogGroups': [ANY],
+  'logs:CreateLogGroup': [
+    { resources: [CLUSTER_LOG_GROUPS], conditions: REQUEST_TAGGED, why: CLUSTER_LOGS_WHY },
+  ],
+  'logs:TagResource': [
+    { resources: [CLUSTER_LOG_GROUPS], conditions: REQUEST_TAGGED, why: CLUSTER_LOGS_WHY },
+  ],
+  'logs:PutRetentionPolicy': [{ resources: [CLUSTER_LOG_GROUPS], why: CLUSTER_LOGS_WHY }],
+  'logs:DeleteLogGroup': [{ resources: [CLUSTER_LOG_GROUPS], why: CLUSTER_LOGS_WHY }],
   'sts:AssumeRole': [
     {
       resources: [`arn:{partition}:iam::*:role/${OPERATOR_ROLE_PREFIX}*`],

@@ -41,6 +41,12 @@ export const PHASES = {
     { document: 'capi-prometheus-install', roles: ['prometheus'] },
     { document: 'capi-cassandra-install', roles: ['cassandra'] },
     { document: 'capi-daemon-install', roles: ['daemon'] },
+    // The same document on every role, with the role's log files: one SendCommand per role (sendPhase groups the
+    // nodes of a step by identical parameters).
+    {
+      document: 'capi-cloudwatch-agent',
+      roles: ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
+    },
   ],
   'configure-cassandra': [{ document: 'capi-cassandra-configure', roles: ['cassandra'] }],
   'cassandra-status': [check('cassandra', 'cassandra')],
@@ -92,6 +98,7 @@ export const DOCUMENT_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   'capi-cassandra-configure': 3600,
   'capi-daemon-install': 2400,
   'capi-daemon-configure': 600,
+  'capi-cloudwatch-agent': 600,
   'capi-health-check': 300,
   'capi-services-stop': 900,
   'capi-services-start': 600,

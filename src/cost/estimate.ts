@@ -4,8 +4,10 @@ import {
   HOURS_PER_MONTH,
   INSTANCE_HOURLY_USD,
   isPricedRegion,
+  LOGS_STORAGE_GB_MONTH_USD,
   NAT_GATEWAY_HOURLY_USD,
   PUBLIC_IPV4_HOURLY_USD,
+  SNAPSHOT_GB_MONTH_USD,
 } from './prices.js';
 
 /**
@@ -118,12 +120,21 @@ function priceOf(
         return { hourlyUsd: null, note: 'volume size unknown' };
       return { hourlyUsd: round((gib * GP3_GIB_MONTH_USD[region]) / HOURS_PER_MONTH) };
     }
+    case 'log-group': {
+      // Stored bytes of the cluster's log group; one price for every region (an approximation, see prices.ts).
+      const bytes = Number(item.size ?? 0);
+      return { hourlyUsd: round(((bytes / 1e9) * LOGS_STORAGE_GB_MONTH_USD) / HOURS_PER_MONTH) };
+    }
     case 'image':
-    case 'snapshot':
-      return {
-        hourlyUsd: null,
-        note: `${item.type} storage is billed by snapshot size, which is not listed`,
-      };
+      // An AMI is billed through its snapshots, which the inventory lists (and prices) on their own.
+      return { hourlyUsd: 0, note: 'billed through its snapshots' };
+    case 'snapshot': {
+      // Standard-tier storage at the full volume size (an upper bound: AWS bills changed blocks); see prices.ts.
+      const gib = Number(item.size);
+      if (!item.size || !Number.isFinite(gib) || gib < 0)
+        return { hourlyUsd: null, note: 'snapshot size unknown' };
+      return { hourlyUsd: round((gib * SNAPSHOT_GB_MONTH_USD) / HOURS_PER_MONTH) };
+    }
     default:
       return { hourlyUsd: 0 };
   }

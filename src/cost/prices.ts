@@ -10,6 +10,12 @@
  * deployment costs. Re-check the pricing pages before budgeting, and update the date above when you do.
  */
 
+/**
+ * CloudWatch Logs storage (archived logs), USD per GB-month: the list price in US East (N. Virginia). Ingestion
+ * ($0.50/GB there) is a one-off per line, not a run rate, and is not counted.
+ */
+export const LOGS_STORAGE_GB_MONTH_USD = 0.03;
+
 /** Regions the table covers. */
 export const PRICED_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1'] as const;
 export type PricedRegion = (typeof PRICED_REGIONS)[number];
@@ -118,6 +124,16 @@ export const GP3_GIB_MONTH_USD: Readonly<Record<PricedRegion, number>> = {
   'eu-west-1': 0.088,
   'eu-central-1': 0.0952,
 };
+
+/**
+ * USD per GB-month of EBS snapshot storage, standard tier (images create: the snapshots behind each AMI). Source:
+ * Amazon EBS User Guide, "Pricing and billing for Amazon EBS snapshots archive"
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/snapshot-archive-pricing.html): standard tier $0.05 per
+ * GB-month, which is the long-standing us-east-1 list price (reference/ops-facts.md §2; the page names no region,
+ * so the same figure is used for every region: an estimate; re-check https://aws.amazon.com/ebs/pricing/). AWS
+ * bills only the changed blocks of a snapshot: the full volume size used here is an upper bound.
+ */
+export const SNAPSHOT_GB_MONTH_USD = 0.05;
 
 /** AWS bills EBS per GiB-month prorated by the hour, with a month of 730 hours. */
 export const HOURS_PER_MONTH = 730;

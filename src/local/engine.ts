@@ -319,6 +319,7 @@ export async function executeMachine(
           record: (...args: Parameters<HistoryRecorder['record']>) => {
             if (args[0].type !== 'ExecutionFailed') run.recorder.record(...args);
           },
+          addLogs: (...args: Parameters<HistoryRecorder['addLogs']>) => run.recorder.addLogs(...args),
         } as HistoryRecorder;
         started.push(executeMachine(child, params.Input, { ...childRun, recorder }).catch(() => undefined));
         const executionName = params.Name ?? `${child}-local`;

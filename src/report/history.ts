@@ -113,7 +113,9 @@ function rowLines(row: Row, depth: number, startMs: number, paint: Paint, logs =
   const logLines = logs
     ? logEntriesOf(row.steps).map((entry) => {
         const text = `${' '.repeat(23)}${indent}  ${logText(entry)}`;
-        return entry.level === 'ERROR' || entry.level === 'CRITICAL' ? paint('red', text) : paint('dim', text);
+        return entry.level === 'ERROR' || entry.level === 'CRITICAL'
+          ? paint('red', text)
+          : paint('dim', text);
       })
     : [];
   return [line, ...nodeLines(nodes, `${' '.repeat(23)}${indent}  `, paint), ...logLines];
@@ -159,7 +161,10 @@ function renderHistory(record: ExecutionRecord, options: HistoryOptions = {}): s
     lines.push(...rowLines(row, depth, record.startDate, paint, options.logs));
   }
   if (options.logs && !record.steps.some((step) => step.logs?.length)) {
-    lines.push('', `  (no log lines recorded: ${record.mode === 'aws' ? "on AWS they are in each function's log group" : 'a run from before they were recorded'})`);
+    lines.push(
+      '',
+      `  (no log lines recorded: ${record.mode === 'aws' ? "on AWS they are in each function's log group" : 'a run from before they were recorded'})`,
+    );
   }
   const health = healthResults(record.output);
   if (health.length > 0) lines.push('', 'health checks:', ...nodeLines(health, '  ', paint));

@@ -53,6 +53,8 @@ export interface ServiceSimulator<S = any> {
   initialState(): S;
   operations: Record<string, Operation<S>>;
   targetsOf?(ctx: OperationContext<S>, operation: string, input: any): string[];
+  /** A service added after state dirs existed: a snapshot without its state opens with an empty one. */
+  addedLater?: boolean;
 }
 
 export interface AccountOptions {
@@ -179,7 +181,7 @@ export class SimulatedAccount {
     simulators: ServiceSimulator[],
     options: AccountOptions = {},
   ): SimulatedAccount {
-    const names = simulators.map((simulator) => simulator.name);
+    const names = simulators.filter((simulator) => !simulator.addedLater).map((simulator) => simulator.name);
     // A writer may fold the journal into a new snapshot while we read: then read again.
     for (let attempt = 0; ; attempt++) {
       const persisted = readSnapshot(stateDir, names);

@@ -77,6 +77,8 @@ const EFFECT_SITES: Record<string, Record<string, readonly EffectField[]>> = {
     // An instance that takes longer in stopping, or in pending after a start (stop-deployment, start-deployment).
     StopInstances: ['delaySeconds'],
     StartInstances: ['delaySeconds'],
+    // An image that takes longer in pending, or ends failed (images create).
+    CreateImage: ['delaySeconds', 'finalState'],
   },
   IAM: { AddRoleToInstanceProfile: ['delaySeconds'] },
   SSM: { SendCommand: ['delaySeconds', 'finalState', 'exitCode', 'stderr', 'status'] },

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   GetResourcesCommand,
@@ -16,22 +17,26 @@ import { readSpecFile } from '../../src/cli/spec-file.js';
 
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const iamMock = mockClient(IAMClient);
+const logsMock = mockClient(CloudWatchLogsClient);
 const spec = readSpecFile(fileURLToPath(new URL('../../examples/sample.json', import.meta.url)));
 const awsError = (name: string) => Object.assign(new Error(name), { name, $metadata: {} });
 
 beforeEach(() => {
   iamMock.on(GetRoleCommand).rejects(awsError('NoSuchEntity'));
   iamMock.on(GetInstanceProfileCommand).rejects(awsError('NoSuchEntity'));
+  logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
 });
 
 afterEach(() => {
   taggingMock.reset();
   iamMock.reset();
+  logsMock.reset();
 });
 
 afterAll(() => {
   taggingMock.restore();
   iamMock.restore();
+  logsMock.restore();
 });
 
 describe('awsInventory', () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeInstancesCommand,
   DescribeNatGatewaysCommand,
@@ -39,6 +40,7 @@ const cfnMock = mockClient(CloudFormationClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const ec2Mock = mockClient(EC2Client);
 const iamMock = mockClient(IAMClient);
+const logsMock = mockClient(CloudWatchLogsClient);
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample.json', import.meta.url));
 const spec = readSpecFile(SAMPLE);
@@ -159,16 +161,17 @@ beforeEach(() => {
   const noSuchEntity = Object.assign(new Error('not found'), { name: 'NoSuchEntity' });
   iamMock.on(GetRoleCommand).rejects(noSuchEntity);
   iamMock.on(GetInstanceProfileCommand).rejects(noSuchEntity);
+  logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
-  for (const mock of [sfnMock, cfnMock, taggingMock, ec2Mock, iamMock]) mock.reset();
+  for (const mock of [sfnMock, cfnMock, taggingMock, ec2Mock, iamMock, logsMock]) mock.reset();
   process.exitCode = undefined;
 });
 
 afterAll(() => {
-  for (const mock of [sfnMock, cfnMock, taggingMock, ec2Mock, iamMock]) mock.restore();
+  for (const mock of [sfnMock, cfnMock, taggingMock, ec2Mock, iamMock, logsMock]) mock.restore();
 });
 
 const hourly = INSTANCE_HOURLY_USD['us-east-1']['c7g.large'] + 0.045;

@@ -110,8 +110,12 @@ describe('capi-deploy: flags and exit codes', () => {
       'validate',
       'create',
       'delete',
+      'stop',
+      'start',
+      'images',
       'list',
       'status',
+      'logs',
       'terminate',
       'history',
       'watch',
@@ -119,6 +123,10 @@ describe('capi-deploy: flags and exit codes', () => {
       'customers',
       'console',
     ]);
+    expect(flags('logs')).toEqual(
+      expect.arrayContaining(['--node', '--source', '--since', '--grep', '--follow', '--json', '--local']),
+    );
+    expect(flags('history')).toEqual(expect.arrayContaining(['--logs']));
     expect(flags('console')).toEqual(
       expect.arrayContaining(['--local', '--state-dir', '--port', '--faults', '--allow-changes', '--stack']),
     );
@@ -126,6 +134,11 @@ describe('capi-deploy: flags and exit codes', () => {
     const sub = (name: string) =>
       customers.commands.find((command) => command.name() === name)?.options.map((option) => option.long);
     expect(customers.commands.map((command) => command.name())).toEqual(['add', 'list', 'remove']);
+    const images = help.commands.find((command) => command.name() === 'images')!;
+    expect(images.commands.map((command) => command.name())).toEqual(['create', 'list', 'delete']);
+    expect(images.commands[0].options.map((option) => option.long)).toEqual(
+      expect.arrayContaining(['--force', '--json', '--local', '--state-dir', '--faults']),
+    );
     expect(sub('add')).toEqual(
       expect.arrayContaining(['--role-arn', '--replace', '--local', '--state-dir', '--region']),
     );

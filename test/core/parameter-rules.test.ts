@@ -119,6 +119,14 @@ const CASES: Record<keyof typeof RULES, { valid: string[]; invalid: string[] }> 
     valid: ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
     invalid: ['', 'webapi', 'daemon,bastion', 'Daemon'],
   },
+  logGroupName: {
+    valid: ['/capideploy/a', '/capideploy/my-cluster-01'],
+    invalid: ['', 'capideploy/a', '/capideploy/', '/capideploy/-a', '/aws/a', '/capideploy/a/b'],
+  },
+  logFiles: {
+    valid: ['ssm=/var/lib/amazon/ssm/*/std*', 'rabbitmq=/var/log/rabbitmq/rabbit@*.log,ssm=/x'],
+    invalid: ['', 'ssm', '=/x', 'ssm=', 'ssm=/x,', 'Ssm=/x', 'ssm=/x y', 'ssm=/x;id'],
+  },
 };
 
 const rules = Object.entries(RULES) as [keyof typeof RULES, ParameterRule][];

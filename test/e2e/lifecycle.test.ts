@@ -16,6 +16,8 @@ describe('local create and delete of the sample', () => {
       instance: 11,
       'instance-profile': 1,
       'internet-gateway': 1,
+      // The cluster's log group /capideploy/sample (issue 16).
+      'log-group': 1,
       natgateway: 1,
       parameter: 3,
       role: 1,

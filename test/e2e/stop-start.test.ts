@@ -24,7 +24,12 @@ const DENIED: Record<string, string> = { EC2: 'UnauthorizedOperation', SSM: 'Acc
 
 /** Every mutating operation each machine performs; a clean run must call no other (checked below). */
 const STOP_OPERATIONS = ['SSM:SendCommand', 'EC2:DeleteNatGateway', 'EC2:StopInstances'];
-const START_OPERATIONS = ['EC2:StartInstances', 'EC2:CreateNatGateway', 'EC2:ReplaceRoute', 'SSM:SendCommand'];
+const START_OPERATIONS = [
+  'EC2:StartInstances',
+  'EC2:CreateNatGateway',
+  'EC2:ReplaceRoute',
+  'SSM:SendCommand',
+];
 
 const isMutating = (operation: string) =>
   /:(Create|Delete|Run|Stop|Start|Replace|Attach|Associate|Authorize|Put|Add|Send)/.test(operation) &&
@@ -80,7 +85,9 @@ describe('capi-deploy stop and start (local mode, CLI)', () => {
     output.out.length = 0;
     expect(await main(['status', 'sample', '--local', '--state-dir', stateDir, '--json'])).toBe(0);
     const status = json();
-    const billed = status.resources.filter((item: { billed: boolean; hourlyUsd: number | null }) => item.billed);
+    const billed = status.resources.filter(
+      (item: { billed: boolean; hourlyUsd: number | null }) => item.billed,
+    );
     const charged = billed.filter((item: { hourlyUsd: number | null }) => (item.hourlyUsd ?? 0) > 0);
     expect([...new Set(charged.map((item: { type: string }) => item.type))].sort()).toEqual([
       'elastic-ip',
@@ -116,7 +123,9 @@ describe('stop and start: results', () => {
     expect(mutatingCalls(start)).toEqual([...START_OPERATIONS].sort());
     expect(await resourceCounts(again)).toEqual(cleanCounts);
     expect(await instanceStates(again)).toEqual({ running: 11 });
-    expect((start.output as { health: { healthy: boolean }[] }).health.every((result) => result.healthy)).toBe(true);
+    expect(
+      (start.output as { health: { healthy: boolean }[] }).health.every((result) => result.healthy),
+    ).toBe(true);
     // Cassandra is configured again on its blank disks, on every node.
     const configure = start.steps.find((step) => step.name === 'Configure and start Cassandra again');
     expect(configure?.outcome).toBe('succeeded');
@@ -130,18 +139,22 @@ describe('stop properties: fail at each mutating step, stop again converges; sta
       'an instance stuck in stopping (past the 10 min wait)',
       { service: 'EC2', operation: 'StopInstances', target: 'cass002', delaySeconds: 700 },
     ] as [string, Partial<FaultRule>],
-  ])('fail at %s', async (_, rule) => {
-    const stateDir = forkStateDir(created);
-    const failed = await run(stateDir, 'stop-deployment', sampleSpec, [rule]);
-    expect(failed.status).toBe('FAILED');
-    const resumed = await run(stateDir, 'stop-deployment');
-    expect(resumed.failure).toBeNull();
-    expect(await instanceStates(stateDir)).toEqual({ stopped: 11 });
-    expect((await run(stateDir, 'start-deployment')).failure).toBeNull();
-    expect(await resourceCounts(stateDir)).toEqual(cleanCounts);
-    expect((await run(stateDir, 'delete-deployment')).failure).toBeNull();
-    expect(await inventory(stateDir)).toEqual([]);
-  }, 60_000);
+  ])(
+    'fail at %s',
+    async (_, rule) => {
+      const stateDir = forkStateDir(created);
+      const failed = await run(stateDir, 'stop-deployment', sampleSpec, [rule]);
+      expect(failed.status).toBe('FAILED');
+      const resumed = await run(stateDir, 'stop-deployment');
+      expect(resumed.failure).toBeNull();
+      expect(await instanceStates(stateDir)).toEqual({ stopped: 11 });
+      expect((await run(stateDir, 'start-deployment')).failure).toBeNull();
+      expect(await resourceCounts(stateDir)).toEqual(cleanCounts);
+      expect((await run(stateDir, 'delete-deployment')).failure).toBeNull();
+      expect(await inventory(stateDir)).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe('start properties: fail at each mutating step, start again converges with no duplicate', () => {
@@ -162,15 +175,19 @@ describe('start properties: fail at each mutating step, start again converges wi
         stderr: 'ERROR: mount failed',
       },
     ] as [string, Partial<FaultRule>],
-  ])('fail at %s', async (_, rule) => {
-    const stateDir = forkStateDir(stopped);
-    const failed = await run(stateDir, 'start-deployment', sampleSpec, [rule]);
-    expect(failed.status).toBe('FAILED');
-    const resumed = await run(stateDir, 'start-deployment');
-    expect(resumed.failure).toBeNull();
-    expect(await resourceCounts(stateDir)).toEqual(cleanCounts);
-    expect(await instanceStates(stateDir)).toEqual({ running: 11 });
-    expect((await run(stateDir, 'delete-deployment')).failure).toBeNull();
-    expect(await inventory(stateDir)).toEqual([]);
-  }, 60_000);
+  ])(
+    'fail at %s',
+    async (_, rule) => {
+      const stateDir = forkStateDir(stopped);
+      const failed = await run(stateDir, 'start-deployment', sampleSpec, [rule]);
+      expect(failed.status).toBe('FAILED');
+      const resumed = await run(stateDir, 'start-deployment');
+      expect(resumed.failure).toBeNull();
+      expect(await resourceCounts(stateDir)).toEqual(cleanCounts);
+      expect(await instanceStates(stateDir)).toEqual({ running: 11 });
+      expect((await run(stateDir, 'delete-deployment')).failure).toBeNull();
+      expect(await inventory(stateDir)).toEqual([]);
+    },
+    60_000,
+  );
 });

@@ -65,11 +65,21 @@ const packagesIn = (sources: string[]) =>
   new Set(sources.flatMap((source) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1] ?? []));
 
 describe('handler bundles (esbuild)', () => {
-  it('bundles DeploymentPlan as ESM with the require shim, without the AWS SDK or yaml', () => {
+  it('bundles DeploymentPlan as ESM with the require shim, middy and Powertools, without AWS SDK clients or yaml', () => {
     const { code, sources } = bundleOf('DeploymentPlan');
     expect(code.startsWith('import { createRequire as __capiCreateRequire }')).toBe(true);
     expect(sources.some((source) => source.endsWith('functions/deployment-plan/handler.ts'))).toBe(true);
-    expect([...packagesIn(sources)]).toEqual(['zod']);
+    const packages = [...packagesIn(sources)];
+    expect(packages).toEqual(
+      expect.arrayContaining([
+        'zod',
+        '@middy/core',
+        '@aws-lambda-powertools/logger',
+        '@aws-lambda-powertools/tracer',
+      ]),
+    );
+    // The plan calls no AWS service: no SDK client, and never the YAML loader of the documents.
+    expect(packages.filter((name) => name.startsWith('@aws-sdk/client-') || name === 'yaml')).toEqual([]);
   });
 
   it('bundles the AWS SDK into a handler that calls AWS, and never yaml', () => {

@@ -11,6 +11,7 @@ const IAM_PREFIX: Record<string, string> = {
   'resource-groups-tagging-api': 'tag',
   sfn: 'states',
   cloudformation: 'cloudformation',
+  'cloudwatch-logs': 'logs',
 };
 
 const NAMED_IMPORT = /import\s+(type\s+)?\{([^}]*)\}\s*from\s*'([^']+)'/g;

@@ -183,6 +183,41 @@ describe('handlers', () => {
   });
 });
 
+describe('observability (issue 16)', () => {
+  it('sets the Powertools log level, service and EMF namespace on every workflow Lambda', () => {
+    for (const fn of FUNCTIONS) {
+      const id = logicalId(operator.functions[fn]);
+      expect(op.toJSON().Resources[id].Properties.Environment.Variables, fn).toMatchObject({
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_SERVICE_NAME: 'capideploy',
+        POWERTOOLS_METRICS_NAMESPACE: 'CapiDeploy',
+      });
+    }
+  });
+
+  it("gives InstanceRole the rotated KMS key of the clusters' log groups, usable by CloudWatch Logs for them only", () => {
+    const keys = op.findResources('AWS::KMS::Key');
+    const [keyId, key] = Object.entries(keys).find(([id]) => id.startsWith('ClusterLogs'))!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(JSON.stringify(key.Properties.KeyPolicy)).toContain('log-group:/capideploy/*');
+    const id = logicalId(operator.functions.InstanceRole);
+    expect(op.toJSON().Resources[id].Properties.Environment.Variables.LOGS_KMS_KEY_ARN).toEqual({
+      'Fn::GetAtt': [keyId, 'Arn'],
+    });
+  });
+
+  it('deploys the Logs Insights saved queries', () => {
+    const names = Object.values(op.findResources('AWS::Logs::QueryDefinition')).map(
+      (query) => query.Properties.Name,
+    );
+    expect(names.sort()).toEqual([
+      'capideploy/cluster-errors-by-node',
+      'capideploy/provisioning-commands',
+      'capideploy/workflow-slowest-steps',
+    ]);
+  });
+});
+
 describe('least privilege', () => {
   it('gives each Lambda role exactly the statements of the permission table, plus its logs and X-Ray', () => {
     for (const [fn, role] of Object.entries(operator.roles) as [GrantedFunction, NonNullable<unknown>][]) {
@@ -197,8 +232,10 @@ describe('least privilege', () => {
       );
       // Act
       const actual = statementsOf(op, logicalId(role as IConstruct));
-      const own = actual.filter((statement) => !list(statement.Action).some((a) => /^(xray|logs):/.test(a)));
-      const extra = actual.filter((statement) => list(statement.Action).some((a) => /^(xray|logs):/.test(a)));
+      // The function's own log group and X-Ray, which CDK adds (the table's logs: grants are the clusters' groups).
+      const added = (a: string) => /^(xray:|logs:(CreateLogStream|PutLogEvents)$)/.test(a);
+      const own = actual.filter((statement) => !list(statement.Action).some(added));
+      const extra = actual.filter((statement) => list(statement.Action).some(added));
       // Assess
       expect(own.map(normal).sort(), fn).toEqual(expected.sort());
       expect(extra.map((statement) => list(statement.Action).sort()).sort(), fn).toEqual([

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sourcesOf } from '../../src/core/cluster-logs.js';
 import type { ProvisioningDocumentName } from '../../src/core/documents.js';
 import { provisioningDocsDir } from '../../src/provisioning/documents.js';
 import {
@@ -92,6 +93,8 @@ interface ArchRun {
   calls: string[];
   stdout: string;
   files: Record<string, string>;
+  /** The CloudWatch agent configuration capi-cloudwatch-agent wrote, by node nickname. */
+  agentConfigs: Record<string, string>;
 }
 
 const nodes: FakeNode[] = [];
@@ -106,26 +109,31 @@ const FILES = [
   'etc/prometheus/prometheus.yml',
 ];
 
+const AGENT_CONFIG = 'opt/aws/amazon-cloudwatch-agent/etc/capideploy.json';
+
 const runs = new Map<Arch, ArchRun>();
 /** Runs every role on `arch` once per test file (the matrix test reuses the runs of the arch tests). */
 function runAll(arch: Arch): ArchRun {
   const cached = runs.get(arch);
   if (cached) return cached;
   const plan = samplePlan();
-  const result: ArchRun = { calls: [], stdout: '', files: {} };
+  const result: ArchRun = { calls: [], stdout: '', files: {}, agentConfigs: {} };
   for (const role of ROLES(arch)) {
     const node = role.node();
     nodes.push(node);
-    for (const document of [role.install, role.configure]) {
+    for (const document of [role.install, role.configure, 'capi-cloudwatch-agent'] as const) {
       const run = runDocument(
         node,
         document,
         parametersFor(plan, document, role.nickname, { logVolumeId: VOLUME }),
+        // The Name tag the agent document reads from the instance metadata.
+        { env: { STUB_NAME_TAG: `${plan.deployment}-${role.nickname}` } },
       );
       expect(run.status, `${document} on ${arch}\n${explain(run)}`).toBe(0);
       result.calls.push(...run.calls);
       result.stdout += run.stdout;
     }
+    result.agentConfigs[role.nickname] = read(node, AGENT_CONFIG);
     for (const file of FILES) {
       try {
         result.files[file] = read(node, file);
@@ -156,6 +164,7 @@ describe.each(ARCHES)('every install and configure document on %s', (arch) => {
       `/linux/${arch}/capiwebapi.gz`,
       `https://awscli.amazonaws.com/awscli-exe-linux-${UNAME_M[arch]}-${AWS_CLI_VERSION}.zip`,
       `https://awscli.amazonaws.com/awscli-exe-linux-${UNAME_M[arch]}-${AWS_CLI_VERSION}.zip.sig`,
+      `https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/${arch}/latest/amazon-cloudwatch-agent.deb`,
     ]) {
       expect(
         fetched.some((url) => url.endsWith(prefix) || url === prefix),
@@ -196,6 +205,37 @@ describe.each(ARCHES)('every install and configure document on %s', (arch) => {
     ]) {
       expect(stdout).toContain(line);
     }
+  });
+
+  it('installs the CloudWatch agent on every role, shipping its sources as <node>/<source> streams', () => {
+    // Act
+    const run = runAll(arch);
+    // Assess
+    const debs = urls(run).filter((url) => url.endsWith('/amazon-cloudwatch-agent.deb'));
+    expect(debs).toEqual(Array(5).fill(debs[0]));
+    expect(run.calls.filter((call) => call.startsWith('dpkg -i'))).toHaveLength(5);
+    const plan = samplePlan();
+    for (const role of ROLES(arch)) {
+      const node = plan.nodes.find((candidate) => candidate.nickname === role.nickname);
+      const config = JSON.parse(run.agentConfigs[role.nickname]);
+      const streams = config.logs.logs_collected.files.collect_list.map(
+        (entry: { file_path: string; log_group_name: string; log_stream_name: string }) => [
+          entry.log_group_name,
+          entry.log_stream_name,
+          entry.file_path,
+        ],
+      );
+      expect(streams, role.role).toEqual(
+        sourcesOf(node!.role).map((entry) => [
+          '/capideploy/sample',
+          `${role.nickname}/${entry.source}`,
+          entry.path,
+        ]),
+      );
+    }
+    expect(run.calls).toContain(
+      'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/capideploy.json',
+    );
   });
 
   it('refuses a node whose dpkg and kernel disagree on the architecture', () => {
@@ -301,6 +341,9 @@ function installedVersions(arch: Arch): Record<string, string> {
     node_exporter: match(/node_exporter-([0-9.]+)\.linux-/),
     'JMX exporter': match(/jmx_prometheus_javaagent-([0-9.]+)\.jar/),
     'AWS CLI': match(/awscli-exe-linux-[a-z0-9_]+-([0-9.]+)\.zip/),
+    'CloudWatch agent': match(
+      /amazoncloudwatch-agent\.s3\.amazonaws\.com\/ubuntu\/[a-z0-9]+\/([a-z0-9.]+)\//,
+    ),
   };
 }
 

@@ -36,6 +36,7 @@ const ROLES_OF: Record<ProvisioningDocumentName, NodePlan['role'][]> = {
   'capi-cassandra-configure': ['cassandra'],
   'capi-daemon-install': ['daemon'],
   'capi-daemon-configure': ['daemon'],
+  'capi-cloudwatch-agent': ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
   'capi-health-check': ['bastion', 'rabbitmq', 'prometheus', 'cassandra'],
   'capi-services-stop': ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
   'capi-services-start': ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],

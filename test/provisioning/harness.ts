@@ -153,6 +153,10 @@ function writeFixtures(dir: string, options: { awsSignature?: 'good' | 'bad' } =
       serve(`${RELEASE}/linux/${arch}/${binary}.gz`, gzipSync(`ELF ${binary}\n`));
       serve(`${RELEASE}/linux/${arch}/${binary}.json`, `{"handler_executable_type":"${binary}"}\n`);
     }
+    serve(
+      `https://amazoncloudwatch-agent.s3.amazonaws.com/ubuntu/${arch}/latest/amazon-cloudwatch-agent.deb`,
+      `Package: amazon-cloudwatch-agent\nArchitecture: ${arch}\n`,
+    );
     const zip = `awscli ${AWS_CLI_VERSION}\n${UNAME_M[arch]}\n`;
     const awsUrl = `https://awscli.amazonaws.com/awscli-exe-linux-${UNAME_M[arch]}-${AWS_CLI_VERSION}.zip`;
     serve(awsUrl, zip);
@@ -200,6 +204,8 @@ export function fakeNode(
     ip?: string;
     arch?: Arch;
     awsSignature?: 'good' | 'bad';
+    /** The instance's Name tag in the instance metadata; none: instance metadata tags are off (404). */
+    nameTag?: string;
     env?: Record<string, string>;
   } = {},
 ): FakeNode {
@@ -240,6 +246,7 @@ export function fakeNode(
       STUB_NODES: (options.nodes ?? []).join(' '),
       // The private address the instance metadata service reports.
       STUB_LOCAL_IPV4: options.ip ?? '10.5.0.11',
+      STUB_NAME_TAG: options.nameTag ?? '',
       STUB_LSBLK: options.lsblk ?? '',
       // Both ways the scripts ask the architecture: the kernel's and dpkg's.
       STUB_UNAME_M: UNAME_M[arch],
@@ -274,6 +281,7 @@ const SCRIPT_OF: Record<ProvisioningDocumentName, string> = {
   'capi-cassandra-configure': 'cassandra/configure.sh',
   'capi-daemon-install': 'daemon/install.sh',
   'capi-daemon-configure': 'daemon/configure.sh',
+  'capi-cloudwatch-agent': 'cloudwatch/agent.sh',
   'capi-health-check': 'health/check.sh',
   'capi-services-stop': 'services/stop.sh',
   'capi-services-start': 'services/start.sh',

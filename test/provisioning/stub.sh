@@ -135,6 +135,10 @@ curl_stub() {
     */latest/api/token) printf 'imds-token' >"$state/body" ;;
     */meta-data/public-ipv4) printf '198.51.100.7' >"$state/body" ;;
     */meta-data/local-ipv4) printf '%s' "${STUB_LOCAL_IPV4:-10.5.0.11}" >"$state/body" ;;
+    # The Name tag, when the instance has instance metadata tags enabled (STUB_NAME_TAG set); else 404, as IMDS.
+    */meta-data/tags/instance/Name)
+      if [ -n "${STUB_NAME_TAG:-}" ]; then printf '%s' "$STUB_NAME_TAG" >"$state/body"; else code=404; fi
+      ;;
     http://127.0.0.1:15672/api/queues/*)
       add queues "${url##*/}"
       code=201
@@ -263,7 +267,27 @@ aws_stub() {
 case "$name" in
 apt-get) apt_get "$@" ;;
 dpkg-query) dpkg_query "$@" ;;
-dpkg) if [ "${1:-}" = --print-architecture ]; then printf '%s\n' "${STUB_DPKG_ARCH:-arm64}"; fi ;;
+dpkg)
+  case "${1:-}" in
+  --print-architecture) printf '%s\n' "${STUB_DPKG_ARCH:-arm64}" ;;
+  -i)
+    # dpkg -i [-E] DEB: a fixture .deb is "Package: NAME" and "Architecture: ARCH" lines; dpkg refuses another
+    # architecture. The CloudWatch agent's package brings its amazon-cloudwatch-agent-ctl (this stub).
+    deb="$(last "$@")"
+    pkg="$(sed -n 's/^Package: //p' "$deb")"
+    deb_arch="$(sed -n 's/^Architecture: //p' "$deb")"
+    if [ "$deb_arch" != "${STUB_DPKG_ARCH:-arm64}" ]; then
+      echo "dpkg: error processing archive $deb: package architecture ($deb_arch) does not match system (${STUB_DPKG_ARCH:-arm64})" >&2
+      exit 1
+    fi
+    install_package "$pkg"
+    if [ "$pkg" = amazon-cloudwatch-agent ]; then
+      mkdir -p "$CAPI_ROOT/opt/aws/amazon-cloudwatch-agent/bin"
+      ln -sf "$STUB_BIN/stub.sh" "$CAPI_ROOT/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl"
+    fi
+    ;;
+  esac
+  ;;
 useradd | groupadd) add users "$(last "$@")" ;;
 id)
   if [ $# -eq 1 ]; then

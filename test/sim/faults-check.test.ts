@@ -126,13 +126,13 @@ const NO_EFFECT: Case[] = [
     'an effect field on an operation that does not consume effects',
     { service: 'EC2', operation: 'CreateVpc', delaySeconds: 60 },
     'delaySeconds',
-    'no effect on EC2 CreateVpc (delaySeconds applies to EC2 CreateNatGateway, EC2 RunInstances, IAM AddRoleToInstanceProfile, SSM SendCommand)',
+    'no effect on EC2 CreateVpc (delaySeconds applies to EC2 CreateNatGateway, EC2 RunInstances, EC2 StopInstances, EC2 StartInstances, EC2 CreateImage, IAM AddRoleToInstanceProfile, SSM SendCommand)',
   ],
   [
     'an effect field the operation does not read',
     { service: 'IAM', operation: 'AddRoleToInstanceProfile', finalState: 'failed' },
     'finalState',
-    'no effect on IAM AddRoleToInstanceProfile (finalState applies to EC2 CreateNatGateway, EC2 RunInstances, SSM SendCommand)',
+    'no effect on IAM AddRoleToInstanceProfile (finalState applies to EC2 CreateNatGateway, EC2 RunInstances, EC2 CreateImage, SSM SendCommand)',
   ],
   [
     'latencySeconds with error: the call fails at once',

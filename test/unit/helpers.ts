@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client, type Instance, type ResourceType } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
@@ -32,6 +33,7 @@ export function sampleContext(overrides: Record<string, unknown> = {}): Deployme
     sts: new STSClient(config),
     quotas: new ServiceQuotasClient(config),
     tagging: new ResourceGroupsTaggingAPIClient(config),
+    logs: new CloudWatchLogsClient(config),
   };
   return { plan: planDeployment(spec), clients };
 }

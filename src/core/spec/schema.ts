@@ -1,5 +1,5 @@
-import { DEFAULT_LOG_RETENTION_DAYS, RETENTION_DAYS } from '../cluster-logs.js';
 import { z } from 'zod';
+import { DEFAULT_LOG_RETENTION_DAYS, RETENTION_DAYS } from '../cluster-logs.js';
 import { CUSTOMER_NAME_RULE, CUSTOMERS_PATH, INLINE_EXTERNAL_ID_MESSAGE } from '../customers.js';
 import { type ParameterRule, RULES, ruleRegExp, SPEC_RELEASE_URL } from '../parameter-rules.js';
 import {
@@ -263,7 +263,9 @@ export const DeploymentSpecSchema = z
     keepLogs: z
       .boolean()
       .default(false)
-      .describe("true: delete leaves the cluster's log group /capideploy/<name> (and its retention) in place"),
+      .describe(
+        "true: delete leaves the cluster's log group /capideploy/<name> (and its retention) in place",
+      ),
   })
   .superRefine((spec, ctx) => {
     if (spec.assumeRole !== undefined) {

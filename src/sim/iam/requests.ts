@@ -63,6 +63,8 @@ interface Ec2View {
   securityGroups: Record<string, { Tags: Tag[] }>;
   instances: Record<string, { Tags: Tag[]; IamInstanceProfile?: { Arn: string } }>;
   volumes: Record<string, { Tags: Tag[] }>;
+  images: Record<string, { Tags: Tag[] }>;
+  snapshots: Record<string, { Tags: Tag[] }>;
 }
 
 /** EC2 resource types as IAM names them, with the state collection that holds them. */
@@ -76,10 +78,13 @@ const EC2_COLLECTIONS: Record<string, keyof Ec2View> = {
   'security-group': 'securityGroups',
   instance: 'instances',
   volume: 'volumes',
+  image: 'images',
+  snapshot: 'snapshots',
 };
 
+/** Images and snapshots have no account in their ARN (Service Authorization Reference: `arn:…:ec2:<region>::image/<id>`). */
 const ec2ArnOf = (call: CallView, type: string, id: string) =>
-  `arn:aws:ec2:${call.region}:${call.account}:${type}/${id}`;
+  `arn:aws:ec2:${call.region}:${type === 'image' || type === 'snapshot' ? '' : call.account}:${type}/${id}`;
 
 /** An existing EC2 resource; one the state does not know is still authorized, with no tags (EC2 then says NotFound). */
 function ec2Existing(call: CallView, type: string, id: unknown): TouchedResource[] {
@@ -199,6 +204,8 @@ const ID_PREFIX_TYPES: Record<string, string> = {
   i: 'instance',
   vol: 'volume',
   eni: 'network-interface',
+  ami: 'image',
+  snap: 'snapshot',
 };
 
 function tagChange(call: CallView): ActionRequest[] {
@@ -266,6 +273,10 @@ const EC2_BUILDERS: Record<string, Builder> = {
   AttachVolume: ec2Change(fields(field('volume', 'VolumeId'), field('instance', 'InstanceId'))),
   DetachVolume: ec2Change(fields(field('volume', 'VolumeId'), field('instance', 'InstanceId'))),
   DeleteVolume: ec2Change(field('volume', 'VolumeId')),
+  // images create / images delete: the new image and its snapshots are tagged on create.
+  CreateImage: ec2Create(['image', 'snapshot'], field('instance', 'InstanceId')),
+  DeregisterImage: ec2Change(field('image', 'ImageId')),
+  DeleteSnapshot: ec2Change(field('snapshot', 'SnapshotId')),
   CreateTags: tagChange,
   DeleteTags: tagChange,
 };
@@ -502,6 +513,86 @@ const QUOTA_BUILDERS: Record<string, Builder> = {
   ],
 };
 
+// ---------------------------------------------------------------------------------------------------------------
+// CloudWatch Logs
+
+/** A log group, as IAM addresses it (resource type log-group), with its tags when it exists. */
+function logGroupResource(call: CallView, name: unknown): TouchedResource {
+  const groupName = String(name ?? '');
+  const group = call.state<{ groups?: Record<string, { tags?: Record<string, string> }> }>('CloudWatchLogs')
+    .groups?.[groupName];
+  return {
+    type: 'log-group',
+    arn: `arn:aws:logs:${call.region}:${call.account}:log-group:${groupName}`,
+    ...(group ? { tags: Object.entries(group.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) } : {}),
+  };
+}
+
+const onLogGroup: Builder = (call) => [
+  {
+    action: `logs:${call.operation}`,
+    resources: [logGroupResource(call, call.input.logGroupName ?? call.input.logGroupIdentifier)],
+  },
+];
+
+/** A log stream: `arn:...:log-group:<group>:log-stream:<stream>`. */
+const onLogStream: Builder = (call) => [
+  {
+    action: `logs:${call.operation}`,
+    resources: [
+      {
+        type: 'log-stream',
+        arn: `arn:aws:logs:${call.region}:${call.account}:log-group:${call.input.logGroupName}:log-stream:${call.input.logStreamName}`,
+      },
+    ],
+  },
+];
+
+const LOGS_BUILDERS: Record<string, Builder> = {
+  // CreateLogGroup with tags is also authorized as logs:TagResource on the new group.
+  CreateLogGroup: (call) => {
+    const requestTags = Object.entries((call.input.tags ?? {}) as Record<string, string>).map(
+      ([Key, Value]) => ({
+        Key,
+        Value,
+      }),
+    );
+    const resource = { ...logGroupResource(call, call.input.logGroupName), requestTags };
+    return [
+      { action: 'logs:CreateLogGroup', resources: [resource] },
+      ...(requestTags.length > 0 ? [{ action: 'logs:TagResource', resources: [resource] }] : []),
+    ];
+  },
+  DeleteLogGroup: onLogGroup,
+  PutRetentionPolicy: onLogGroup,
+  DescribeLogStreams: onLogGroup,
+  FilterLogEvents: onLogGroup,
+  StartLiveTail: (call) => [
+    {
+      action: 'logs:StartLiveTail',
+      resources: ((call.input.logGroupIdentifiers ?? []) as string[]).map((identifier) =>
+        logGroupResource(call, identifier.split(':log-group:').pop()),
+      ),
+    },
+  ],
+  ListTagsForResource: (call) => [
+    {
+      action: 'logs:ListTagsForResource',
+      resources: [
+        logGroupResource(
+          call,
+          String(call.input.resourceArn ?? '')
+            .split(':log-group:')
+            .pop()
+            ?.replace(/:\*$/, ''),
+        ),
+      ],
+    },
+  ],
+  CreateLogStream: onLogStream,
+  PutLogEvents: onLogStream,
+};
+
 /** The IAM action prefix of each simulated service. */
 export const SERVICE_PREFIXES: Record<string, string> = {
   EC2: 'ec2',
@@ -510,6 +601,7 @@ export const SERVICE_PREFIXES: Record<string, string> = {
   STS: 'sts',
   ServiceQuotas: 'servicequotas',
   ResourceGroupsTaggingAPI: 'tag',
+  CloudWatchLogs: 'logs',
 };
 
 const BUILDERS: Record<string, Record<string, Builder>> = {
@@ -518,6 +610,7 @@ const BUILDERS: Record<string, Record<string, Builder>> = {
   SSM: SSM_BUILDERS,
   STS: STS_BUILDERS,
   ServiceQuotas: QUOTA_BUILDERS,
+  CloudWatchLogs: LOGS_BUILDERS,
 };
 
 /**

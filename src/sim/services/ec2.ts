@@ -3,6 +3,7 @@ import type { Operation, ServiceSimulator } from '../account.js';
 import { awsError } from '../aws-error.js';
 import { catalogueOperations } from './ec2/catalogue.js';
 import { gatewayOperations } from './ec2/gateways.js';
+import { imageOperations } from './ec2/images.js';
 import { instanceOperations } from './ec2/instances.js';
 import { interfaceOperations } from './ec2/interfaces.js';
 import { refreshEc2 } from './ec2/lifecycle.js';
@@ -78,6 +79,8 @@ const ID_FIELDS = [
   'VolumeId',
   'InternetGatewayId',
   'RouteTableId',
+  'ImageId',
+  'SnapshotId',
 ];
 const ID_LIST_FIELDS = [
   'InstanceIds',
@@ -135,6 +138,8 @@ const operations: Record<string, (ctx: Ctx, input: any) => unknown> = {
   ...volumeOperations,
   ...interfaceOperations,
   ...catalogueOperations,
+  // After the catalogue: its DescribeImages gives way to one that lists own images too.
+  ...imageOperations,
   CreateTags: createTags,
   DeleteTags: deleteTags,
 };

@@ -2,6 +2,7 @@ import { type AccountOptions, type ServiceSimulator, SimulatedAccount } from '..
 import type { FaultRule } from '../faults.js';
 import { ec2Simulator } from './ec2.js';
 import { iamSimulator } from './iam.js';
+import { logsSimulator } from './logs.js';
 import { quotasSimulator } from './quotas.js';
 import { createSsmSimulator, type SimDocument } from './ssm.js';
 import { stsSimulator } from './sts.js';
@@ -12,7 +13,7 @@ export interface SimulatorOptions {
   documents: Record<string, SimDocument>;
 }
 
-/** Every service of the simulated account: EC2, IAM, STS, SSM, ServiceQuotas, ResourceGroupsTaggingAPI. */
+/** Every service of the simulated account: EC2, IAM, STS, SSM, ServiceQuotas, ResourceGroupsTaggingAPI, CloudWatch Logs. */
 export function createSimulators(options: SimulatorOptions): ServiceSimulator[] {
   return [
     ec2Simulator,
@@ -21,6 +22,7 @@ export function createSimulators(options: SimulatorOptions): ServiceSimulator[] 
     createSsmSimulator({ documents: options.documents }),
     quotasSimulator,
     taggingSimulator,
+    logsSimulator,
   ];
 }
 

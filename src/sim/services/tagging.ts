@@ -25,6 +25,8 @@ const EC2_TYPES: Record<string, string> = {
   eni: 'network-interface',
   key: 'key-pair',
   lt: 'launch-template',
+  ami: 'image',
+  snap: 'snapshot',
 };
 
 /**
@@ -45,6 +47,8 @@ const ID_FIELDS = [
   'VpcId',
   'KeyPairId',
   'LaunchTemplateId',
+  'ImageId',
+  'SnapshotId',
 ];
 
 const GONE = new Set(['terminated', 'deleted']);
@@ -95,7 +99,10 @@ function ec2Resources(ctx: OperationContext<unknown>): TaggedResource[] {
       const id = ownId(key, entry);
       const tags = tagsOf(entry);
       if (!id || tags.length === 0 || isGone(entry)) return [];
-      return [{ ResourceARN: `${prefix}:${ec2TypeOf(id)}/${id}`, Tags: tags }];
+      const type = ec2TypeOf(id);
+      // Images and snapshots have no account in their ARN: arn:aws:ec2:<region>::image/<id>.
+      const arnPrefix = type === 'image' || type === 'snapshot' ? `arn:aws:ec2:${ctx.region}:` : prefix;
+      return [{ ResourceARN: `${arnPrefix}:${type}/${id}`, Tags: tags }];
     });
   });
 }

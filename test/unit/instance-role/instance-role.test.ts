@@ -83,6 +83,12 @@ function expectedPolicy() {
         Resource: ['arn:aws:s3:::capillaries-sample-data/*'],
       },
       {
+        Sid: 'WriteClusterLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        Resource: 'arn:aws:logs:us-east-1:123456789012:log-group:/capideploy/sample:*',
+      },
+      {
         Sid: 'ReadDeploymentSecrets',
         Effect: 'Allow',
         Action: ['ssm:GetParameter', 'ssm:GetParameters'],
@@ -130,6 +136,7 @@ describe('instancePolicy', () => {
     const ctx = sampleContext({ s3Buckets: [] });
     const document = JSON.parse(instancePolicy(ctx.plan, [], 'aws', '123456789012'));
     expect(document.Statement.map((statement: { Sid: string }) => statement.Sid)).toEqual([
+      'WriteClusterLogs',
       'ReadDeploymentSecrets',
       'DecryptDeploymentSecretsThroughSsm',
     ]);
@@ -345,8 +352,10 @@ describe('deleteInstanceRole', () => {
     expect(result.deleted).toEqual([`instance-profile/${ROLE}`, `role/${ROLE}`]);
     const order = iamMock.calls().map((call) => (call.args[0] as object).constructor.name);
     expect(order).toEqual([
+      'GetInstanceProfileCommand',
       'RemoveRoleFromInstanceProfileCommand',
       'DeleteInstanceProfileCommand',
+      'GetRoleCommand',
       'ListAttachedRolePoliciesCommand',
       'DetachRolePolicyCommand',
       'ListRolePoliciesCommand',
@@ -359,12 +368,21 @@ describe('deleteInstanceRole', () => {
     });
   });
 
-  it('converges when everything is already gone', async () => {
-    iamMock.on(RemoveRoleFromInstanceProfileCommand).rejects(notFound());
-    iamMock.on(DeleteInstanceProfileCommand).rejects(notFound());
-    iamMock.on(ListAttachedRolePoliciesCommand).rejects(notFound());
+  it('converges when everything is already gone, changing nothing that does not exist', async () => {
+    // A change to an entity that is gone is authorized without its path and refused: only reads find it gone.
+    iamMock.on(GetInstanceProfileCommand).rejects(notFound());
+    iamMock.on(GetRoleCommand).rejects(notFound());
     const result = await deleteInstanceRole(sampleContext());
     expect(result).toEqual({ deleted: [] });
+    const calls = iamMock.calls().map((call) => (call.args[0] as object).constructor.name);
+    expect(calls).toEqual(['GetInstanceProfileCommand', 'GetRoleCommand']);
+  });
+
+  it('converges when the profile went between the read and the change', async () => {
+    iamMock.on(RemoveRoleFromInstanceProfileCommand).rejects(notFound());
+    iamMock.on(DeleteInstanceProfileCommand).rejects(notFound());
+    iamMock.on(GetRoleCommand).rejects(notFound());
+    expect(await deleteInstanceRole(sampleContext())).toEqual({ deleted: [] });
     expect(iamMock).not.toHaveReceivedCommand(DeleteRoleCommand);
   });
 

@@ -61,7 +61,7 @@ describe('launchInstances', () => {
     // Act
     const result = await launchInstances(sampleContext(), INPUT);
     // Assess
-    expect(result).toEqual({ total: 11, launched: 11, existing: 0 });
+    expect(result).toEqual({ total: 11, launched: 11, existing: 0, remaining: 0, done: true });
     expect(ec2Mock).toHaveReceivedCommandTimes(RunInstancesCommand, 11);
     expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 1);
     expect(ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: ownFilters });
@@ -75,7 +75,12 @@ describe('launchInstances', () => {
       PrivateIpAddress: '10.5.1.10',
       SecurityGroupIds: ['sg-0bastion'],
       IamInstanceProfile: { Arn: INPUT.instanceProfileArn },
-      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+      MetadataOptions: {
+        HttpTokens: 'required',
+        HttpEndpoint: 'enabled',
+        HttpPutResponseHopLimit: 1,
+        InstanceMetadataTags: 'enabled',
+      },
       BlockDeviceMappings: [
         {
           DeviceName: '/dev/sda1',
@@ -113,7 +118,7 @@ describe('launchInstances', () => {
       .on(DescribeInstancesCommand)
       .resolves(fleetPage('running', { cass003: { State: { Name: 'pending' } } }));
     const result = await launchInstances(sampleContext(), INPUT);
-    expect(result).toEqual({ total: 11, launched: 0, existing: 11 });
+    expect(result).toEqual({ total: 11, launched: 0, existing: 11, remaining: 0, done: true });
     expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
     expect(ec2Mock).not.toHaveReceivedCommand(TerminateInstancesCommand);
   });
@@ -129,7 +134,7 @@ describe('launchInstances', () => {
     // Act
     const result = await launchInstances(ctx, INPUT);
     // Assess
-    expect(result).toEqual({ total: 11, launched: 1, existing: 10 });
+    expect(result).toEqual({ total: 11, launched: 1, existing: 10, remaining: 0, done: true });
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(RunInstancesCommand, {
       PrivateIpAddress: '10.5.0.12',
       ClientToken: clientToken('sample', node, INPUT.privateSubnetId, 1),

@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
@@ -21,6 +22,7 @@ import { awsError, expectNamedError, RAW_SPEC, sampleContext } from '../helpers.
 const ec2Mock = mockClient(EC2Client);
 const iamMock = mockClient(IAMClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
+const logsMock = mockClient(CloudWatchLogsClient);
 
 const ARN = 'arn:aws:ec2:us-east-1:111122223333';
 const named = (Value: string) => [{ Key: 'Name', Value }];
@@ -40,6 +42,9 @@ beforeEach(() => {
   ec2Mock.reset();
   iamMock.reset();
   taggingMock.reset();
+  logsMock.reset();
+  // No log group unless a test says so (the cluster's log group, issue 16).
+  logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
 });
 
 describe('parseArn', () => {

@@ -140,14 +140,31 @@ describe('sendPhase', () => {
       ['capi-prometheus-install', [idOf('prometheus')]],
       ['capi-cassandra-install', CASSANDRA.map(idOf)],
       ['capi-daemon-install', ['daemon001', 'daemon002', 'daemon003', 'daemon004'].map(idOf)],
+      // The agent: one step on every role, one command per role (its parameters differ only between roles).
+      ['capi-cloudwatch-agent', [idOf('bastion')]],
+      ['capi-cloudwatch-agent', [idOf('rabbitmq')]],
+      ['capi-cloudwatch-agent', [idOf('prometheus')]],
+      ['capi-cloudwatch-agent', CASSANDRA.map(idOf)],
+      ['capi-cloudwatch-agent', ['daemon001', 'daemon002', 'daemon003', 'daemon004'].map(idOf)],
     ]);
     expect(sendInputs()[0].Parameters).toMatchObject({ LogVolumeId: ['vol-0log'] });
+    expect(sendInputs()[8].Parameters).toEqual({
+      LogGroupName: ['/capideploy/sample'],
+      LogFiles: [
+        'cassandra=/var/log/cassandra/system.log,cassandra-debug=/var/log/cassandra/debug.log,ssm=/var/lib/amazon/ssm/*/document/orchestration/*/awsrunShellScript/*/std*',
+      ],
+    });
     expect(result.commands.map((sent) => [sent.commandId, sent.instances])).toEqual([
       ['cmd-1', 1],
       ['cmd-2', 1],
       ['cmd-3', 1],
       ['cmd-4', 4],
       ['cmd-5', 4],
+      ['cmd-6', 1],
+      ['cmd-7', 1],
+      ['cmd-8', 1],
+      ['cmd-9', 4],
+      ['cmd-10', 4],
     ]);
   });
 
@@ -443,8 +460,15 @@ describe('phaseStatus', () => {
       exitCode: 3,
       stderrTail: Array.from({ length: 15 }, (_, i) => `line ${i + 6}`).join('\n'),
       failedNodes: ['cass002'],
+      // Where the evidence is: the node's streams of the cluster's log group (issue 16).
+      logs: {
+        group: '/capideploy/sample',
+        streams: ['cass002/ssm', 'cass002/cassandra'],
+        command: 'capi-deploy logs sample --node cass002 --source cassandra',
+      },
     });
     expect(cause.hint).toMatch(/stderr/);
+    expect(cause.hint).toContain('CloudWatch Logs group /capideploy/sample');
     expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, {
       CommandId: 'cmd-7f3a',
       InstanceId: idOf('cass002'),

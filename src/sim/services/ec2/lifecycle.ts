@@ -1,4 +1,5 @@
 import { untracked } from '../../durable.js';
+import { refreshImages } from './images.js';
 import {
   type Ec2State,
   ensureCollections,
@@ -245,6 +246,7 @@ export function refreshEc2(state: Ec2State, nowMs: number): void {
   for (const volume of Object.values(raw.volumes)) {
     if (volumeDue(volume, nowMs)) settleVolume(state, state.volumes[volume.VolumeId], nowMs);
   }
+  refreshImages(state, raw, nowMs);
   syncBlockDevices(state, raw);
 }
 
@@ -275,8 +277,10 @@ export function subnetHasInternetRoute(
   state: Ec2State,
   subnetId: string,
   nowMs: number,
+  /** The caller refreshed the state at `nowMs` already (SSM asks for every instance of a fleet in one call). */
+  refreshed = false,
 ): 'nat' | 'igw' | null {
-  refreshEc2(state, nowMs);
+  if (!refreshed) refreshEc2(state, nowMs);
   const table = routeTableOfSubnet(state, subnetId);
   const route = table?.Routes.find((candidate) => candidate.DestinationCidrBlock === '0.0.0.0/0');
   if (!table || !route) return null;

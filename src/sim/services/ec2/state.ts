@@ -19,6 +19,9 @@ export interface Ec2State {
   securityGroupRules: Record<string, SecurityGroupRule>;
   instances: Record<string, Instance>;
   volumes: Record<string, Volume>;
+  /** The account's own AMIs and their EBS snapshots (CreateImage: ec2/images.ts). */
+  images: Record<string, OwnImage>;
+  snapshots: Record<string, Snapshot>;
   /**
    * Network interfaces made with CreateNetworkInterface (a stranger's, in tests). Instances' and NAT gateways' own
    * interfaces are derived from them (ec2/interfaces.ts).
@@ -261,6 +264,49 @@ export interface Volume {
   settlesAt?: number;
 }
 
+/** An AMI the account made with CreateImage, and its EBS snapshots (ec2/images.ts). */
+export type ImageState = 'pending' | 'available' | 'failed';
+export type SnapshotState = 'pending' | 'completed' | 'error';
+
+export interface OwnImage {
+  ImageId: string;
+  Name: string;
+  Description?: string;
+  State: ImageState;
+  StateReason?: { Code: string; Message: string };
+  OwnerId: string;
+  CreationDate: string;
+  Architecture: string;
+  RootDeviceName: string;
+  RootDeviceType: 'ebs';
+  VirtualizationType: 'hvm';
+  ImageType: 'machine';
+  Public: false;
+  SourceInstanceId: string;
+  BlockDeviceMappings: {
+    DeviceName: string;
+    Ebs: { SnapshotId: string; VolumeSize: number; VolumeType: string; DeleteOnTermination: boolean };
+  }[];
+  Tags: Tag[];
+  settlesAt: number;
+  settlesTo: 'available' | 'failed';
+}
+
+export interface Snapshot {
+  SnapshotId: string;
+  VolumeId: string;
+  VolumeSize: number;
+  State: SnapshotState;
+  Progress: string;
+  StartTime: number;
+  OwnerId: string;
+  Description: string;
+  Encrypted: boolean;
+  StorageTier: 'standard';
+  Tags: Tag[];
+  settlesAt: number;
+}
+
 export type Ctx = OperationContext<Ec2State>;
 
 /** Fills in collections missing from an older persisted state (or a fresh `{}`). */
@@ -275,6 +321,8 @@ export function ensureCollections(state: Ec2State): Ec2State {
   state.securityGroupRules ??= {};
   state.instances ??= {};
   state.volumes ??= {};
+  state.images ??= {};
+  state.snapshots ??= {};
   state.networkInterfaces ??= {};
   state.counters ??= { publicIp: 0 };
   return state;
@@ -349,6 +397,9 @@ const NOT_FOUND: Record<string, (ids: string[]) => SimulatedAwsError> = {
     ids.length === 1
       ? ec2Error('InvalidVolume.NotFound', `The volume '${ids[0]}' does not exist.`)
       : ec2Error('InvalidVolume.NotFound', `The volumes '${ids.join(', ')}' do not exist.`),
+  images: (ids) => ec2Error('InvalidAMIID.NotFound', `The image id '[${ids.join(', ')}]' does not exist`),
+  snapshots: (ids) =>
+    ec2Error('InvalidSnapshot.NotFound', `The snapshot '${ids.join(', ')}' does not exist.`),
 };
 
 export type Collection = Exclude<keyof Ec2State, 'counters'>;
@@ -396,6 +447,8 @@ export function collectionOfId(id: string): Collection | undefined {
     i: 'instances',
     vol: 'volumes',
     eni: 'networkInterfaces',
+    ami: 'images',
+    snap: 'snapshots',
   };
   return collections[prefix];
 }

@@ -31,7 +31,8 @@ function reachable(ctx: Ctx, ec2: Ec2View, instance: Ec2Instance): boolean {
   const profile =
     instance.IamInstanceProfile && iam && instanceProfileOfArn(iam, instance.IamInstanceProfile.Arn);
   if (!profile || !profileRoleHasPolicy(iam, profile, SSM_MANAGED_INSTANCE_CORE)) return false;
-  const route = subnetHasInternetRoute(ec2 as never, instance.SubnetId, ctx.now());
+  // `ec2` comes from ec2Of, refreshed at this call's time: refreshing again per instance made a fleet quadratic.
+  const route = subnetHasInternetRoute(ec2 as never, instance.SubnetId, ctx.now(), true);
   // Through an internet gateway only an instance with a public address gets out.
   return route === 'nat' || (route === 'igw' && Boolean(instance.PublicIpAddress));
 }

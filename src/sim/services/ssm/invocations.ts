@@ -1,6 +1,8 @@
+import { untracked } from '../../durable.js';
 import { pageOf } from '../../pagination.js';
 import { observe } from './agents.js';
 import { HEALTH_CHECK_DOCUMENT, healthCheck, type RunOutput } from './cluster.js';
+import { shipNodeLogs } from './node-logs.js';
 import {
   type Ctx,
   constraintError,
@@ -53,9 +55,33 @@ const finishAt = (invocation: SsmInvocation) =>
  * (terminated) makes the invocation Undeliverable. Observed lazily, like everything here: an agent that came back
  * is noticed at the next call that looks at commands.
  */
+/** Commands whose every invocation has its result: nothing of them changes any more, so scans skip them. */
+const finishedCommands = new WeakSet<object>();
+
+/**
+ * The invocations not finished yet, found on the untracked state (a plain scan; every call settles, and a fleet of
+ * 2,000 nodes run one command per node has thousands), then taken through the tracked state, so what changes is
+ * journaled.
+ */
+function openInvocations(ctx: Ctx): { command: SsmCommand; invocation: SsmInvocation }[] {
+  const commands = ssmState(ctx).commands;
+  const open: { command: SsmCommand; invocation: SsmInvocation }[] = [];
+  for (const [commandId, raw] of Object.entries(untracked(commands))) {
+    if (finishedCommands.has(raw)) continue;
+    const pending = Object.entries(raw.invocations).filter(([, invocation]) => !invocation.result);
+    if (pending.length === 0) {
+      finishedCommands.add(raw);
+      continue;
+    }
+    const command = commands[commandId];
+    for (const [instanceId] of pending) open.push({ command, invocation: command.invocations[instanceId] });
+  }
+  return open;
+}
+
 function redeliver(ctx: Ctx, now: number): void {
-  const waiting = Object.values(ssmState(ctx).commands)
-    .flatMap((command) => Object.values(command.invocations))
+  const waiting = openInvocations(ctx)
+    .map(({ invocation }) => invocation)
     .filter((invocation) => invocation.awaitingAgent && !invocation.result && now < finishAt(invocation));
   if (waiting.length === 0) return;
   const ec2 = ec2Of(ctx);
@@ -82,12 +108,13 @@ function redeliver(ctx: Ctx, now: number): void {
 export function settle(ctx: Ctx): void {
   const now = ctx.now();
   redeliver(ctx, now);
-  const due = Object.values(ssmState(ctx).commands)
-    .flatMap((command) => Object.values(command.invocations).map((invocation) => ({ command, invocation })))
+  const due = openInvocations(ctx)
     .filter(({ invocation }) => !invocation.result && finishAt(invocation) <= now)
     .sort((a, b) => finishAt(a.invocation) - finishAt(b.invocation));
   for (const { command, invocation } of due) {
     invocation.result = finish(ctx, command, invocation);
+    // What the node's CloudWatch agent ships of this run (src/sim/services/ssm/node-logs.ts).
+    shipNodeLogs(ctx, command, invocation, invocation.result);
     const record = managedRecord(ctx, invocation.InstanceId);
     record.provisioned[command.DocumentName] = invocation.result.status;
     if (invocation.result.status === 'Success') {

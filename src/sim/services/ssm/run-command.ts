@@ -38,6 +38,7 @@ export const DOCUMENT_SECONDS: Readonly<Record<string, number>> = {
   'capi-cassandra-configure': 90,
   'capi-daemon-install': 120,
   'capi-daemon-configure': 30,
+  'capi-cloudwatch-agent': 40,
   'capi-health-check': 5,
   'capi-services-stop': 20,
   'capi-services-start': 15,
