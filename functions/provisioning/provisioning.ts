@@ -14,12 +14,14 @@ import type { NodePlan } from '../../src/core/spec/plan.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { describeFleet } from '../shared/fleet.js';
+import { describeFleet, settleWithLimit } from '../shared/fleet.js';
 import { countMetric, logger, METRIC } from '../shared/observability.js';
 import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 /** SendCommand accepts at most 50 instance ids per call. */
 export const MAX_TARGETS_PER_COMMAND = 50;
+/** SendCommand calls in flight at once. */
+const SEND_CONCURRENCY = 5;
 const STDERR_TAIL_LINES = 15;
 
 /** One SendCommand call, as carried in the execution state: small, whatever the fleet size. */
@@ -103,8 +105,8 @@ function plannedTargets(
 }
 
 /**
- * Sends one phase's documents to the fleet, at most 50 instances per SendCommand, and returns the command ids
- * to poll. No secret is ever a parameter: the nodes read them from Parameter Store with their own role.
+ * Sends one phase's documents to the fleet, at most 50 instances per SendCommand, five commands at once, and returns
+ * the command ids to poll. No secret is ever a parameter: the nodes read them from Parameter Store with their own role.
  */
 export async function sendPhase(
   ctx: DeploymentContext,
@@ -112,48 +114,64 @@ export async function sendPhase(
   settings: CommandSettings,
 ): Promise<SendResult> {
   const fleet = await runningInstances(ctx);
-  const commands: SentCommand[] = [];
   let skipped = 0;
+  const batches: {
+    step: PhaseStep;
+    parametersHash: string;
+    parameters: Record<string, string[]>;
+    instanceIds: string[];
+  }[] = [];
   for (const step of PHASES[phase] as readonly PhaseStep[]) {
     const planned = plannedTargets(ctx, step, fleet, settings);
     skipped += planned.skipped;
     for (const [parametersHash, group] of planned.groups) {
       for (let i = 0; i < group.instanceIds.length; i += MAX_TARGETS_PER_COMMAND) {
         const instanceIds = group.instanceIds.slice(i, i + MAX_TARGETS_PER_COMMAND);
-        const sent = await awsCall({ resource: `command ${step.document}`, id: instanceIds[0] }, () =>
-          ctx.clients.ssm.send(
-            new SendCommandCommand({
-              DocumentName: step.document,
-              InstanceIds: instanceIds,
-              Parameters: group.parameters,
-              TimeoutSeconds: COMMAND_DELIVERY_SECONDS,
-              Comment: `${ctx.plan.deployment} ${phase} ${step.document}`.slice(0, 100),
-              ...(settings.outputBucket
-                ? {
-                    OutputS3BucketName: settings.outputBucket,
-                    OutputS3KeyPrefix: `${ctx.plan.deployment}/${phase}`,
-                  }
-                : {}),
-            }),
-          ),
-        );
-        countMetric(METRIC.commandsSent);
-        logger.info('command sent', {
-          document: step.document,
-          commandId: sent.Command?.CommandId,
-          instances: instanceIds.length,
-        });
-        commands.push({
-          commandId: sent.Command!.CommandId!,
-          document: step.document,
-          ...(step.parameters?.Check ? { check: step.parameters.Check[0] } : {}),
-          instances: instanceIds.length,
-          instanceIds,
-          parametersHash,
-        });
+        batches.push({ step, parametersHash, parameters: group.parameters, instanceIds });
       }
     }
   }
+  // A fleet of 2,000 nodes is some 40 commands a phase, a second each: a few at once keep the run short.
+  const outcomes = await settleWithLimit(
+    batches,
+    SEND_CONCURRENCY,
+    async ({ step, parametersHash, parameters, instanceIds }): Promise<SentCommand> => {
+      const sent = await awsCall({ resource: `command ${step.document}`, id: instanceIds[0] }, () =>
+        ctx.clients.ssm.send(
+          new SendCommandCommand({
+            DocumentName: step.document,
+            InstanceIds: instanceIds,
+            Parameters: parameters,
+            TimeoutSeconds: COMMAND_DELIVERY_SECONDS,
+            Comment: `${ctx.plan.deployment} ${phase} ${step.document}`.slice(0, 100),
+            ...(settings.outputBucket
+              ? {
+                  OutputS3BucketName: settings.outputBucket,
+                  OutputS3KeyPrefix: `${ctx.plan.deployment}/${phase}`,
+                }
+              : {}),
+          }),
+        ),
+      );
+      countMetric(METRIC.commandsSent);
+      logger.info('command sent', {
+        document: step.document,
+        commandId: sent.Command?.CommandId,
+        instances: instanceIds.length,
+      });
+      return {
+        commandId: sent.Command!.CommandId!,
+        document: step.document,
+        ...(step.parameters?.Check ? { check: step.parameters.Check[0] } : {}),
+        instances: instanceIds.length,
+        instanceIds,
+        parametersHash,
+      };
+    },
+  );
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const commands = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<SentCommand>).value);
   return { phase, commands, skipped };
 }
 

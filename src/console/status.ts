@@ -52,7 +52,7 @@ interface StateView {
   /** At most the first and last 25 visits. */
   visitList: VisitView[];
   omittedVisits: number;
-  /** The execution's input (the first state) or output (the end), when the record has them. */
+  /** The latest visit's input and output (a Task's, as recorded), else the execution's at its first or last state. */
   input: unknown;
   output: unknown;
 }
@@ -148,6 +148,9 @@ function stateView(record: ExecutionRecord, name: string, type = 'Task'): StateV
   const first = record.steps[0]?.name === name;
   const last = record.status === 'SUCCEEDED' && record.steps.at(-1)?.name === name;
   const input = (record as { input?: unknown }).input;
+  const latest = visits.at(-1);
+  const stepInput = latest?.input ?? (first ? input : undefined);
+  const stepOutput = latest?.output ?? (last ? record.output : undefined);
   return {
     name,
     type: visits[0]?.type ?? type,
@@ -157,8 +160,8 @@ function stateView(record: ExecutionRecord, name: string, type = 'Task'): StateV
     failure: broken ? failureLines(name, broken.error ?? '', broken.cause ?? '') : null,
     visitList: shown.map(visitOf),
     omittedVisits: visits.length - shown.length,
-    input: first && input !== undefined ? redact(input) : null,
-    output: last ? redact(record.output) : null,
+    input: stepInput !== undefined ? redact(stepInput) : null,
+    output: stepOutput !== undefined ? redact(stepOutput) : null,
   };
 }
 

@@ -22,6 +22,23 @@ export interface StepRecord {
    * attempt's in order. Local mode only: on AWS they are in the function's log group.
    */
   logs?: string[];
+  /**
+   * A Task's input and output as the state received and passed them (local mode), for the console's state panel; a
+   * value over {@link STEP_DATA_LIMIT} characters of JSON is kept as the start of its text.
+   */
+  input?: unknown;
+  output?: unknown;
+}
+
+/** How much of a Task's input or output a record keeps (records stay small for a 1,000-node fleet). */
+export const STEP_DATA_LIMIT = 2048;
+
+/** A value as a record keeps it: itself, or the start of its JSON text when it is long. */
+export function clipStepData(value: unknown): unknown {
+  const text = JSON.stringify(value ?? null);
+  return text.length <= STEP_DATA_LIMIT
+    ? value
+    : `${text.slice(0, STEP_DATA_LIMIT)}… (${text.length} characters, cut)`;
 }
 
 export interface ExecutionMetrics {

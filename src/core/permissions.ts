@@ -637,6 +637,57 @@ interface BoundaryStatement extends Grant {
 }
 
 /**
+ * AmazonSSMManagedInstanceCore, version v2, as AWS publishes it (AWS Managed Policy Reference,
+ * docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html): the instance roles attach
+ * it, the boundary allows its agent calls, and local mode evaluates it (src/sim/iam/aws-managed.ts).
+ */
+const SSM_MANAGED_INSTANCE_CORE = [
+  {
+    Effect: 'Allow' as const,
+    Action: [
+      'ssm:DescribeAssociation',
+      'ssm:GetDeployablePatchSnapshotForInstance',
+      'ssm:GetDocument',
+      'ssm:DescribeDocument',
+      'ssm:GetManifest',
+      'ssm:GetParameter',
+      'ssm:GetParameters',
+      'ssm:ListAssociations',
+      'ssm:ListInstanceAssociations',
+      'ssm:PutInventory',
+      'ssm:PutComplianceItems',
+      'ssm:PutConfigurePackageResult',
+      'ssm:UpdateAssociationStatus',
+      'ssm:UpdateInstanceAssociationStatus',
+      'ssm:UpdateInstanceInformation',
+    ],
+    Resource: '*',
+  },
+  {
+    Effect: 'Allow' as const,
+    Action: [
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ],
+    Resource: '*',
+  },
+  {
+    Effect: 'Allow' as const,
+    Action: [
+      'ec2messages:AcknowledgeMessage',
+      'ec2messages:DeleteMessage',
+      'ec2messages:FailMessage',
+      'ec2messages:GetEndpoint',
+      'ec2messages:GetMessages',
+      'ec2messages:SendReply',
+    ],
+    Resource: '*',
+  },
+];
+
+/**
  * The boundary caps each instance role to the union of these statements; the role's effective permissions are the
  * intersection of the boundary and its own policies (AmazonSSMManagedInstanceCore plus the inline policy of
  * `instancePolicy` in functions/instance-role/instance-role.ts, which narrows to the deployment). It must allow
@@ -653,31 +704,9 @@ interface BoundaryStatement extends Grant {
 const INSTANCE_BOUNDARY: readonly BoundaryStatement[] = [
   {
     sid: 'SsmAgent',
-    actions: [
-      'ec2messages:AcknowledgeMessage',
-      'ec2messages:DeleteMessage',
-      'ec2messages:FailMessage',
-      'ec2messages:GetEndpoint',
-      'ec2messages:GetMessages',
-      'ec2messages:SendReply',
-      'ssm:DescribeAssociation',
-      'ssm:DescribeDocument',
-      'ssm:GetDeployablePatchSnapshotForInstance',
-      'ssm:GetDocument',
-      'ssm:GetManifest',
-      'ssm:ListAssociations',
-      'ssm:ListInstanceAssociations',
-      'ssm:PutComplianceItems',
-      'ssm:PutConfigurePackageResult',
-      'ssm:PutInventory',
-      'ssm:UpdateAssociationStatus',
-      'ssm:UpdateInstanceAssociationStatus',
-      'ssm:UpdateInstanceInformation',
-      'ssmmessages:CreateControlChannel',
-      'ssmmessages:CreateDataChannel',
-      'ssmmessages:OpenControlChannel',
-      'ssmmessages:OpenDataChannel',
-    ],
+    actions: SSM_MANAGED_INSTANCE_CORE.flatMap((statement) => statement.Action)
+      .filter((action) => action !== 'ssm:GetParameter' && action !== 'ssm:GetParameters')
+      .sort(),
     resources: ['*'],
     why: 'the SSM agent calls of AmazonSSMManagedInstanceCore, which grants them on "*" (they support no resource-level permissions)',
   },
@@ -885,6 +914,7 @@ export {
   renderCustomerGrants,
   renderGrants,
   renderInstanceBoundary,
+  SSM_MANAGED_INSTANCE_CORE,
   UNGATED_ACTIONS,
   WORKFLOW_ROLE_PATH,
 };

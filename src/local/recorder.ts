@@ -1,5 +1,5 @@
 import type { StateMachine } from 'aws-local-stepfunctions';
-import { lastOf, type StepRecord } from '../core/execution-record.js';
+import { clipStepData, lastOf, type StepRecord } from '../core/execution-record.js';
 
 /** One event of aws-local-stepfunctions' log (the package does not export the type). */
 export type EventLog =
@@ -54,6 +54,7 @@ export class HistoryRecorder {
           outcome: 'running',
           ...(event.index !== undefined ? { index: event.index } : {}),
           ...(parents[name] ? { parent: parents[name] } : {}),
+          ...(type === 'Task' ? { input: clipStepData(event.state.input) } : {}),
         };
         this.open.set(this.key(name, event.index), step);
         this.steps.push(step);
@@ -91,6 +92,7 @@ export class HistoryRecorder {
         this.historyEvents += 1 + (caught ? 0 : (EXTRA_ON_EXIT[event.state.type] ?? 0));
         if (!step) return;
         if (!caught) step.outcome = 'succeeded';
+        if (!caught && step.type === 'Task') step.output = clipStepData(event.state.output);
         step.end = event.timestamp;
         this.open.delete(this.key(event.state.name, event.index));
         onStep?.(step, 'end');

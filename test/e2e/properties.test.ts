@@ -27,6 +27,7 @@ const DENIED: Record<string, string> = {
   EC2: 'UnauthorizedOperation',
   IAM: 'AccessDenied',
   SSM: 'AccessDeniedException',
+  CloudWatchLogs: 'AccessDeniedException',
 };
 
 /** Every mutating operation create performs, in workflow order. A clean run must call no other (checked below). */
@@ -47,6 +48,8 @@ const MUTATING_OPERATIONS = [
   'IAM:AttachRolePolicy',
   'IAM:CreateInstanceProfile',
   'IAM:AddRoleToInstanceProfile',
+  'CloudWatchLogs:CreateLogGroup',
+  'CloudWatchLogs:PutRetentionPolicy',
   'EC2:CreateNatGateway',
   'EC2:RunInstances',
   'EC2:AssociateAddress',
