@@ -5,7 +5,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/instances/handler.js';
 import {
   clientToken,
@@ -45,7 +45,26 @@ const runFor = (nickname: string) =>
       input.TagSpecifications?.[0].Tags?.some((tag) => tag.Value === `sample-${nickname}`),
   )!;
 
+/**
+ * The launch paces RunInstances at EC2's rate (2 a second) on the clock: the tests run it on fake timers, advanced
+ * until the launch settles, so they take no real seconds.
+ */
+async function paced<T>(launch: Promise<T>): Promise<T> {
+  let settled = false;
+  launch.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled) await vi.advanceTimersByTimeAsync(250);
+  return launch;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
   ec2Mock.reset();
   ec2Mock.on(RunInstancesCommand).callsFake((input) => ({
     Instances: [
@@ -59,7 +78,7 @@ describe('launchInstances', () => {
     // Prepare
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
     // Act
-    const result = await launchInstances(sampleContext(), INPUT);
+    const result = await paced(launchInstances(sampleContext(), INPUT));
     // Assess
     expect(result).toEqual({ total: 11, launched: 11, existing: 0, remaining: 0, done: true });
     expect(ec2Mock).toHaveReceivedCommandTimes(RunInstancesCommand, 11);
@@ -117,7 +136,7 @@ describe('launchInstances', () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolves(fleetPage('running', { cass003: { State: { Name: 'pending' } } }));
-    const result = await launchInstances(sampleContext(), INPUT);
+    const result = await paced(launchInstances(sampleContext(), INPUT));
     expect(result).toEqual({ total: 11, launched: 0, existing: 11, remaining: 0, done: true });
     expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
     expect(ec2Mock).not.toHaveReceivedCommand(TerminateInstancesCommand);
@@ -132,7 +151,7 @@ describe('launchInstances', () => {
     const ctx = sampleContext();
     const node = ctx.plan.nodes.find((candidate) => candidate.nickname === 'cass002')!;
     // Act
-    const result = await launchInstances(ctx, INPUT);
+    const result = await paced(launchInstances(ctx, INPUT));
     // Assess
     expect(result).toEqual({ total: 11, launched: 1, existing: 10, remaining: 0, done: true });
     expect(ec2Mock).toHaveReceivedCommandExactlyOnceWith(RunInstancesCommand, {
@@ -150,7 +169,7 @@ describe('launchInstances', () => {
       .on(RunInstancesCommand)
       .resolvesOnce({ Instances: [{ InstanceId: 'i-0old', State: { Name: 'terminated' } }] })
       .resolves({ Instances: [{ InstanceId: 'i-0new', State: { Name: 'pending' } }] });
-    const result = await launchInstances(sampleContext(), INPUT);
+    const result = await paced(launchInstances(sampleContext(), INPUT));
     expect(result.launched).toBe(11);
     expect(ec2Mock).toHaveReceivedCommandTimes(RunInstancesCommand, 12);
   });
@@ -164,11 +183,15 @@ describe('launchInstances', () => {
         awsError('InsufficientInstanceCapacity', 'We currently do not have sufficient c7gd.2xlarge capacity'),
       );
     // Act
-    const cause = await expectNamedError(launchInstances(sampleContext(), INPUT), 'InsufficientCapacity', {
-      resource: 'instance sample-cass002 (c7gd.2xlarge)',
-      id: null,
-      awsError: 'InsufficientInstanceCapacity',
-    });
+    const cause = await expectNamedError(
+      paced(launchInstances(sampleContext(), INPUT)),
+      'InsufficientCapacity',
+      {
+        resource: 'instance sample-cass002 (c7gd.2xlarge)',
+        id: null,
+        awsError: 'InsufficientInstanceCapacity',
+      },
+    );
     // Assess
     expect(cause.hint).toMatch(/another availabilityZone or flavor/);
     expect(ec2Mock).toHaveReceivedCommandTimes(RunInstancesCommand, 11);
@@ -184,10 +207,14 @@ describe('launchInstances', () => {
           'Value (capideploy-sample-instance) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
         ),
       );
-    const cause = await expectNamedError(launchInstances(sampleContext(), INPUT), 'InstanceProfileNotReady', {
-      resource: 'instance sample-bastion (c7g.large)',
-      awsError: 'InvalidParameterValue',
-    });
+    const cause = await expectNamedError(
+      paced(launchInstances(sampleContext(), INPUT)),
+      'InstanceProfileNotReady',
+      {
+        resource: 'instance sample-bastion (c7g.large)',
+        awsError: 'InvalidParameterValue',
+      },
+    );
     // Should EC2 keep refusing it, the hint names the exact commands that make create build a new profile.
     expect(cause.hint).toContain(
       '`aws iam remove-role-from-instance-profile --instance-profile-name capideploy-sample-instance --role-name capideploy-sample-instance` then `aws iam delete-instance-profile --instance-profile-name capideploy-sample-instance`',
@@ -199,7 +226,7 @@ describe('launchInstances', () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolves(fleetPage('running', { daemon002: { State: { Name: 'stopped' } } }));
-    const cause = await expectNamedError(launchInstances(sampleContext(), INPUT), 'ResourceConflict', {
+    const cause = await expectNamedError(paced(launchInstances(sampleContext(), INPUT)), 'ResourceConflict', {
       resource: 'instance sample-daemon002',
       id: idOf('daemon002'),
     });
