@@ -1,5 +1,6 @@
 import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
+import { cassandraRingComplete, ssmAgentsOnline } from './fleet-waits.js';
 
 /**
  * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 10 s at EC2's
@@ -311,68 +312,6 @@ const PHASE_OF: Record<string, PhaseName> = {
   'Run health checks': 'health-checks',
 };
 
-/**
- * Waits until every node's SSM agent is online, asking every 5 s for up to 180 rounds (15 min) of this execution.
- * The count lives in the execution, not in the instances' launch times, so a create resumed long after the fleet
- * launched (a node replaced, the NAT route fixed) gets its whole wait again.
- */
-function ssmReadiness(next: string): States {
-  return {
-    ...roundCounter(
-      '$.ssmAttempt',
-      { start: 'Start counting SSM agent checks', count: 'Count SSM agent check' },
-      'Check SSM agents',
-    ),
-    'Check SSM agents': task('SsmReadiness', {
-      parameters: { action: 'status', 'attempt.$': '$.ssmAttempt.value', maxAttempts: 180 },
-      resultPath: '$.ssm',
-      next: 'Are all SSM agents online?',
-      catchTo: FAILED,
-    }),
-    'Are all SSM agents online?': {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.ssm.allOnline', BooleanEquals: true, Next: next }],
-      Default: 'Wait for SSM agents',
-    },
-    'Wait for SSM agents': { Type: 'Wait', Seconds: 5, Next: 'Count SSM agent check' },
-  };
-}
-
-/** Waits until every Cassandra node is UN, asking nodetool again every 10 s, for up to 30 rounds. */
-function cassandraReadiness(next: string): States {
-  return {
-    ...roundCounter(
-      '$.cassandraAttempt',
-      { start: 'Start counting Cassandra checks', count: 'Count Cassandra check' },
-      'Ask nodetool for Cassandra status',
-    ),
-    ...phase(
-      'Ask nodetool for Cassandra status',
-      { check: 'Check nodetool command', question: 'Has nodetool answered?', wait: 'Wait for nodetool' },
-      2,
-      'Are all Cassandra nodes UN?',
-    ),
-    'Are all Cassandra nodes UN?': task('HealthCheck', {
-      parameters: {
-        action: 'evaluate',
-        'commands.$': '$.commands.commands',
-        failWhenUnhealthy: false,
-        'attempt.$': '$.cassandraAttempt.value',
-        maxAttempts: 30,
-      },
-      resultPath: '$.cassandraStatus',
-      next: 'Is the Cassandra ring complete?',
-      catchTo: FAILED,
-    }),
-    'Is the Cassandra ring complete?': {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.cassandraStatus.healthy', BooleanEquals: true, Next: next }],
-      Default: 'Wait for Cassandra nodes to join',
-    },
-    'Wait for Cassandra nodes to join': { Type: 'Wait', Seconds: 10, Next: 'Count Cassandra check' },
-  };
-}
-
 /** Provisioning over SSM Run Command, in capideploy's order, ending with health checks of the whole cluster. */
 function provisioning(next: string): States {
   return {
@@ -392,7 +331,7 @@ function provisioning(next: string): States {
       5,
       'Start counting Cassandra checks',
     ),
-    ...cassandraReadiness('Configure RabbitMQ, Prometheus, daemons and bastion'),
+    ...cassandraRingComplete('Configure RabbitMQ, Prometheus, daemons and bastion', FAILED, phase),
     ...phase(
       'Configure RabbitMQ, Prometheus, daemons and bastion',
       {
@@ -448,7 +387,7 @@ export function createDeployment(): {
       }),
       'Create network and instance role': networkAndIdentity('Launch fleet while NAT gateway comes up'),
       'Launch fleet while NAT gateway comes up': natGatewayAndFleet('Start counting SSM agent checks'),
-      ...ssmReadiness('Install software on every node'),
+      ...ssmAgentsOnline('Install software on every node', FAILED),
       ...provisioning('Deployment ready'),
       'Deployment ready': {
         Type: 'Pass',

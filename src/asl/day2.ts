@@ -1,10 +1,10 @@
 import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
-import { poll, pollStart, roundCounter, type States, task } from './dsl.js';
+import { poll, pollStart, type States, task } from './dsl.js';
 
 /**
- * Pieces of the day-2 state machines (stop-deployment, start-deployment): a provisioning phase (send its SSM
- * documents, then poll the commands), the wait for SSM agents and the Cassandra ring, with the same bounds and
- * conventions as create-deployment's.
+ * Pieces of the day-2 state machines (stop-deployment, start-deployment, images-create): a provisioning phase (send
+ * its SSM documents, then poll the commands), the fleet's wait for a state, and the stop of services and instances.
+ * The waits for SSM agents and the Cassandra ring are create-deployment's (fleet-waits.ts).
  */
 
 /** Where any failure of a day-2 machine lands: `Operation failed`, a Fail state with the step's error and cause. */
@@ -49,65 +49,6 @@ export function phase(
   };
 }
 
-/** Waits until every node's SSM agent is online again: 180 rounds of 5 s, as create-deployment. */
-export function ssmAgents(next: string): States {
-  return {
-    ...roundCounter(
-      '$.ssmAttempt',
-      { start: 'Start counting SSM agent checks', count: 'Count SSM agent check' },
-      'Check SSM agents',
-    ),
-    'Check SSM agents': task('SsmReadiness', {
-      parameters: { action: 'status', 'attempt.$': '$.ssmAttempt.value', maxAttempts: 180 },
-      resultPath: '$.ssm',
-      next: 'Are all SSM agents online?',
-      catchTo: FAILED,
-    }),
-    'Are all SSM agents online?': {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.ssm.allOnline', BooleanEquals: true, Next: next }],
-      Default: 'Wait for SSM agents',
-    },
-    'Wait for SSM agents': { Type: 'Wait', Seconds: 5, Next: 'Count SSM agent check' },
-  };
-}
-
-/** Waits until every Cassandra node is UN: nodetool asked again every 10 s, for up to 30 rounds. */
-export function cassandraRing(next: string): States {
-  return {
-    ...roundCounter(
-      '$.cassandraAttempt',
-      { start: 'Start counting Cassandra checks', count: 'Count Cassandra check' },
-      'Ask nodetool for Cassandra status',
-    ),
-    ...phase(
-      'Ask nodetool for Cassandra status',
-      'cassandra-status',
-      { check: 'Check nodetool command', question: 'Has nodetool answered?', wait: 'Wait for nodetool' },
-      2,
-      'Are all Cassandra nodes UN?',
-    ),
-    'Are all Cassandra nodes UN?': task('HealthCheck', {
-      parameters: {
-        action: 'evaluate',
-        'commands.$': '$.commands.commands',
-        failWhenUnhealthy: false,
-        'attempt.$': '$.cassandraAttempt.value',
-        maxAttempts: 30,
-      },
-      resultPath: '$.cassandraStatus',
-      next: 'Is the Cassandra ring complete?',
-      catchTo: FAILED,
-    }),
-    'Is the Cassandra ring complete?': {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.cassandraStatus.healthy', BooleanEquals: true, Next: next }],
-      Default: 'Wait for Cassandra nodes to join',
-    },
-    'Wait for Cassandra nodes to join': { Type: 'Wait', Seconds: 10, Next: 'Count Cassandra check' },
-  };
-}
-
 /**
  * The fleet's wait for a state (stopped, running): one DescribeInstances per round, 120 rounds of 5 s. Inside a Parallel
  * branch it has no `catchTo` (the Parallel's Catch takes its failure).
@@ -130,4 +71,69 @@ export function fleetWait(
     next,
     catchTo,
   });
+}
+
+/**
+ * The start of stop-deployment and images-create: the spec validated, the services stopped in order (daemons and
+ * webapi, RabbitMQ and Prometheus, then Cassandra after `nodetool drain`), then the instances, waited for until all are
+ * stopped; then `next`.
+ */
+export function stopServicesAndFleet(next: string): States {
+  return {
+    'Validate the deployment spec': task('DeploymentPlan', {
+      parameters: { action: 'validate', 'spec.$': '$' },
+      next: 'Stop daemons and webapi',
+      catchTo: FAILED,
+    }),
+    ...phase(
+      'Stop daemons and webapi',
+      'stop-applications',
+      {
+        check: 'Check daemons and webapi stopped',
+        question: 'Have daemons and webapi stopped?',
+        wait: 'Wait for daemons and webapi to stop',
+      },
+      5,
+      'Stop RabbitMQ and Prometheus',
+    ),
+    ...phase(
+      'Stop RabbitMQ and Prometheus',
+      'stop-broker',
+      {
+        check: 'Check RabbitMQ and Prometheus stopped',
+        question: 'Have RabbitMQ and Prometheus stopped?',
+        wait: 'Wait for RabbitMQ and Prometheus to stop',
+      },
+      5,
+      'Drain and stop Cassandra',
+    ),
+    ...phase(
+      'Drain and stop Cassandra',
+      'stop-cassandra',
+      {
+        check: 'Check Cassandra drained and stopped',
+        question: 'Is Cassandra drained and stopped everywhere?',
+        wait: 'Wait for Cassandra to drain',
+      },
+      5,
+      'Stop instances',
+    ),
+    'Stop instances': task('FleetPower', {
+      comment: 'StopInstances for every pending or running instance of the deployment, 50 per call.',
+      parameters: { action: 'stop' },
+      resultPath: '$.stop',
+      catchTo: FAILED,
+      next: pollStart('Check instances stopped'),
+    }),
+    ...fleetWait(
+      'stopped',
+      {
+        check: 'Check instances stopped',
+        question: 'Are all instances stopped?',
+        wait: 'Wait for instances to stop',
+      },
+      next,
+      FAILED,
+    ),
+  };
 }

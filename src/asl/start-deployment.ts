@@ -1,5 +1,6 @@
-import { cassandraRing, FAILED, failState, fleetWait, phase, ssmAgents } from './day2.js';
+import { FAILED, failState, fleetWait, phase } from './day2.js';
 import { parallel, poll, pollStart, type States, task } from './dsl.js';
+import { cassandraRingComplete, ssmAgentsOnline } from './fleet-waits.js';
 
 /**
  * The start-deployment state machine, the way back from stop-deployment: the instances start while a new NAT
@@ -106,7 +107,7 @@ export function startDeployment(): {
         catchTo: FAILED,
         next: 'Start counting SSM agent checks',
       }),
-      ...ssmAgents('Stop Cassandra on lost storage'),
+      ...ssmAgentsOnline('Stop Cassandra on lost storage', FAILED),
       ...phase(
         'Stop Cassandra on lost storage',
         'prepare-cassandra',
@@ -129,7 +130,11 @@ export function startDeployment(): {
         5,
         'Start counting Cassandra checks',
       ),
-      ...cassandraRing('Start RabbitMQ, Prometheus, daemons and webapi'),
+      ...cassandraRingComplete(
+        'Start RabbitMQ, Prometheus, daemons and webapi',
+        FAILED,
+        (name, labels, seconds, next) => phase(name, 'cassandra-status', labels, seconds, next),
+      ),
       ...phase(
         'Start RabbitMQ, Prometheus, daemons and webapi',
         'start-services',

@@ -1,4 +1,4 @@
-import { FAILED, failState, fleetWait, phase } from './day2.js';
+import { FAILED, failState, stopServicesAndFleet } from './day2.js';
 import { poll, pollStart, type States, task } from './dsl.js';
 
 /**
@@ -21,61 +21,7 @@ export function stopDeployment(): {
     StartAt: 'Validate the deployment spec',
     TimeoutSeconds: 2 * 3600,
     States: {
-      'Validate the deployment spec': task('DeploymentPlan', {
-        parameters: { action: 'validate', 'spec.$': '$' },
-        next: 'Stop daemons and webapi',
-        catchTo: FAILED,
-      }),
-      ...phase(
-        'Stop daemons and webapi',
-        'stop-applications',
-        {
-          check: 'Check daemons and webapi stopped',
-          question: 'Have daemons and webapi stopped?',
-          wait: 'Wait for daemons and webapi to stop',
-        },
-        5,
-        'Stop RabbitMQ and Prometheus',
-      ),
-      ...phase(
-        'Stop RabbitMQ and Prometheus',
-        'stop-broker',
-        {
-          check: 'Check RabbitMQ and Prometheus stopped',
-          question: 'Have RabbitMQ and Prometheus stopped?',
-          wait: 'Wait for RabbitMQ and Prometheus to stop',
-        },
-        5,
-        'Drain and stop Cassandra',
-      ),
-      ...phase(
-        'Drain and stop Cassandra',
-        'stop-cassandra',
-        {
-          check: 'Check Cassandra drained and stopped',
-          question: 'Is Cassandra drained and stopped everywhere?',
-          wait: 'Wait for Cassandra to drain',
-        },
-        5,
-        'Stop instances',
-      ),
-      'Stop instances': task('FleetPower', {
-        comment: 'StopInstances for every pending or running instance of the deployment, 50 per call.',
-        parameters: { action: 'stop' },
-        resultPath: '$.stop',
-        catchTo: FAILED,
-        next: pollStart('Check instances stopped'),
-      }),
-      ...fleetWait(
-        'stopped',
-        {
-          check: 'Check instances stopped',
-          question: 'Are all instances stopped?',
-          wait: 'Wait for instances to stop',
-        },
-        'Delete NAT gateway',
-        FAILED,
-      ),
+      ...stopServicesAndFleet('Delete NAT gateway'),
       // Only once the fleet is stopped: a stop resumed after a failure may still need SSM, which reaches the
       // private nodes through the NAT gateway.
       'Delete NAT gateway': task('NatGateway', {
