@@ -143,8 +143,16 @@ class CapiDeployStack extends Stack {
       account: Aws.ACCOUNT_ID,
       createMachineArn: machineArn('create-deployment'),
       deleteMachineArn: machineArn('delete-deployment'),
+      stopMachineArn: machineArn('stop-deployment'),
+      startMachineArn: machineArn('start-deployment'),
+      imagesCreateMachineArn: machineArn('images-create'),
+      imagesDeleteMachineArn: machineArn('images-delete'),
       createExecutions: executionsOf('create-deployment'),
       deleteExecutions: executionsOf('delete-deployment'),
+      stopExecutions: executionsOf('stop-deployment'),
+      startExecutions: executionsOf('start-deployment'),
+      imagesCreateExecutions: executionsOf('images-create'),
+      imagesDeleteExecutions: executionsOf('images-delete'),
       commandOutputBucketArn: this.commandOutputBucket.bucketArn,
     };
     const context = this.renderContext;
@@ -190,6 +198,12 @@ class CapiDeployStack extends Stack {
       role: this.functionRole('DeploymentsApi', context),
       createStateMachine: createMachine,
       deleteStateMachine: deleteMachine,
+      day2StateMachines: {
+        stop: this.stateMachines['stop-deployment'],
+        start: this.stateMachines['start-deployment'],
+        'images-create': this.stateMachines['images-create'],
+        'images-delete': this.stateMachines['images-delete'],
+      },
       logRetention,
       functionFactory: props.functionFactory,
     });

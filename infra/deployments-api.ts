@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { Day2Operation } from '../src/core/lifecycle.js';
 import { type FunctionFactory, handlerFunction } from './handler-function.js';
 import { deploymentSpecModelSchema } from './spec-model.js';
 
@@ -14,6 +15,12 @@ interface DeploymentsApiProps {
   readonly role: iam.Role;
   readonly createStateMachine: sfn.IStateMachine;
   readonly deleteStateMachine: sfn.IStateMachine;
+  /**
+   * The day-2 state machines (stop, start, images create, images delete): the API starts, lists and describes their
+   * executions (the role's permissions on them come from `src/core/permissions.ts`, like create's and delete's).
+   * @default - none: the day-2 routes answer from ARNs named after the create machine
+   */
+  readonly day2StateMachines?: Readonly<Record<Day2Operation, sfn.IStateMachine>>;
   /**
    * Retention of the function and access log groups.
    * @default logs.RetentionDays.ONE_MONTH
@@ -65,6 +72,21 @@ const BAD_REQUEST_BODY = {
   'application/json': `{"message": "the body is not a valid deployment spec", "problems": ["${VALIDATION_ERROR_JSON}"]}`,
 };
 
+const DAY2_ENV: Record<Day2Operation, string> = {
+  stop: 'STOP_STATE_MACHINE_ARN',
+  start: 'START_STATE_MACHINE_ARN',
+  'images-create': 'IMAGES_CREATE_STATE_MACHINE_ARN',
+  'images-delete': 'IMAGES_DELETE_STATE_MACHINE_ARN',
+};
+
+const day2Environment = (machines: Readonly<Record<Day2Operation, sfn.IStateMachine>>) =>
+  Object.fromEntries(
+    Object.entries(DAY2_ENV).map(([operation, key]) => [
+      key,
+      machines[operation as Day2Operation].stateMachineArn,
+    ]),
+  );
+
 /** `true`/`false` as a boolean, or as the string `-c key=value` gives; anything else is a mistake to report. */
 function booleanContext(scope: Construct, key: string): boolean {
   const value = scope.node.tryGetContext(key);
@@ -82,7 +104,12 @@ function booleanContext(scope: Construct, key: string): boolean {
  * - `POST /deployments` (spec) -> 202 started/running, 200 already done, 400, 409
  * - `GET /deployments` -> 200 `{ deployments: [...] }`
  * - `GET /deployments/{name}` -> 200 state, current step, failure; 404
- * - `DELETE /deployments/{name}` -> 202 started/running, 200 already deleted, 404, 409
+ * - `DELETE /deployments/{name}` -> 202 started/running, 200 already deleted, 404, 409; `?withImages=true`: the images
+ *   first (202 with `operation: "images-delete"`; call again once it ended), then the deployment
+ * - `POST /deployments/{name}/stop` (`{ "force": true }` optional), `POST /deployments/{name}/start`,
+ *   `POST /deployments/{name}/images` (`{ "force": true }` optional), `DELETE /deployments/{name}/images`
+ *   -> 202 started/running, 200 already done, 400 (stop or images create without force would lose data), 404, 409
+ * - `GET /deployments/{name}/images` -> 200 the latest images create/delete and the number of images; 404
  * - administrators (SaaS mode): `GET /customers` -> 200 `{ customers: [{ name, roleArn }] }`;
  *   `PUT /customers/{name}` (`{ roleArn, externalId }`) -> 201 registered, 200 replaced, 400;
  *   `DELETE /customers/{name}` -> 200, 404. The external id is never answered.
@@ -105,6 +132,7 @@ class DeploymentsApi extends Construct {
       environment: {
         CREATE_STATE_MACHINE_ARN: props.createStateMachine.stateMachineArn,
         DELETE_STATE_MACHINE_ARN: props.deleteStateMachine.stateMachineArn,
+        ...(props.day2StateMachines ? day2Environment(props.day2StateMachines) : {}),
       },
       functionFactory: props.functionFactory,
     });
@@ -184,7 +212,22 @@ class DeploymentsApi extends Construct {
       requestValidator: pathValidator,
     };
     deployment.addMethod('GET', integration, { operationName: 'DescribeDeployment', ...byName });
-    deployment.addMethod('DELETE', integration, { operationName: 'DeleteDeployment', ...byName });
+    deployment.addMethod('DELETE', integration, {
+      operationName: 'DeleteDeployment',
+      requestParameters: { ...byName.requestParameters, 'method.request.querystring.withImages': false },
+      requestValidator: pathValidator,
+    });
+    // Day-2 operations; stop and images create take an optional `{ "force": true }` the function checks.
+    deployment
+      .addResource('stop')
+      .addMethod('POST', integration, { operationName: 'StopDeployment', ...byName });
+    deployment
+      .addResource('start')
+      .addMethod('POST', integration, { operationName: 'StartDeployment', ...byName });
+    const images = deployment.addResource('images');
+    images.addMethod('POST', integration, { operationName: 'CreateImages', ...byName });
+    images.addMethod('GET', integration, { operationName: 'DescribeImages', ...byName });
+    images.addMethod('DELETE', integration, { operationName: 'DeleteImages', ...byName });
 
     // The customers registry (SaaS mode), for administrators: its own resource path, so an IAM policy can grant
     // execute-api:Invoke on `<api>/v1/*/customers*` to administrators and only `<api>/v1/*/deployments*` to

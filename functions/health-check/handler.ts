@@ -11,11 +11,13 @@ const Input = z.object({
   failWhenUnhealthy: z.boolean().default(true),
   attempt: z.number().int().min(0).default(0),
   maxAttempts: z.number().int().min(1).optional(),
+  /** A resize between two ring changes: every listed Cassandra node UN, whatever their count. */
+  ringOnly: z.boolean().default(false),
 });
 
 /** Judges the cluster from the output of the capi-health-check commands. */
 export const handler = lambdaHandler('health-check', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   const outOfAttempts = input.maxAttempts !== undefined && input.attempt + 1 >= input.maxAttempts;
-  return evaluateChecks(ctx, input.commands, input.failWhenUnhealthy || outOfAttempts);
+  return evaluateChecks(ctx, input.commands, input.failWhenUnhealthy || outOfAttempts, input.ringOnly);
 });

@@ -3,6 +3,7 @@ import { deploymentContext, specField } from '../shared/context.js';
 import { lambdaHandler } from '../shared/handler.js';
 import { roundFields } from '../shared/rounds.js';
 import { instancesStatus, instancesTerminated, launchInstances, terminateInstances } from './instances.js';
+import { surplusTerminated } from './surplus.js';
 
 const Input = z.discriminatedUnion('action', [
   z.object({
@@ -19,6 +20,7 @@ const Input = z.discriminatedUnion('action', [
   z.object({ action: z.literal('status'), spec: specField, ...roundFields }),
   z.object({ action: z.literal('terminate'), spec: specField }),
   z.object({ action: z.literal('terminated'), spec: specField, ...roundFields }),
+  z.object({ action: z.literal('terminate-removed'), spec: specField, ...roundFields }),
 ]);
 
 /** The fleet's instances: launch the missing ones, poll until running, terminate, poll until terminated. */
@@ -26,12 +28,14 @@ export const handler = lambdaHandler('instances', Input, async (input) => {
   const ctx = await deploymentContext(input.spec);
   switch (input.action) {
     case 'launch':
-      return launchInstances(ctx, input, input);
+      return launchInstances(ctx, { ...input, fromImages: input.spec.fromImages }, input);
     case 'status':
       return instancesStatus(ctx, input);
     case 'terminate':
       return terminateInstances(ctx);
     case 'terminated':
       return instancesTerminated(ctx, input);
+    case 'terminate-removed':
+      return surplusTerminated(ctx, input);
   }
 });

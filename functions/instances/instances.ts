@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type Instance, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  type BlockDeviceMapping,
+  type Image,
+  type Instance,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   InstanceProfileNotReady,
   ProvisioningFailed,
@@ -22,6 +28,7 @@ import {
 } from '../shared/fleet.js';
 import { countMetric, logger, METRIC } from '../shared/observability.js';
 import { recreateInstanceProfileCommands, terminateNodesCommands } from '../shared/remedies.js';
+import { restoreFailure, restoreImages, rootMapping } from '../shared/restore-images.js';
 import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
 /** RunInstances calls in flight at once (each takes 1-3 s; the pace below is what bounds the rate). */
@@ -59,6 +66,11 @@ export interface LaunchInput {
   internalSecurityGroupId: string;
   instanceProfileArn: string;
   amiId: string;
+  /**
+   * A restore (`spec.fromImages`): every node is launched from the image of the node with its nickname in this
+   * deployment's images instead of `amiId`.
+   */
+  fromImages?: string;
 }
 
 export interface LaunchResult {
@@ -100,18 +112,52 @@ export function clientToken(
   node: NodePlan,
   subnetId: string,
   generation: number,
+  imageId?: string,
 ): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([deployment, node.nickname, subnetId, generation]))
-    .digest('hex');
+  // A restore's image is part of the request: a token first spent on the Ubuntu AMI (a create that failed, then run
+  // again with --from-images) would otherwise be refused as IdempotentParameterMismatch.
+  const parts = [deployment, node.nickname, subnetId, generation, ...(imageId ? [imageId] : [])];
+  const digest = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   return `capi-${digest.slice(0, 48)}`;
 }
 
-function launchRequest(ctx: DeploymentContext, node: NodePlan, input: LaunchInput, token: string) {
+/** The root device of the Ubuntu AMIs, and of the images made from their instances. */
+const ROOT_DEVICE = '/dev/sda1';
+
+/**
+ * The launch's block devices. From the Ubuntu AMI: an encrypted gp3 root volume of the plan's size. From a node's
+ * image: the root volume is made from the image's root snapshot (no SnapshotId given: the AMI's mapping supplies it),
+ * encrypted gp3, at least the snapshot's size; the image's other EBS volumes (the bastion's log volume) are left
+ * out with NoDevice, since the log-volume step makes and attaches the deployment's own as in any create. Instance
+ * store comes with the instance type.
+ */
+export function blockDevices(plan: Plan, image?: Image): BlockDeviceMapping[] {
+  const root = (size: number, device = ROOT_DEVICE): BlockDeviceMapping => ({
+    DeviceName: device,
+    Ebs: { VolumeType: 'gp3', VolumeSize: size, Encrypted: true, DeleteOnTermination: true },
+  });
+  if (!image) return [root(plan.rootVolumeGiB)];
+  const rootDevice = rootMapping(image);
+  const others = (image.BlockDeviceMappings ?? []).filter(
+    (mapping) => mapping !== rootDevice && mapping.Ebs && mapping.DeviceName,
+  );
+  return [
+    root(Math.max(plan.rootVolumeGiB, rootDevice?.Ebs?.VolumeSize ?? 0), rootDevice?.DeviceName),
+    ...others.map((mapping) => ({ DeviceName: mapping.DeviceName, NoDevice: '' })),
+  ];
+}
+
+function launchRequest(
+  ctx: DeploymentContext,
+  node: NodePlan,
+  input: LaunchInput,
+  token: string,
+  image?: Image,
+) {
   const { plan } = ctx;
   const extra = { Role: node.role, Nickname: node.nickname };
   return new RunInstancesCommand({
-    ImageId: input.amiId,
+    ImageId: image?.ImageId ?? input.amiId,
     InstanceType: node.instanceType as never,
     MinCount: 1,
     MaxCount: 1,
@@ -132,17 +178,7 @@ function launchRequest(ctx: DeploymentContext, node: NodePlan, input: LaunchInpu
       HttpPutResponseHopLimit: 1,
       InstanceMetadataTags: 'enabled',
     },
-    BlockDeviceMappings: [
-      {
-        DeviceName: '/dev/sda1',
-        Ebs: {
-          VolumeType: 'gp3',
-          VolumeSize: plan.rootVolumeGiB,
-          Encrypted: true,
-          DeleteOnTermination: true,
-        },
-      },
-    ],
+    BlockDeviceMappings: blockDevices(plan, image),
     TagSpecifications: [
       ...tagSpecifications(plan, 'instance', node.name, extra),
       ...tagSpecifications(plan, 'volume', node.name, extra),
@@ -176,13 +212,14 @@ async function launchNode(
   node: NodePlan,
   input: LaunchInput,
   firstGeneration: number,
+  image?: Image,
 ): Promise<string> {
   const subnetId = node.subnet === 'public' ? input.publicSubnetId : input.privateSubnetId;
   const site = { resource: nodeResource(node) };
   for (let generation = firstGeneration; ; generation++) {
-    const token = clientToken(ctx.plan.deployment, node, subnetId, generation);
+    const token = clientToken(ctx.plan.deployment, node, subnetId, generation, image?.ImageId);
     const result = await launchCall(ctx, site, () =>
-      ctx.clients.ec2.send(launchRequest(ctx, node, input, token)),
+      ctx.clients.ec2.send(launchRequest(ctx, node, input, token, image)),
     );
     const instance = result.Instances?.[0];
     if (instance && !DEAD.has(stateOf(instance))) return instance.InstanceId!;
@@ -195,6 +232,25 @@ async function launchNode(
       });
     }
   }
+}
+
+/**
+ * A restore's image of every node still to launch, checked again before the first RunInstances (the Preflight
+ * function checked them before anything was created, but an image may have been deregistered since): a node
+ * without an available image is a ProvisioningFailed naming each such node and its image's state, and nothing is
+ * launched.
+ */
+async function launchImages(
+  ctx: DeploymentContext,
+  fromImages: string,
+  toLaunch: { node: NodePlan }[],
+): Promise<Map<NodePlan, Image>> {
+  if (toLaunch.length === 0) return new Map();
+  const { byNode, problems } = await restoreImages(ctx, fromImages);
+  const launching = new Set(toLaunch.map(({ node }) => node.nickname));
+  const blocking = problems.filter((problem) => launching.has(problem.node));
+  if (blocking.length > 0) throw new ProvisioningFailed(restoreFailure(ctx, fromImages, blocking));
+  return byNode;
 }
 
 /**
@@ -232,7 +288,8 @@ function pacer(rate: { burst: number; perSecond: number }) {
  * instance). A stopped or stopping node is a conflict (it still holds its IP). The first failure, in plan order, is
  * thrown after every launch of the run has settled, naming the node and its instance type (a node EC2 still
  * throttles after the SDK's retries is left for the next run instead); in the loop's last run
- * (`round`), nodes still unlaunched are a ProvisioningFailed.
+ * (`round`), nodes still unlaunched are a ProvisioningFailed. In a restore (`input.fromImages`) each node is launched
+ * from its image (see {@link launchImages}), with the same IP, type, profile, IMDSv2 options and tags.
  */
 export async function launchInstances(
   ctx: DeploymentContext,
@@ -265,6 +322,7 @@ export async function launchInstances(
       hint: `An instance not yet terminated still holds the node's private IP. Start a stopped one (\`aws ec2 start-instances --region ${plan.region} --instance-ids ${conflicts.map(({ instance }) => instance.InstanceId).join(' ')}\`), or terminate it and wait until it is terminated (${terminateNodesCommands(plan, namedInstances(conflicts))}), then re-run create.`,
     });
   }
+  const images = input.fromImages ? await launchImages(ctx, input.fromImages, toLaunch) : undefined;
   const paced = pacer(RUN_INSTANCES_RATE);
   let left = 0;
   const spent = () => Date.now() - startedAt > LAUNCH_BUDGET_SECONDS * 1000;
@@ -276,7 +334,7 @@ export async function launchInstances(
     }
     let instanceId: string;
     try {
-      instanceId = await launchNode(ctx, node, input, generation);
+      instanceId = await launchNode(ctx, node, input, generation, images?.get(node));
     } catch (error) {
       // Still refused after the SDK's retries: the node is left for the next run, a few seconds away; any other
       // failure fails the step.
@@ -391,7 +449,7 @@ export async function terminateInstances(ctx: DeploymentContext): Promise<{ term
  * after the SDK's retries is left for the wait loop's next round (its instances are still listed live), so a fleet
  * larger than EC2's resource bucket is terminated round after round instead of failing the step.
  */
-async function terminateRunning(ctx: DeploymentContext, live: Instance[]): Promise<void> {
+export async function terminateRunning(ctx: DeploymentContext, live: Instance[]): Promise<void> {
   const startedAt = Date.now();
   const toTerminate = live.filter((instance) => stateOf(instance) !== 'shutting-down');
   const batches = chunks(toTerminate.slice(0, TERMINATE_PER_RUN), TERMINATE_BATCH);

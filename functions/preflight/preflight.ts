@@ -11,8 +11,10 @@ import type { ProvisioningDocumentName } from '../../src/core/documents.js';
 import { PreflightFailed } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/spec/plan.js';
 import { asDeploymentError, awsCall } from '../shared/aws-errors.js';
+import { ringInstances, ringSizeProblem } from '../shared/cassandra-ring.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { probeUrl } from '../shared/http.js';
+import { restoreFailure, restoreImages } from '../shared/restore-images.js';
 
 /** EC2 "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", counted in vCPUs. */
 export const VCPU_QUOTA_CODE = 'L-1216C47A';
@@ -22,8 +24,13 @@ const STANDARD_FAMILY = /^[acdhimrtz]/;
 const TYPES_PER_CALL = 100;
 
 export interface PreflightResult {
-  /** The current Canonical Ubuntu 24.04 AMI of the region and architecture. */
+  /**
+   * The current Canonical Ubuntu 24.04 AMI of the region and architecture; in a restore (`fromImages`), the first
+   * node's image (each node is launched from its own: see {@link PreflightResult.restore}).
+   */
   amiId: string;
+  /** A restore (`spec.fromImages`): the deployment whose images the nodes are launched from, and how many. */
+  restore?: { fromImages: string; images: number; unusedImages: string[] };
   arch: Plan['arch'];
   /** The distinct instance types of the fleet, sorted. */
   instanceTypes: string[];
@@ -165,16 +172,57 @@ async function readVcpuQuota({ clients }: DeploymentContext): Promise<number | n
 }
 
 /**
+ * A restore's images (`spec.fromImages`): every planned node must have an `available` image of the node with its
+ * nickname in the source deployment, of the flavor's architecture, with an EBS root snapshot; otherwise a
+ * PreflightFailed names each node and its image's state. Nothing is created before this answers.
+ */
+async function checkRestoreImages(
+  ctx: DeploymentContext,
+  fromImages: string,
+): Promise<{ amiId: string; restore: NonNullable<PreflightResult['restore']> }> {
+  const { byNode, problems, unused } = await restoreImages(ctx, fromImages);
+  if (problems.length > 0) throw new PreflightFailed(restoreFailure(ctx, fromImages, problems));
+  const first = byNode.get(ctx.plan.nodes[0])!;
+  return {
+    amiId: first.ImageId!,
+    restore: { fromImages, images: byNode.size, unusedImages: unused.slice(0, 20) },
+  };
+}
+
+/**
+ * A re-apply (resize) must keep the live Cassandra ring's tokens: refused here, before any node is launched, when
+ * the ring's nodes were configured for a size the plan's count is not a doubling or halving of.
+ */
+async function checkRingTakesPlan(ctx: DeploymentContext): Promise<void> {
+  const problem = ringSizeProblem(ctx, await ringInstances(ctx));
+  if (!problem) return;
+  throw new PreflightFailed({
+    resource: `Cassandra ring of ${ctx.plan.deployment}`,
+    id: problem.instanceId,
+    message: problem.message,
+    hint: `The ring's nodes were configured for ${problem.size} nodes: apply a spec with that many Cassandra nodes times or divided by a power of two. Nothing was changed.`,
+  });
+}
+
+/**
  * Checks, before anything is created, what would otherwise fail half-way through a create: the provisioning
- * documents in the region, the Ubuntu AMI of the
- * region and architecture, that every instance type is offered in the zone and has the flavor's architecture, that
- * the fleet fits in the account's vCPU quota, and that the Capillaries release answers. Each failure is a
+ * documents in the region, the Ubuntu AMI of the region and architecture (or, in a restore, every node's image),
+ * that every instance type is offered in the zone and has the flavor's architecture, that
+ * the fleet fits in the account's vCPU quota, that a live Cassandra ring can take the plan's node count, and that the
+ * Capillaries release answers. Each failure is a
  * terminal PreflightFailed naming what is wrong and what to change.
  */
-export async function preflight(ctx: DeploymentContext, releaseUrl: string): Promise<PreflightResult> {
+export async function preflight(
+  ctx: DeploymentContext,
+  releaseUrl: string,
+  fromImages?: string,
+): Promise<PreflightResult> {
   const { plan } = ctx;
   await checkDocuments(ctx);
-  const amiId = await resolveAmi(ctx);
+  await checkRingTakesPlan(ctx);
+  // A restore launches from the deployment's images, not from the Ubuntu AMI: the images are checked instead.
+  const restored = fromImages === undefined ? undefined : await checkRestoreImages(ctx, fromImages);
+  const amiId = restored?.amiId ?? (await resolveAmi(ctx));
 
   const instanceTypes = [...new Set(plan.nodes.map((node) => node.instanceType))].sort();
   await checkOfferings(ctx, instanceTypes);
@@ -223,5 +271,13 @@ export async function preflight(ctx: DeploymentContext, releaseUrl: string): Pro
     });
   }
 
-  return { amiId, arch: plan.arch, instanceTypes, vcpusNeeded, vcpuQuota, releaseUrl };
+  return {
+    amiId,
+    ...(restored ? { restore: restored.restore } : {}),
+    arch: plan.arch,
+    instanceTypes,
+    vcpusNeeded,
+    vcpuQuota,
+    releaseUrl,
+  };
 }

@@ -13,8 +13,9 @@ import { COMMAND_DELIVERY_SECONDS, PHASES, type PhaseName, type PhaseStep } from
 import type { NodePlan } from '../../src/core/spec/plan.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from '../shared/aws-errors.js';
+import { CLUSTER_SIZE_TAG, provisionedTag } from '../shared/cassandra-ring.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { describeFleet, settleWithLimit } from '../shared/fleet.js';
+import { describeFleet, settleWithLimit, surplusInstances, surplusNode } from '../shared/fleet.js';
 import { countMetric, logger, METRIC } from '../shared/observability.js';
 import { isLastRound, type Round, roundsText } from '../shared/rounds.js';
 
@@ -47,9 +48,10 @@ export interface SendResult {
 export interface CommandSettings {
   outputBucket?: string;
   logVolumeId?: string;
+  /** Only these nodes (Name tags): a resize joins or decommissions one Cassandra node at a time. */
+  nodes?: string[];
 }
 
-const provisionedTag = (document: string) => `capideploy:${document}`;
 const hashOf = (parameters: Record<string, string[]>) =>
   createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
 
@@ -61,13 +63,21 @@ async function runningInstances(ctx: DeploymentContext): Promise<Map<string, Ins
   );
 }
 
-function stepNodes(ctx: DeploymentContext, step: PhaseStep): NodePlan[] {
-  const nodes = ctx.plan.nodes.filter((node) => step.roles.includes(node.role));
-  return step.firstNodeOnly ? nodes.slice(0, 1) : nodes;
+/** The nodes a step runs on: the planned nodes of its roles, or the removed ones for a surplus step. */
+async function stepNodes(
+  ctx: DeploymentContext,
+  step: PhaseStep,
+  only: string[] | undefined,
+): Promise<NodePlan[]> {
+  const nodes = step.surplus
+    ? (await surplusInstances(ctx, step.roles)).map((instance) => surplusNode(ctx, instance))
+    : ctx.plan.nodes.filter((node) => step.roles.includes(node.role));
+  const chosen = only ? nodes.filter((node) => only.includes(node.name)) : nodes;
+  return step.firstNodeOnly ? chosen.slice(0, 1) : chosen;
 }
 
 /** Groups a step's nodes by identical parameters, skipping nodes where the same run already succeeded. */
-function plannedTargets(
+async function plannedTargets(
   ctx: DeploymentContext,
   step: PhaseStep,
   fleet: Map<string, Instance>,
@@ -75,7 +85,7 @@ function plannedTargets(
 ) {
   const groups = new Map<string, { parameters: Record<string, string[]>; instanceIds: string[] }>();
   let skipped = 0;
-  for (const node of stepNodes(ctx, step)) {
+  for (const node of await stepNodes(ctx, step, settings.nodes)) {
     const instance = fleet.get(node.name);
     if (!instance && step.runningOnly) {
       skipped += 1;
@@ -122,7 +132,7 @@ export async function sendPhase(
     instanceIds: string[];
   }[] = [];
   for (const step of PHASES[phase] as readonly PhaseStep[]) {
-    const planned = plannedTargets(ctx, step, fleet, settings);
+    const planned = await plannedTargets(ctx, step, fleet, settings);
     skipped += planned.skipped;
     for (const [parametersHash, group] of planned.groups) {
       for (let i = 0; i < group.instanceIds.length; i += MAX_TARGETS_PER_COMMAND) {
@@ -204,13 +214,12 @@ async function invocationsOf(
 /** Marks nodes where a document succeeded, so a re-run after a failure does not provision them again. */
 async function tagSucceeded(ctx: DeploymentContext, command: SentCommand, instanceIds: string[]) {
   if (instanceIds.length === 0 || command.check) return;
+  const tags = [{ Key: provisionedTag(command.document), Value: command.parametersHash }];
+  if (command.document === 'capi-cassandra-configure') {
+    tags.push({ Key: CLUSTER_SIZE_TAG, Value: String(ctx.plan.cassandra.hosts.length) });
+  }
   await awsCall({ resource: `instances provisioned by ${command.document}` }, () =>
-    ctx.clients.ec2.send(
-      new CreateTagsCommand({
-        Resources: instanceIds,
-        Tags: [{ Key: provisionedTag(command.document), Value: command.parametersHash }],
-      }),
-    ),
+    ctx.clients.ec2.send(new CreateTagsCommand({ Resources: instanceIds, Tags: tags })),
   );
 }
 

@@ -125,3 +125,35 @@ export function chunks<T>(items: T[], size: number): T[][] {
     items.slice(i * size, (i + 1) * size),
   );
 }
+
+/**
+ * The deployment's live instances the plan no longer has (a resize removed their nodes), optionally of some roles,
+ * highest ordinal first (cass008 before cass007), the order in which they leave.
+ */
+export async function surplusInstances(
+  ctx: DeploymentContext,
+  roles?: readonly string[],
+): Promise<Instance[]> {
+  const planned = new Set(ctx.plan.nodes.map((node) => node.name));
+  const ordinal = (instance: Instance) =>
+    Number(/(\d+)$/.exec(tagValue(instance.Tags, 'Name') ?? '')?.[1] ?? 0);
+  return (await describeFleet(ctx, { states: LIVE_STATES }))
+    .filter((instance) => !planned.has(tagValue(instance.Tags, 'Name') ?? ''))
+    .filter((instance) => !roles || roles.includes(tagValue(instance.Tags, 'Role') ?? ''))
+    .sort((a, b) => ordinal(b) - ordinal(a));
+}
+
+/** A removed node as a plan node, from its instance's tags: what the documents it still runs need to know. */
+export function surplusNode(ctx: DeploymentContext, instance: Instance): NodePlan {
+  const name = tagValue(instance.Tags, 'Name') ?? instance.InstanceId!;
+  const role = tagValue(instance.Tags, 'Role') as NodePlan['role'];
+  return {
+    nickname: tagValue(instance.Tags, 'Nickname') ?? name.replace(`${ctx.plan.deployment}-`, ''),
+    name,
+    role,
+    instanceType: instance.InstanceType ?? '',
+    privateIp: instance.PrivateIpAddress ?? '',
+    subnet: 'private',
+    securityGroup: 'internal',
+  };
+}

@@ -1,6 +1,6 @@
 import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
-import { cassandraRingComplete, ssmAgentsOnline } from './fleet-waits.js';
+import { cassandraRingComplete, type RingWaitNames, ssmAgentsOnline } from './fleet-waits.js';
 
 /**
  * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 10 s at EC2's
@@ -274,10 +274,16 @@ function phase(
   labels: { check: string; question: string; wait: string },
   waitSeconds: number,
   next: string,
+  send: Record<string, unknown> = {},
 ): States {
   return {
     [name]: task('Provisioning', {
-      parameters: { action: 'send', phase: PHASE_OF[name], 'logVolumeId.$': '$.fleet.logVolumeId' },
+      parameters: {
+        action: 'send',
+        phase: PHASE_OF[name],
+        'logVolumeId.$': '$.fleet.logVolumeId',
+        ...send,
+      },
       // SendCommand has no client token: a retried send would run the scripts a second time.
       idempotent: false,
       resultPath: '$.commands',
@@ -308,19 +314,67 @@ const PHASE_OF: Record<string, PhaseName> = {
   'Install software on every node': 'install',
   'Configure and start Cassandra': 'configure-cassandra',
   'Ask nodetool for Cassandra status': 'cassandra-status',
+  'Join the next Cassandra node': 'join-cassandra',
+  'Decommission the next Cassandra node': 'decommission-cassandra',
+  'Ask nodetool whether the ring is healthy': 'ring-status',
+  'Clean up Cassandra nodes': 'cleanup-cassandra',
+  'Drain removed daemons': 'drain-daemons',
   'Configure RabbitMQ, Prometheus, daemons and bastion': 'configure-services',
   'Run health checks': 'health-checks',
 };
 
-/** Provisioning over SSM Run Command, in capideploy's order, ending with health checks of the whole cluster. */
-function provisioning(next: string): States {
+const READ_RING = 'Read the Cassandra ring';
+
+/**
+ * After each join or decommission the ring must be healthy again before the next change: every node nodetool lists
+ * is UN and every range has a live owner (the `ring-status` check expects no node count: the ring is between sizes).
+ */
+const RING_AFTER_CHANGE: RingWaitNames = {
+  counter: '$.ringAttempt',
+  start: 'Start counting ring checks',
+  count: 'Count ring check',
+  ask: 'Ask nodetool whether the ring is healthy',
+  check: 'Check the ring command',
+  answered: 'Has nodetool answered about the ring?',
+  waitAnswer: 'Wait for the ring command',
+  judge: 'Are all nodes of the ring UN?',
+  question: 'Is the ring healthy again?',
+  wait: 'Wait for the ring to settle',
+  ringOnly: true,
+};
+const CONFIGURE_SERVICES = 'Configure RabbitMQ, Prometheus, daemons and bastion';
+
+/**
+ * The Cassandra ring, new or resized (src/core/resize.ts). A new ring starts every node at once (each with its fixed
+ * token, auto_bootstrap off: nothing to stream). A running ring changes one node at a time, as Cassandra requires
+ * (consistent range movement: reference/ops-facts.md §1.1, §1.2): each new node bootstraps (its configure waits until
+ * it is UN), then each removed node is decommissioned, highest first; the loop reads the ring again after every
+ * change, from the nodes' provisioning tags, so a re-run resumes where it stopped. Then every node drops the data it
+ * no longer owns (nodetool cleanup, once per ring size).
+ */
+function cassandraRing(next: string): States {
   return {
-    ...phase(
-      'Install software on every node',
-      { check: 'Check installs', question: 'Are all installs done?', wait: 'Wait for installs' },
-      10,
-      'Configure and start Cassandra',
-    ),
+    [READ_RING]: task('Provisioning', {
+      comment:
+        'Which Cassandra node joins or leaves next, from the instances’ provisioning tags; refuses a node count the ring’s tokens cannot take.',
+      parameters: { action: 'ring' },
+      resultPath: '$.ring',
+      next: 'What changes in the Cassandra ring?',
+      catchTo: FAILED,
+    }),
+    'What changes in the Cassandra ring?': {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.ring.next', StringEquals: 'configure', Next: 'Configure and start Cassandra' },
+        { Variable: '$.ring.next', StringEquals: 'join', Next: 'Join the next Cassandra node' },
+        {
+          Variable: '$.ring.next',
+          StringEquals: 'decommission',
+          Next: 'Decommission the next Cassandra node',
+        },
+      ],
+      Default: 'Clean up Cassandra nodes',
+    },
     ...phase(
       'Configure and start Cassandra',
       {
@@ -331,17 +385,113 @@ function provisioning(next: string): States {
       5,
       'Start counting Cassandra checks',
     ),
-    ...cassandraRingComplete('Configure RabbitMQ, Prometheus, daemons and bastion', FAILED, phase),
+    ...cassandraRingComplete(READ_RING, FAILED, phase),
     ...phase(
-      'Configure RabbitMQ, Prometheus, daemons and bastion',
+      'Join the next Cassandra node',
+      { check: 'Check the join', question: 'Has the node joined?', wait: 'Wait for the join' },
+      10,
+      RING_AFTER_CHANGE.start,
+      { 'nodes.$': 'States.Array($.ring.node)' },
+    ),
+    ...phase(
+      'Decommission the next Cassandra node',
+      {
+        check: 'Check the decommission',
+        question: 'Has the node left the ring?',
+        wait: 'Wait for the decommission',
+      },
+      10,
+      RING_AFTER_CHANGE.start,
+      { 'nodes.$': 'States.Array($.ring.node)' },
+    ),
+    ...cassandraRingComplete(READ_RING, FAILED, phase, RING_AFTER_CHANGE),
+    ...phase(
+      'Clean up Cassandra nodes',
+      { check: 'Check cleanups', question: 'Are all cleanups done?', wait: 'Wait for cleanups' },
+      5,
+      next,
+    ),
+  };
+}
+
+/** Removed nodes: daemons drained before the services are reconfigured without them, then every removed instance terminated. */
+function removedNodes(next: string): { drain: States; terminate: States } {
+  return {
+    drain: {
+      'Are there removed daemons to drain?': {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.ring.drain', NumericGreaterThan: 0, Next: 'Drain removed daemons' }],
+        Default: CONFIGURE_SERVICES,
+      },
+      ...phase(
+        'Drain removed daemons',
+        { check: 'Check drains', question: 'Are removed daemons drained?', wait: 'Wait for drains' },
+        5,
+        CONFIGURE_SERVICES,
+      ),
+    },
+    terminate: {
+      'Are there removed nodes to terminate?': {
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.ring.terminate',
+            NumericGreaterThan: 0,
+            Next: pollStart('Terminate removed nodes'),
+          },
+        ],
+        Default: next,
+      },
+      ...poll({
+        check: {
+          name: 'Terminate removed nodes',
+          fn: 'Instances',
+          parameters: { action: 'terminate-removed' },
+          resultPath: '$.removed',
+        },
+        question: 'Are removed nodes terminated?',
+        doneWhen: { variable: '$.removed.allTerminated', equals: true },
+        wait: { name: 'Wait for removed nodes', seconds: 5 },
+        // 10 minutes: a termination takes about a minute.
+        maxAttempts: 120,
+        counter: '$.removedRounds',
+        next,
+        catchTo: FAILED,
+      }),
+    },
+  };
+}
+
+/** Provisioning over SSM Run Command, in capideploy's order, ending with health checks of the whole cluster. */
+function provisioning(next: string): States {
+  const removed = removedNodes('Run health checks');
+  return {
+    'Is this a restore from images?': {
+      Type: 'Choice',
+      Comment:
+        'A restore (spec.fromImages) launched every node from its image, software installed: provisioning is configure, start and health checks.',
+      Choices: [{ Variable: '$.spec.fromImages', IsPresent: true, Next: READ_RING }],
+      Default: 'Install software on every node',
+    },
+    ...phase(
+      'Install software on every node',
+      { check: 'Check installs', question: 'Are all installs done?', wait: 'Wait for installs' },
+      10,
+      READ_RING,
+    ),
+    ...cassandraRing('Are there removed daemons to drain?'),
+    ...removed.drain,
+    ...phase(
+      CONFIGURE_SERVICES,
       {
         check: 'Check service configuration',
         question: 'Are all services configured?',
         wait: 'Wait for service configuration',
       },
       5,
-      'Run health checks',
+      'Are there removed nodes to terminate?',
     ),
+    ...removed.terminate,
     ...phase(
       'Run health checks',
       {
@@ -387,7 +537,7 @@ export function createDeployment(): {
       }),
       'Create network and instance role': networkAndIdentity('Launch fleet while NAT gateway comes up'),
       'Launch fleet while NAT gateway comes up': natGatewayAndFleet('Start counting SSM agent checks'),
-      ...ssmAgentsOnline('Install software on every node', FAILED),
+      ...ssmAgentsOnline('Is this a restore from images?', FAILED),
       ...provisioning('Deployment ready'),
       'Deployment ready': {
         Type: 'Pass',

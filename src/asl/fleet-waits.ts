@@ -38,40 +38,72 @@ export function ssmAgentsOnline(next: string, catchTo: CatchTo): States {
   };
 }
 
+/** The state names of a Cassandra ring wait: create's and start's first wait for a new ring, or a resize's. */
+export interface RingWaitNames {
+  counter: string;
+  start: string;
+  count: string;
+  ask: string;
+  check: string;
+  answered: string;
+  waitAnswer: string;
+  judge: string;
+  question: string;
+  wait: string;
+  /** Judge nodetool's output without the plan's node count (a resize between two ring changes). */
+  ringOnly?: boolean;
+}
+
+const NEW_RING: RingWaitNames = {
+  counter: '$.cassandraAttempt',
+  start: 'Start counting Cassandra checks',
+  count: 'Count Cassandra check',
+  ask: 'Ask nodetool for Cassandra status',
+  check: 'Check nodetool command',
+  answered: 'Has nodetool answered?',
+  waitAnswer: 'Wait for nodetool',
+  judge: 'Are all Cassandra nodes UN?',
+  question: 'Is the Cassandra ring complete?',
+  wait: 'Wait for Cassandra nodes to join',
+};
+
 /**
  * Waits until every Cassandra node is UN, asking nodetool again every 10 s (through `phase`, the machine's way of
- * sending the `cassandra-status` documents), for up to 30 rounds. Create and start share it.
+ * sending the `cassandra-status` documents, or those named by `names.ask`), for up to 30 rounds. Create and start
+ * share it for a new ring; a resize checks the ring the same way after each node joins or leaves.
  */
-export function cassandraRingComplete(next: string, catchTo: CatchTo, phase: Phase): States {
+export function cassandraRingComplete(
+  next: string,
+  catchTo: CatchTo,
+  phase: Phase,
+  names: RingWaitNames = NEW_RING,
+): States {
   return {
-    ...roundCounter(
-      '$.cassandraAttempt',
-      { start: 'Start counting Cassandra checks', count: 'Count Cassandra check' },
-      'Ask nodetool for Cassandra status',
-    ),
+    ...roundCounter(names.counter, { start: names.start, count: names.count }, names.ask),
     ...phase(
-      'Ask nodetool for Cassandra status',
-      { check: 'Check nodetool command', question: 'Has nodetool answered?', wait: 'Wait for nodetool' },
+      names.ask,
+      { check: names.check, question: names.answered, wait: names.waitAnswer },
       2,
-      'Are all Cassandra nodes UN?',
+      names.judge,
     ),
-    'Are all Cassandra nodes UN?': task('HealthCheck', {
+    [names.judge]: task('HealthCheck', {
       parameters: {
         action: 'evaluate',
         'commands.$': '$.commands.commands',
         failWhenUnhealthy: false,
-        'attempt.$': '$.cassandraAttempt.value',
+        'attempt.$': `${names.counter}.value`,
         maxAttempts: 30,
+        ...(names.ringOnly ? { ringOnly: true } : {}),
       },
       resultPath: '$.cassandraStatus',
-      next: 'Is the Cassandra ring complete?',
+      next: names.question,
       catchTo,
     }),
-    'Is the Cassandra ring complete?': {
+    [names.question]: {
       Type: 'Choice',
       Choices: [{ Variable: '$.cassandraStatus.healthy', BooleanEquals: true, Next: next }],
-      Default: 'Wait for Cassandra nodes to join',
+      Default: names.wait,
     },
-    'Wait for Cassandra nodes to join': { Type: 'Wait', Seconds: 10, Next: 'Count Cassandra check' },
+    [names.wait]: { Type: 'Wait', Seconds: 10, Next: names.count },
   };
 }

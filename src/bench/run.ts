@@ -10,6 +10,7 @@ import type { FaultRule } from '../sim/faults.js';
 import { setVcpuQuota } from '../sim/services/quotas.js';
 import { runCapideployBaseline } from './capideploy-baseline.js';
 import { criticalPathSeconds } from './critical-path.js';
+import { type Day2Row, measureDay2, restoreFasterThanCreate } from './day2.js';
 
 const BENCH_VCPU_QUOTA = 16_384;
 
@@ -18,7 +19,9 @@ const BENCH_VCPU_QUOTA = 16_384;
  * daemons, plus bastion, RabbitMQ and Prometheus: 2N + 3 instances; 1,000 is the spec's maximum), creates and
  * deletes a deployment in local mode and drives capideploy's own deployment_create order over the same simulator
  * (capideploy-baseline.ts), then prints one row per size. Each size runs in its own process, so its wall time and
- * peak memory are its own.
+ * peak memory are its own. Then (text output) the day-2 scenario of day2.ts: resizes, stop and start, images and a
+ * restore; `--day2` runs only that scenario (with `--json`, its rows as a JSON array; `--json` alone prints the sizes'
+ * rows as before).
  */
 export interface BenchRow {
   /** N: Cassandra nodes = daemons (2N + 3 instances). */
@@ -117,34 +120,58 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 const sizeArg = option('--size');
 const throttle = Number(option('--throttle') ?? '0');
-if (sizeArg) {
+const json = args.includes('--json');
+
+/** Runs this script again in a child process with `extra` arguments; its last stdout line parsed as JSON. */
+function child<T>(extra: string[], what: string): T | undefined {
+  const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...extra], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !(line.startsWith('{') || line.startsWith('['))) {
+    console.error(`${what}: the benchmark process failed (exit ${run.status})`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  return JSON.parse(line) as T;
+}
+
+function printDay2(rows: Day2Row[]): void {
+  if (rows.some((row) => row.status !== 'SUCCEEDED')) process.exitCode = 1;
+  if (json) {
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  console.log(
+    '\nday-2 operations on one deployment (sample flavor, from 4 Cassandra nodes and 4 daemons), in order:\n',
+  );
+  console.table(rows);
+  const faster = restoreFasterThanCreate(rows);
+  console.log(
+    faster === null
+      ? 'restore from images did not succeed'
+      : `restore from images ${faster ? 'took less' : 'did NOT take less'} virtual time than the fresh create`,
+  );
+}
+
+if (args.includes('--day2-child')) {
+  process.stdout.write(`${JSON.stringify(await measureDay2())}\n`);
+} else if (sizeArg) {
   // A child: one size, one JSON row on stdout.
   const row = await measure(Number(sizeArg), throttle);
   process.stdout.write(`${JSON.stringify(row)}\n`);
+} else if (args.includes('--day2')) {
+  const rows = child<Day2Row[]>(['--day2-child'], 'day-2');
+  if (rows) printDay2(rows);
 } else {
   const sizes = (option('--sizes') ?? '4,16,64,128,1000').split(',').map(Number);
-  const json = args.includes('--json');
   const rows: BenchRow[] = [];
   for (const size of sizes) {
-    const child = spawnSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        fileURLToPath(import.meta.url),
-        '--size',
-        String(size),
-        '--throttle',
-        String(throttle),
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
-    );
-    const line = child.stdout.trim().split('\n').pop() ?? '';
-    if (child.status !== 0 || !line.startsWith('{')) {
-      console.error(`size ${size}: the benchmark process failed (exit ${child.status})`);
-      process.exitCode = 1;
-      continue;
-    }
-    rows.push(JSON.parse(line) as BenchRow);
+    const row = child<BenchRow>(['--size', String(size), '--throttle', String(throttle)], `size ${size}`);
+    if (!row) continue;
+    rows.push(row);
     if (!json) console.error(`size ${size} done`);
   }
   if (json) {
@@ -174,5 +201,7 @@ if (sizeArg) {
         'lambda headroom = longest Lambda run (create or delete) / its timeout\n',
     );
     console.table(rows);
+    const day2 = child<Day2Row[]>(['--day2-child'], 'day-2');
+    if (day2) printDay2(day2);
   }
 }

@@ -5,11 +5,18 @@ import {
   RedriveExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import {
+  type Day2Options,
+  OperationRefused,
+  submitDay2,
+  submitDeleteWithImages,
+} from '../core/day2-lifecycle.js';
 import { parseCause } from '../core/errors.js';
 import { HistoryParser } from '../core/history.js';
 import { readHistory } from '../core/history-pages.js';
 import type { InventoryItem } from '../core/inventory.js';
 import {
+  type Day2Operation,
   DeploymentConflict,
   DeploymentNotFound,
   describeDeployment,
@@ -18,6 +25,7 @@ import {
   latestCreate,
   listDeployments,
   type Machines,
+  SpecChangeRefused,
   type Submitted,
   specHash,
   submitCreate,
@@ -31,10 +39,11 @@ import { costJson, costTable, listLine, progressPrinter } from './output.js';
 import { BadInput, checkDeploymentName } from './spec-file.js';
 
 /**
- * The commands of AWS mode (`capi-deploy create|delete|status|list` without `--local`): the same operations as the
- * deployments API, on the stack's state machines, through Step Functions. create and delete start one execution
- * (named after the deployment, so running the command twice does not start two) and follow it to its end, one line
- * per finished step; `--json` prints the same object as local mode, with `mode: "aws"`.
+ * The commands of AWS mode (`capi-deploy create|delete|stop|start|images create|images delete|status|list` without
+ * `--local`): the same operations as the deployments API, on the stack's state machines, through Step Functions.
+ * Each starts one execution (named after the deployment, so running the command twice does not start two) and
+ * follows it to its end, one line per finished step; `--json` prints the same object as local mode, with
+ * `mode: "aws"`. The day-2 machines are the create machine's siblings (`<stack>-stop-deployment`, ...).
  */
 
 /** Options of AWS mode, beside the shared ones. */
@@ -75,7 +84,15 @@ interface ResourceRow {
 }
 
 const DEFAULT_STACK = 'CapiDeploy';
-const MACHINE_ARN = /^(arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:)(.+)-(create|delete)-deployment$/;
+const MACHINE_ARN =
+  /^(arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:)(.+)-(create-deployment|delete-deployment|stop-deployment|start-deployment|images-create|images-delete)$/;
+
+/** What `run` follows: create, delete, or a day-2 operation. */
+type Operation = 'create' | 'delete' | Day2Operation;
+
+/** The state machine of an operation as the text output names it. */
+const machineLabel = (operation: Operation) =>
+  operation.startsWith('images-') ? operation : `${operation}-deployment`;
 const say = (line: string) => console.log(line);
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -85,7 +102,7 @@ async function machinesOf(deps: AwsDeps, options: AwsOptions): Promise<Machines>
     const match = MACHINE_ARN.exec(options.stateMachineArn);
     if (!match) {
       throw new BadInput([
-        `--state-machine-arn ${options.stateMachineArn}: expected the ARN of a <stack>-create-deployment or <stack>-delete-deployment state machine`,
+        `--state-machine-arn ${options.stateMachineArn}: expected the ARN of a state machine of the stack (<stack>-create-deployment, <stack>-delete-deployment, ...)`,
       ]);
     }
     return {
@@ -121,12 +138,20 @@ async function machinesOf(deps: AwsDeps, options: AwsOptions): Promise<Machines>
   return { createArn, deleteArn };
 }
 
-/** Runs a shared operation; its "not found" and "conflict" errors are the user's to fix (exit code 2). */
+/**
+ * Runs a shared operation; its "not found", "conflict" and "refused" errors are the user's to fix (exit code 2), a
+ * spec change that cannot be applied in place one line per refusal.
+ */
 async function asInput<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof DeploymentNotFound || error instanceof DeploymentConflict) {
+    if (error instanceof SpecChangeRefused) throw new BadInput(error.problems);
+    if (
+      error instanceof DeploymentNotFound ||
+      error instanceof DeploymentConflict ||
+      error instanceof OperationRefused
+    ) {
       throw new BadInput([error.message]);
     }
     throw error;
@@ -224,10 +249,10 @@ async function redriveCreate(deps: AwsDeps, machines: Machines, spec: Deployment
   return latest.item;
 }
 
-/** What create and delete print at the end, and their exit code. */
+/** What create, delete and the day-2 operations print at the end, and their exit code. */
 function report(
   options: AwsOptions,
-  operation: 'create' | 'delete',
+  operation: Operation,
   deployment: string,
   described: DescribeExecutionCommandOutput,
   reader: HistoryParser,
@@ -262,7 +287,7 @@ function report(
   } else {
     const ok = described.status === 'SUCCEEDED';
     say(
-      `${ok ? '✔' : '✖'} ${operation}-deployment ${deployment}: ${described.status} (execution ${described.name})`,
+      `${ok ? '✔' : '✖'} ${machineLabel(operation)} ${deployment}: ${described.status} (execution ${described.name})`,
     );
     say(
       `  ${seconds ?? '?'} s, ${reader.stateTransitions} state transitions, ${reader.historyEvents} history events`,
@@ -278,14 +303,20 @@ function report(
   process.exitCode = described.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
 }
 
-/** Starts (or finds) an execution, then follows it to its end and reports it. */
+/**
+ * Starts (or finds) an execution, then follows it to its end and reports it; true when it succeeded (or runs on,
+ * with `--no-wait`). The operation is the submit's own when it says (delete --with-images starts images-delete first).
+ */
 async function run(
   deps: AwsDeps,
   options: AwsOptions,
-  operation: 'create' | 'delete',
+  operation: Operation,
   deployment: string,
-  submit: (machines: Machines) => Promise<Submitted | { redrive: string }>,
-): Promise<void> {
+  submit: (
+    machines: Machines,
+  ) => Promise<(Submitted & { operation?: Operation; warning?: string }) | { redrive: string }>,
+  { quietSuccess = false } = {},
+): Promise<boolean> {
   const pollMs = pollMsOf(options);
   const machines = await machinesOf(deps, options);
   let startMs = 0;
@@ -314,6 +345,8 @@ async function run(
     if (!options.json) say(`${operation} ${deployment} (AWS mode): redriving ${executionArn}`);
   } else {
     executionArn = submitted.execution.arn;
+    operation = submitted.operation ?? operation;
+    if (submitted.warning && !options.json) console.error(`warning: ${submitted.warning}`);
     if (!options.json)
       say(`${operation} ${deployment} (AWS mode): ${submitted.message} (${submitted.execution.name})`);
     // A finished execution is reported, not replayed step by step.
@@ -339,14 +372,18 @@ async function run(
           ),
         );
       } else {
-        say(`${now.status}: not waiting; follow it with: capi-deploy watch ${deployment}`);
+        // watch finds a deployment's create or delete by its name; a day-2 execution by its ARN.
+        const target = operation === 'create' || operation === 'delete' ? deployment : executionArn;
+        say(`${now.status}: not waiting; follow it with: capi-deploy watch ${target}`);
       }
       process.exitCode = EXIT.ok;
-      return;
+      return true;
     }
   }
   const described = await follow(deps, executionArn, reader, pollMs);
-  report(options, operation, deployment, described, reader);
+  const succeeded = described.status === 'SUCCEEDED';
+  if (!(quietSuccess && succeeded && options.json)) report(options, operation, deployment, described, reader);
+  return succeeded;
 }
 
 /**
@@ -372,15 +409,45 @@ async function ownedBy(
 /** The commands of AWS mode, with the same output conventions and exit codes as the local ones. */
 function awsCommands(deps: AwsDeps) {
   return {
-    create: (spec: DeploymentSpec, options: AwsOptions) =>
-      run(deps, options, 'create', spec.name, async (machines) =>
+    async create(spec: DeploymentSpec, options: AwsOptions) {
+      await run(deps, options, 'create', spec.name, async (machines) =>
         options.redrive
           ? { redrive: (await redriveCreate(deps, machines, spec)).executionArn! }
           : submitCreate(deps.sfn, machines, spec),
-      ),
-    delete: (name: string, options: AwsOptions) => {
+      );
+    },
+    /**
+     * With `withImages`, images delete first, followed to its end; the deployment's delete only once it succeeded
+     * (exit code 1 otherwise, the deployment left as it was). With `--no-wait`, one step per call, as the API does.
+     */
+    async delete(name: string, options: AwsOptions & { withImages?: boolean }) {
       checkDeploymentName(name);
-      return run(deps, options, 'delete', name, (machines) => submitDelete(deps.sfn, machines, name));
+      if (options.withImages && options.wait === false) {
+        await run(deps, options, 'delete', name, (machines) =>
+          submitDeleteWithImages(deps.sfn, machines, name),
+        );
+        return;
+      }
+      if (options.withImages) {
+        // In --json mode the images' report is printed only when they could not all be deleted: one object.
+        const images = await run(
+          deps,
+          options,
+          'images-delete',
+          name,
+          (machines) => submitDay2(deps.sfn, machines, name, 'images-delete'),
+          { quietSuccess: true },
+        );
+        if (!images) return;
+      }
+      await run(deps, options, 'delete', name, (machines) => submitDelete(deps.sfn, machines, name));
+    },
+    /** A day-2 operation; stop and images create refuse without `force` when Cassandra data would be lost. */
+    async day2(operation: Day2Operation, name: string, options: AwsOptions & Day2Options) {
+      checkDeploymentName(name);
+      await run(deps, options, operation, name, (machines) =>
+        submitDay2(deps.sfn, machines, name, operation, { force: options.force }),
+      );
     },
     async status(name: string, options: AwsOptions) {
       checkDeploymentName(name);
@@ -400,6 +467,7 @@ function awsCommands(deps: AwsDeps) {
               executionArn: status.execution.arn,
               currentStep: status.currentStep,
               failure: status.failure,
+              day2: status.day2,
               ...(owned.estimate ? costJson(owned.estimate) : {}),
               ...(owned.error ? { resources: null, hourlyUsd: null } : {}),
               ...(owned.error ? { resourcesError: owned.error } : {}),
@@ -418,6 +486,12 @@ function awsCommands(deps: AwsDeps) {
       if (status.currentStep)
         say(`  ${execution.stopDate ? 'last step' : 'current step'}: ${status.currentStep}`);
       if (status.failure) for (const line of describeFailure(status.failure)) say(line);
+      if (status.day2) {
+        const { operation, execution: day2 } = status.day2;
+        say(
+          `  ${day2.status === 'RUNNING' ? 'running' : 'last'} day-2 operation: ${operation} (${day2.name}, ${day2.status})`,
+        );
+      }
       if (owned.estimate) {
         const billed = owned.estimate.items.filter((item) => item.billed).length;
         say(`resources: ${owned.estimate.items.length}, ${billed} billed`);

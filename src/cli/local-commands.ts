@@ -199,8 +199,13 @@ async function deleteImagesFirst(options: GlobalOptions, spec: DeploymentSpec): 
 /** The commands of local mode: the same state machines and handlers, against the simulated account. */
 export function localCommands() {
   return {
-    create: (spec: DeploymentSpec, options: GlobalOptions) =>
-      runAndReport(options, 'create-deployment', spec),
+    /** A changed spec is refused before the run when it cannot be applied in place (src/core/resize.ts). */
+    async create(spec: DeploymentSpec, options: GlobalOptions) {
+      const { localCreateRefusals } = await import('../local/resize.js');
+      const refusals = await localCreateRefusals(options.stateDir, spec, options.iam !== false);
+      if (refusals.length > 0) throw new BadInput(refusals);
+      return runAndReport(options, 'create-deployment', spec);
+    },
     /** With `withImages`, the deployment's images and snapshots go first (images-delete); else they are kept. */
     async delete(name: string, options: GlobalOptions & { withImages?: boolean }) {
       const spec = specOf(options, name);

@@ -14,6 +14,7 @@ import { imagesCommand } from './images-command.js';
 import { awsLogsSource, type LogsOptions, localLogsSource, showLogs } from './logs-command.js';
 import { DEFAULT_STATE_DIR, EXIT, type GlobalOptions } from './options.js';
 import { planLines } from './output.js';
+import { planCommand, runPlan } from './plan-command.js';
 import { awsReportCommands, reportCommands } from './report-commands.js';
 import { BadInput, checkDeploymentName, readSpecFile } from './spec-file.js';
 
@@ -122,11 +123,22 @@ export function buildProgram(deps: MainDeps = {}): Command {
     return made;
   };
 
-  program
-    .command('validate <spec>')
-    .description('validate a deployment spec and print the derived plan; no AWS call')
-    .option('--json', 'print the plan as JSON')
-    .action((file: string, options: { json?: boolean }) => {
+  const planDeps = { withAwsOptions, withLocalOptions, checkMode, aws };
+  withAwsOptions(
+    withLocalOptions(
+      program
+        .command('validate <spec>')
+        .description(
+          'validate a deployment spec and print the derived plan; no AWS call (with --against-live: as plan)',
+        ),
+    ),
+  )
+    .option(
+      '--against-live',
+      'compare with the deployment of the same name, as plan does (--local: local mode)',
+    )
+    .action(async (file: string, options: RunOptions & { againstLive?: boolean }) => {
+      if (options.againstLive) return runPlan(planDeps, file, options);
       const plan = planDeployment(readSpecFile(file));
       console.log(options.json ? JSON.stringify(plan, null, 2) : planLines(plan).join('\n'));
     });
@@ -142,8 +154,16 @@ export function buildProgram(deps: MainDeps = {}): Command {
   )
     .option('--redrive', 'AWS mode: redrive the latest failed create of this spec (RedriveExecution)')
     .option('--no-wait', 'AWS mode: start the execution and return without following it')
-    .action(async (file: string, options: RunOptions) => {
+    .option(
+      '--from-images <name>',
+      "restore: launch every node from deployment <name>'s image of it (images create), skip install (sets the spec's fromImages)",
+    )
+    .action(async (file: string, options: RunOptions & { fromImages?: string }) => {
       const spec = readSpecFile(file);
+      if (options.fromImages !== undefined) {
+        checkDeploymentName(options.fromImages);
+        spec.fromImages = options.fromImages;
+      }
       checkMode(options);
       return options.local
         ? (await local()).create(spec, options)
@@ -161,16 +181,16 @@ export function buildProgram(deps: MainDeps = {}): Command {
     )
     .action(async (name: string, options: RunOptions & { withImages?: boolean }) => {
       checkMode(options);
-      if (options.withImages && !options.local) {
-        throw new BadInput([
-          "--with-images runs in local mode only for now (add --local); on AWS, start an execution of the stack's images-delete state machine first",
-        ]);
-      }
       return options.local
         ? (await local()).delete(name, options)
         : awsCommands(aws(options)).delete(name, options);
     });
-  withRunOptions(
+  const day2Command = (command: Command) =>
+    withPollOption(withAwsOptions(withRunOptions(command))).option(
+      '--no-wait',
+      'AWS mode: start the execution and return without following it',
+    );
+  day2Command(
     program
       .command('stop <name>')
       .description(
@@ -180,10 +200,11 @@ export function buildProgram(deps: MainDeps = {}): Command {
     .option('--force', 'stop even though the Cassandra data on instance-store disks will be lost')
     .action(async (name: string, options: RunOptions & { force?: boolean }) => {
       checkMode(options);
-      if (!options.local) throw new BadInput([localOnly('stop')]);
-      return (await local()).stop(name, options);
+      return options.local
+        ? (await local()).stop(name, options)
+        : awsCommands(aws(options)).day2('stop', name, options);
     });
-  withRunOptions(
+  day2Command(
     program
       .command('start <name>')
       .description(
@@ -191,10 +212,12 @@ export function buildProgram(deps: MainDeps = {}): Command {
       ),
   ).action(async (name: string, options: RunOptions) => {
     checkMode(options);
-    if (!options.local) throw new BadInput([localOnly('start')]);
-    return (await local()).start(name, options);
+    return options.local
+      ? (await local()).start(name, options)
+      : awsCommands(aws(options)).day2('start', name, options);
   });
-  imagesCommand(program, { withRunOptions, checkMode });
+  imagesCommand(program, { day2Command, withAwsOptions, withRunOptions, checkMode, aws });
+  planCommand(program, planDeps);
   withAwsOptions(
     withRunOptions(
       program.command('list').description('list deployments with their resource counts and hourly cost'),
@@ -294,10 +317,6 @@ export function buildProgram(deps: MainDeps = {}): Command {
   consoleCommand(program, aws);
   return program;
 }
-
-/** Day-2 commands that run in local mode only for now. */
-const localOnly = (command: string) =>
-  `${command} runs in local mode only for now (add --local); on AWS, start an execution of the stack's ${command}-deployment state machine with the deployment's spec as input`;
 
 /** The local history/watch/report, with the resources' cost in the deployment's region. */
 async function localShows() {

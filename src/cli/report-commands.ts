@@ -3,8 +3,16 @@ import { DescribeExecutionCommand, type DescribeExecutionOutput, type SFNClient 
 import { type ExecutionRecord, LOCAL_EXECUTION_NAME } from '../core/execution-record.js';
 import { fetchExecutionHistory, recordFromSfnHistory, sfnExecutionSource } from '../core/history.js';
 import type { InventoryItem } from '../core/inventory.js';
-import { listDeployments, type Machines } from '../core/lifecycle.js';
-import { allExecutions } from '../core/list-executions.js';
+import {
+  DAY2_MACHINES,
+  type Day2Operation,
+  day2Executions,
+  day2MachineArn,
+  executionsOrNone,
+  latestCreate,
+  listDeployments,
+  type Machines,
+} from '../core/lifecycle.js';
 import type { HourlyCost } from '../cost/estimate.js';
 import { abortedLine } from '../report/format.js';
 import { failureLines, renderHistory } from '../report/history.js';
@@ -262,16 +270,35 @@ function machinesFromArn(options: AwsReportOptions): Machines {
  * that exact name; else the latest execution of the deployment with that name, as `status` finds it (the delete
  * of its latest create when there is one, else that create: names follow src/core/lifecycle.ts).
  */
+/** The state machines whose executions a name may be: create, delete and the day-2 operations. */
+const searchedMachines = (machines: Machines) => [
+  machines.createArn,
+  machines.deleteArn,
+  ...(Object.keys(DAY2_MACHINES) as Day2Operation[]).map((operation) => day2MachineArn(machines, operation)),
+];
+
+/**
+ * An execution ARN from an ARN, an execution name (of any of the stack's machines) or a deployment name: then its
+ * latest operation, a create or delete or, when newer, a day-2 operation of that create (a stop, an images create).
+ */
 async function executionArnOf(deps: AwsReportDeps, arg: string, options: AwsReportOptions): Promise<string> {
   if (EXECUTION_ARN.test(arg)) return arg;
   const machines = deps.machines ? await deps.machines(options) : machinesFromArn(options);
-  for (const machineArn of [machines.createArn, machines.deleteArn]) {
-    const match = (await allExecutions(deps.sfn, machineArn)).find((item) => item.name === arg);
+  for (const machineArn of searchedMachines(machines)) {
+    const match = (await executionsOrNone(deps.sfn, machineArn)).find((item) => item.name === arg);
     if (match?.executionArn) return match.executionArn;
   }
   const deployments = await listDeployments(deps.sfn, machines);
   const row = deployments.find((candidate) => candidate.deployment === arg);
-  if (row) return row.execution.arn;
+  if (row) {
+    const latest = await latestCreate(deps.sfn, machines, arg);
+    const [day2] = latest ? await day2Executions(deps.sfn, machines, latest.item.name!) : [];
+    const started = (date: string | Date | null | undefined) => (date ? new Date(date).getTime() : 0);
+    if (day2?.item.executionArn && started(day2.item.startDate) > started(row.execution.startDate)) {
+      return day2.item.executionArn;
+    }
+    return row.execution.arn;
+  }
   const known = deployments.map((candidate) => candidate.deployment);
   throw new BadInput([
     `no execution or deployment named ${arg}${known.length ? ` (deployments: ${known.join(', ')})` : ''}`,

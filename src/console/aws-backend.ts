@@ -80,6 +80,9 @@ function awsBackend(options: AwsBackendOptions): ConsoleBackend {
       const name = (error as Error).name;
       if (name === 'DeploymentConflict') throw new ConsoleRefusal(409, [(error as Error).message]);
       if (name === 'DeploymentNotFound') throw new ConsoleRefusal(404, [(error as Error).message]);
+      // A spec changed in a way a re-apply cannot make (src/core/resize.ts): one line per field.
+      if (name === 'SpecChangeRefused')
+        throw new ConsoleRefusal(400, (error as { problems: string[] }).problems);
       throw error;
     }
   };

@@ -15,6 +15,7 @@ import {
   openLocalSession,
   runLocalExecution,
 } from '../local/local-mode.js';
+import { localCreateRefusals } from '../local/resize.js';
 import { checkStateDir, lockStateDir } from '../local/store.js';
 import {
   type ConsoleBackend,
@@ -221,6 +222,9 @@ function localBackend(options: LocalBackendOptions): ConsoleBackend {
       } catch (error) {
         throw new ConsoleRefusal(400, problemsOf(error) ?? [(error as Error).message]);
       }
+      // A changed spec that cannot be applied in place (src/core/resize.ts) is refused before the run, as by the CLI.
+      const refusals = await localCreateRefusals(stateDir, spec, options.iam !== false);
+      if (refusals.length > 0) throw new ConsoleRefusal(400, refusals);
       return start('create-deployment', spec);
     },
     async resume(name) {

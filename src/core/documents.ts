@@ -19,6 +19,8 @@ const PROVISIONING_DOCUMENTS = [
   'capi-prometheus-configure',
   'capi-cassandra-install',
   'capi-cassandra-configure',
+  'capi-cassandra-decommission',
+  'capi-cassandra-cleanup',
   'capi-daemon-install',
   'capi-daemon-configure',
   'capi-cloudwatch-agent',
@@ -34,7 +36,7 @@ type SoftwareVersions = z.output<typeof DeploymentSpecSchema.shape.versions>;
 
 /** What a document's parameters need beyond the plan. Every field is optional. */
 interface DocumentExtras {
-  /** The bastion's log volume: required by `capi-bastion-install`. */
+  /** The bastion's log volume: required by `capi-bastion-install` and `capi-bastion-configure`. */
   logVolumeId?: string;
   /** Versions to install instead of the plan's. */
   versions?: Partial<SoftwareVersions>;
@@ -98,8 +100,11 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
       LogVolumeId: ctx.extras.logVolumeId,
     };
   },
+  // Configure mounts the log volume too: a bastion restored from an image (create --from-images) skips install.
   'capi-bastion-configure': (ctx) => {
     requireRole(ctx, 'capi-bastion-configure', ['bastion']);
+    if (!ctx.extras.logVolumeId)
+      throw new Error('capi-bastion-configure needs the log volume id (extras.logVolumeId)');
     return {
       ...secretsSource(ctx),
       AllowedCidrs: ctx.plan.allowedCidrs.join(','),
@@ -107,6 +112,7 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
       RabbitmqIp: nodeOfRole(ctx.plan, 'rabbitmq').privateIp,
       PrometheusIp: nodeOfRole(ctx.plan, 'prometheus').privateIp,
       PublicAddress: ctx.extras.publicAddress ?? '',
+      LogVolumeId: ctx.extras.logVolumeId,
     };
   },
   'capi-rabbitmq-install': (ctx) => {
@@ -148,6 +154,17 @@ const BUILDERS: Record<ProvisioningDocumentName, (ctx: ParameterContext) => Reco
       ClusterSize: String(ctx.plan.cassandra.hosts.length),
       ...secretsSource(ctx),
     };
+  },
+  // Resize: a removed node leaves the ring. It runs on a node the plan no longer has, so nothing comes from the plan;
+  // the node finds itself in the ring by its own address.
+  'capi-cassandra-decommission': (ctx) => {
+    requireRole(ctx, 'capi-cassandra-decommission', ['cassandra']);
+    return {};
+  },
+  // Resize: after nodes joined, the staying nodes drop what they no longer own; once per ring size.
+  'capi-cassandra-cleanup': (ctx) => {
+    requireRole(ctx, 'capi-cassandra-cleanup', ['cassandra']);
+    return { ClusterSize: String(ctx.plan.cassandra.hosts.length) };
   },
   'capi-daemon-install': (ctx) => {
     requireRole(ctx, 'capi-daemon-install', ['daemon']);

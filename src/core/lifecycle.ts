@@ -10,7 +10,8 @@ import {
 import { type Failure, HistoryParser } from './history.js';
 import { readHistory } from './history-pages.js';
 import { allExecutions } from './list-executions.js';
-import type { DeploymentSpec } from './spec/schema.js';
+import { inPlaceRefusals } from './resize.js';
+import { type DeploymentSpec, DeploymentSpecSchema } from './spec/schema.js';
 
 /**
  * Deployments on Step Functions, shared by the API Lambda (`infra/api/handler.ts`) and the CLI in AWS mode
@@ -21,13 +22,31 @@ import type { DeploymentSpec } from './spec/schema.js';
  * treats a second StartExecution with the same name and input as the same execution while it runs, so a double
  * submit starts one run. A new generation starts only when the previous create failed, was deleted, or ran another
  * spec; a new delete only when the previous delete of that create failed. The spec a delete needs is the input of
- * the create it undoes (DescribeExecution), so nothing else stores specs.
+ * the create it undoes (DescribeExecution), so nothing else stores specs. A create of a changed spec (the re-apply
+ * that resizes a deployment) is refused before any start when it cannot be done in place (src/core/resize.ts).
+ * The day-2 operations (stop, start, images create/delete: src/core/day2-lifecycle.ts) are named after the create
+ * too, `<create name>-<operation>-<n>`; while one runs, a create or delete of the deployment is a conflict.
  */
 
-/** The ARNs of the two state machines of a stack. */
+/** The day-2 operations, each with its own state machine. */
+type Day2Operation = 'stop' | 'start' | 'images-create' | 'images-delete';
+
+/** The state machine name suffix of each day-2 operation (the stack names machines `<stack>-<machine>`). */
+const DAY2_MACHINES: Record<Day2Operation, string> = {
+  stop: 'stop-deployment',
+  start: 'start-deployment',
+  'images-create': 'images-create',
+  'images-delete': 'images-delete',
+};
+
+/**
+ * The ARNs of the state machines of a stack. The day-2 machines default to the create machine's ARN with their
+ * own name (`<stack>-create-deployment` -> `<stack>-stop-deployment`), as the stack names them.
+ */
 interface Machines {
   createArn: string;
   deleteArn: string;
+  day2?: Partial<Record<Day2Operation, string>>;
 }
 
 /** One execution as the API and the CLI show it. */
@@ -60,9 +79,24 @@ class DeploymentConflict extends Error {
   override readonly name = 'DeploymentConflict';
 }
 
+/**
+ * A create of a changed spec that cannot be applied in place to the existing deployment (400 in the API, exit code 2
+ * in the CLI): `problems` has one line per refusal, each naming the field (src/core/resize.ts).
+ */
+class SpecChangeRefused extends Error {
+  override readonly name = 'SpecChangeRefused';
+  constructor(
+    readonly problems: string[],
+    options?: ErrorOptions,
+  ) {
+    super(`the changed spec cannot be applied in place: ${problems.join('; ')}`, options);
+  }
+}
+
 const HASH_LENGTH = 10;
 const CREATE_NAME = new RegExp(`^([a-z0-9-]+)-([0-9a-f]{${HASH_LENGTH}})-(\\d+)$`);
 const DELETE_NAME = /^(.+)-delete-(\d+)$/;
+const DAY2_NAME = /^(.+)-(stop|start|images-create|images-delete)-(\d+)$/;
 const ENDED_BADLY = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
 /** JSON with sorted keys: the same spec always gives the same text, hash and execution input. */
@@ -98,6 +132,22 @@ const deleteName = (ofCreate: string, number: number) => `${ofCreate}-delete-${n
 function parseDeleteName(name: string) {
   const match = DELETE_NAME.exec(name);
   return match ? { createName: match[1], number: Number(match[2]) } : null;
+}
+
+/** The name of the `number`th day-2 `operation` of a create execution: `<create name>-stop-2`. */
+const day2Name = (ofCreate: string, operation: Day2Operation, number: number) =>
+  `${ofCreate}-${operation}-${number}`;
+
+/** The ARN of a day-2 operation's state machine. */
+function day2MachineArn(machines: Machines, operation: Day2Operation): string {
+  const given = machines.day2?.[operation];
+  if (given) return given;
+  if (!machines.createArn.endsWith('-create-deployment')) {
+    throw new Error(
+      `${machines.createArn}: not a <stack>-create-deployment ARN; pass the day-2 machines' ARNs`,
+    );
+  }
+  return machines.createArn.replace(/create-deployment$/, DAY2_MACHINES[operation]);
 }
 
 /** `arn:…:stateMachine:<machine>` + name -> `arn:…:execution:<machine>:<name>`. */
@@ -137,6 +187,63 @@ async function latestDelete(sfn: SFNClient, machines: Machines, ofCreate: string
     if (!latest || parsed.number > latest.number) latest = { item, number: parsed.number };
   }
   return latest;
+}
+
+/** One day-2 execution of a create. */
+interface Day2Execution {
+  operation: Day2Operation;
+  number: number;
+  item: ExecutionListItem;
+}
+
+/** Executions of a state machine; none when the stack has no such machine (a stack from before issue 17). */
+async function executionsOrNone(sfn: SFNClient, stateMachineArn: string): Promise<ExecutionListItem[]> {
+  try {
+    return await allExecutions(sfn, stateMachineArn);
+  } catch (error) {
+    if ((error as Error).name === 'StateMachineDoesNotExist') return [];
+    throw error;
+  }
+}
+
+/** The day-2 executions of one create execution, newest first. */
+async function day2Executions(
+  sfn: SFNClient,
+  machines: Machines,
+  ofCreate: string,
+): Promise<Day2Execution[]> {
+  const found: Day2Execution[] = [];
+  for (const operation of Object.keys(DAY2_MACHINES) as Day2Operation[]) {
+    for (const item of await executionsOrNone(sfn, day2MachineArn(machines, operation))) {
+      const match = DAY2_NAME.exec(item.name ?? '');
+      if (match?.[1] !== ofCreate || match[2] !== operation) continue;
+      found.push({ operation, number: Number(match[3]), item });
+    }
+  }
+  const time = (each: Day2Execution) => each.item.startDate?.getTime() ?? 0;
+  return found.sort((a, b) => time(b) - time(a) || b.number - a.number);
+}
+
+/** Refuses a create or delete while a day-2 operation of the same create runs. */
+async function refuseWhileDay2Runs(sfn: SFNClient, machines: Machines, deployment: string, ofCreate: string) {
+  const running = (await day2Executions(sfn, machines, ofCreate)).find(
+    (each) => each.item.status === 'RUNNING',
+  );
+  if (running) {
+    throw new DeploymentConflict(
+      `${deployment} is running ${running.operation} (execution ${running.item.name}); wait until it ends, then try again`,
+    );
+  }
+}
+
+/** The spec a create execution ran with (its input). */
+async function specOfCreate(
+  sfn: SFNClient,
+  create: ExecutionListItem,
+): Promise<{ spec: DeploymentSpec; input: string }> {
+  const described = await sfn.send(new DescribeExecutionCommand({ executionArn: create.executionArn }));
+  const input = described.input ?? '{}';
+  return { spec: DeploymentSpecSchema.parse(JSON.parse(input)), input };
 }
 
 async function start(
@@ -185,6 +292,7 @@ async function submitCreate(sfn: SFNClient, machines: Machines, spec: Deployment
       `${spec.name} is being deleted by execution ${deletion.item.name}; wait until it ends, then create again`,
     );
   }
+  await refuseWhileDay2Runs(sfn, machines, spec.name, latest.item.name!);
   const next = latest.generation + 1;
   if (deletion) {
     const after =
@@ -211,6 +319,11 @@ async function submitCreate(sfn: SFNClient, machines: Machines, spec: Deployment
       message: `${spec.name} was created from this spec by execution ${latest.item.name}`,
     };
   }
+  if (!sameSpec) {
+    // A re-apply: only what can change in place (src/core/resize.ts), checked before any start.
+    const refusals = inPlaceRefusals((await specOfCreate(sfn, latest.item)).spec, spec);
+    if (refusals.length > 0) throw new SpecChangeRefused(refusals);
+  }
   return started(
     next,
     sameSpec
@@ -229,6 +342,9 @@ async function submitDelete(sfn: SFNClient, machines: Machines, deployment: stri
     );
   }
   const deletion = await latestDelete(sfn, machines, latest.item.name!);
+  if (!deletion || ENDED_BADLY.has(deletion.item.status ?? '')) {
+    await refuseWhileDay2Runs(sfn, machines, deployment, latest.item.name!);
+  }
   if (deletion?.item.status === 'RUNNING') {
     return {
       outcome: 'running',
@@ -304,6 +420,7 @@ async function describeDeployment(sfn: SFNClient, machines: Machines, deployment
   const described = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
   const parser = new HistoryParser();
   await readHistory(sfn, item.executionArn!, parser);
+  const [day2] = await day2Executions(sfn, machines, latest.item.name!);
   return {
     deployment,
     state: stateOf(latest.item, deletion),
@@ -311,23 +428,34 @@ async function describeDeployment(sfn: SFNClient, machines: Machines, deployment
     execution: summaryOf(described),
     currentStep: parser.currentStep,
     failure: parser.failureFor(described),
+    /** The day-2 operation running now, or the last one, of the current create; null when none ran. */
+    day2: day2 ? { operation: day2.operation, execution: summaryOf(day2.item) } : null,
   };
 }
 
-export type { DeploymentState, ExecutionSummary, Failure, Machines, Submitted };
+export type { Day2Execution, Day2Operation, DeploymentState, ExecutionSummary, Failure, Machines, Submitted };
 export {
   canonicalJson,
   createName,
+  DAY2_MACHINES,
   DeploymentConflict,
   DeploymentNotFound,
+  day2Executions,
+  day2MachineArn,
+  day2Name,
   deleteName,
   describeDeployment,
   ENDED_BADLY,
   executionArn,
+  executionsOrNone,
   latestCreate,
+  latestDelete,
   listDeployments,
   parseCreateName,
+  SpecChangeRefused,
   specHash,
+  specOfCreate,
+  start as startExecution,
   submitCreate,
   submitDelete,
   summaryOf,

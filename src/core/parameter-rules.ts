@@ -143,6 +143,11 @@ export const RULES = {
     description: 'one of cassandra, rabbitmq, webapi, ui, prometheus',
     example: 'cassandra',
   },
+  flag: {
+    pattern: anchored('(false|true)'),
+    description: 'false or true',
+    example: 'false',
+  },
   nodeRole: {
     pattern: anchored('(bastion|rabbitmq|prometheus|cassandra|daemon)'),
     description: 'one of bastion, rabbitmq, prometheus, cassandra, daemon',
@@ -196,6 +201,7 @@ export const DOCUMENT_PARAMETER_RULES = {
   ExpectedNodes: 'expectedNodes',
   ExpectedTargets: 'expectedTargets',
   Role: 'nodeRole',
+  Join: 'flag',
   LogGroupName: 'logGroupName',
   LogFiles: 'logFiles',
 } as const satisfies Record<string, RuleName>;

@@ -81,6 +81,8 @@ const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'ssm:GetParameters',
     'ssm:DescribeDocument',
     'ec2:DescribeImages',
+    // A re-apply: the live Cassandra ring's size, from its instances' tags.
+    'ec2:DescribeInstances',
     'ec2:DescribeInstanceTypes',
     'ec2:DescribeInstanceTypeOfferings',
     'servicequotas:GetServiceQuota',
@@ -146,7 +148,14 @@ const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'logs:PutRetentionPolicy',
     'logs:DeleteLogGroup',
   ],
-  Instances: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:RunInstances', 'ec2:TerminateInstances'],
+  Instances: [
+    'sts:AssumeRole',
+    'ec2:DescribeInstances',
+    // A restore (spec.fromImages) finds each node's image among the account's own, by the deployment tags.
+    'ec2:DescribeImages',
+    'ec2:RunInstances',
+    'ec2:TerminateInstances',
+  ],
   FleetPower: ['sts:AssumeRole', 'ec2:DescribeInstances', 'ec2:StopInstances', 'ec2:StartInstances'],
   // images create / list / delete (functions/images): one AMI per node, its snapshots tagged on create.
   Images: [
@@ -548,26 +557,54 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
   ],
   'states:StartExecution': [
     {
-      resources: ['{createMachineArn}', '{deleteMachineArn}'],
-      why: 'the two deployment state machines',
+      resources: [
+        '{createMachineArn}',
+        '{deleteMachineArn}',
+        '{stopMachineArn}',
+        '{startMachineArn}',
+        '{imagesCreateMachineArn}',
+        '{imagesDeleteMachineArn}',
+      ],
+      why: 'the deployment state machines: create, delete and the day-2 operations',
     },
   ],
   'states:ListExecutions': [
     {
-      resources: ['{createMachineArn}', '{deleteMachineArn}'],
-      why: 'the two deployment state machines',
+      resources: [
+        '{createMachineArn}',
+        '{deleteMachineArn}',
+        '{stopMachineArn}',
+        '{startMachineArn}',
+        '{imagesCreateMachineArn}',
+        '{imagesDeleteMachineArn}',
+      ],
+      why: 'the deployment state machines: create, delete and the day-2 operations',
     },
   ],
   'states:DescribeExecution': [
     {
-      resources: ['{createExecutions}', '{deleteExecutions}'],
-      why: 'execution names are chosen per deployment; only executions of the two deployment state machines',
+      resources: [
+        '{createExecutions}',
+        '{deleteExecutions}',
+        '{stopExecutions}',
+        '{startExecutions}',
+        '{imagesCreateExecutions}',
+        '{imagesDeleteExecutions}',
+      ],
+      why: 'execution names are chosen per deployment; only executions of the deployment state machines',
     },
   ],
   'states:GetExecutionHistory': [
     {
-      resources: ['{createExecutions}', '{deleteExecutions}'],
-      why: 'execution names are chosen per deployment; only executions of the two deployment state machines',
+      resources: [
+        '{createExecutions}',
+        '{deleteExecutions}',
+        '{stopExecutions}',
+        '{startExecutions}',
+        '{imagesCreateExecutions}',
+        '{imagesDeleteExecutions}',
+      ],
+      why: 'execution names are chosen per deployment; only executions of the deployment state machines',
     },
   ],
 };
@@ -762,6 +799,11 @@ interface RenderContext {
   operatorAccount?: string;
   createMachineArn?: string;
   deleteMachineArn?: string;
+  /** The day-2 machines the API starts (stop, start, images create and delete). */
+  stopMachineArn?: string;
+  startMachineArn?: string;
+  imagesCreateMachineArn?: string;
+  imagesDeleteMachineArn?: string;
   /**
    * The bucket SendCommand names as OutputS3BucketName: the stack's; for the customer role, whose stack cannot know
    * the operator's bucket name, `arn:<partition>:s3:::*` (the bucket policy admits only its instance roles' writes).
@@ -770,6 +812,10 @@ interface RenderContext {
   /** `arn:…:execution:<create machine name>:*` */
   createExecutions?: string;
   deleteExecutions?: string;
+  stopExecutions?: string;
+  startExecutions?: string;
+  imagesCreateExecutions?: string;
+  imagesDeleteExecutions?: string;
 }
 
 const render = (pattern: string, context: RenderContext) =>

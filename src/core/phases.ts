@@ -12,6 +12,11 @@ export interface PhaseStep {
   always?: boolean;
   /** Day-2 steps (stop): nodes whose instance is not running are skipped, not an error. */
   runningOnly?: boolean;
+  /**
+   * Resize: the step runs on the deployment's live instances of its roles that the plan no longer has (removed
+   * daemons to drain, removed Cassandra nodes to decommission), instead of the planned nodes.
+   */
+  surplus?: boolean;
 }
 
 /** A day-2 step of `capi-services-stop` or `capi-services-start`: runs every time, on the running nodes. */
@@ -50,6 +55,10 @@ export const PHASES = {
   ],
   'configure-cassandra': [{ document: 'capi-cassandra-configure', roles: ['cassandra'] }],
   'cassandra-status': [check('cassandra', 'cassandra')],
+  // Between two changes of a resize: every listed node UN and every range owned, whatever the count so far.
+  'ring-status': [
+    { ...check('cassandra', 'cassandra'), parameters: { Check: ['cassandra'], ExpectedNodes: ['1'] } },
+  ],
   'configure-services': [
     { document: 'capi-rabbitmq-configure', roles: ['rabbitmq'] },
     { document: 'capi-prometheus-configure', roles: ['prometheus'] },
@@ -72,6 +81,20 @@ export const PHASES = {
   'prepare-cassandra': [service('capi-services-start', ['cassandra'])],
   'reconfigure-cassandra': [{ document: 'capi-cassandra-configure', roles: ['cassandra'], always: true }],
   'start-services': [service('capi-services-start', ['rabbitmq', 'prometheus', 'daemon', 'bastion'])],
+  // Resize (create-deployment re-applied with another spec, src/core/resize.ts). A new Cassandra node joins a running
+  // ring by bootstrapping (streaming its range from its neighbour), one node at a time: the send names the node.
+  'join-cassandra': [
+    { document: 'capi-cassandra-configure', roles: ['cassandra'], parameters: { Join: ['true'] } },
+  ],
+  // A removed Cassandra node leaves with `nodetool decommission` (streaming its data to the node that takes over its
+  // range), one at a time; it is tagged once done, so a re-run does not decommission it again.
+  'decommission-cassandra': [
+    { document: 'capi-cassandra-decommission', roles: ['cassandra'], surplus: true },
+  ],
+  // After the ring changed, every node drops the data of the ranges it no longer owns (runs once per ring size).
+  'cleanup-cassandra': [{ document: 'capi-cassandra-cleanup', roles: ['cassandra'] }],
+  // A removed daemon stops capidaemon gracefully before its instance goes: unacknowledged messages are requeued.
+  'drain-daemons': [{ ...service('capi-services-stop', ['daemon']), surplus: true }],
 } as const satisfies Record<string, readonly PhaseStep[]>;
 
 export type PhaseName = keyof typeof PHASES;
@@ -95,7 +118,10 @@ export const DOCUMENT_TIMEOUT_SECONDS: Readonly<Record<string, number>> = {
   'capi-prometheus-install': 1800,
   'capi-prometheus-configure': 600,
   'capi-cassandra-install': 3600,
-  'capi-cassandra-configure': 3600,
+  // A join (resize) streams the node's range for hours; so does a decommission; cleanup rewrites the SSTables.
+  'capi-cassandra-configure': 21600,
+  'capi-cassandra-decommission': 21600,
+  'capi-cassandra-cleanup': 10800,
   'capi-daemon-install': 2400,
   'capi-daemon-configure': 600,
   'capi-cloudwatch-agent': 600,

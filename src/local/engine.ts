@@ -1,3 +1,4 @@
+import './no-xray-context.js';
 import './polyfills.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
@@ -53,6 +54,25 @@ export function loadDefinition(machine: MachineName, account: SimulatedAccount):
       return substitutions[key];
     }),
   );
+}
+
+/**
+ * Definitions that passed aws-local-stepfunctions' validation, by their text before it, mapped to their text after
+ * it (the validator fills in each state's default QueryLanguage). Validating compiles a JSON-schema validator anew
+ * each time, about 0.3 s of CPU per execution; the same text passes the same way again, so it is validated once per
+ * process and the later runs get the object the validator would have left, without validating it again.
+ */
+const validatedDefinitions = new Map<string, string>();
+
+function validatedStateMachine(definition: Definition): StateMachine {
+  const text = JSON.stringify(definition);
+  const known = validatedDefinitions.get(text);
+  if (known !== undefined) {
+    return new StateMachine(JSON.parse(known), { validationOptions: { checkArn: false, noValidate: true } });
+  }
+  const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  validatedDefinitions.set(text, JSON.stringify(definition));
+  return stateMachine;
 }
 
 /** Every state of a definition, with the Parallel or Map state that encloses it. */
@@ -340,7 +360,7 @@ export async function executeMachine(
       );
     }
   }
-  const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const stateMachine = validatedStateMachine(definition);
   const execution = stateMachine.run(input as never, {
     overrides: { taskResourceLocalHandlers: overrides },
     // The Context Object AWS gives every execution: create-deployment names its teardown after $$.Execution.Name.

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import './no-xray-context.js';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +18,7 @@ import { isDeploymentName } from '../core/parameter-rules.js';
 import { retryThrottled } from '../core/retry.js';
 import { planDeployment } from '../core/spec/plan.js';
 import { checkSpec, type DeploymentSpec } from '../core/spec/schema.js';
-import { loadDocuments } from '../provisioning/documents.js';
+import { loadDocuments, provisioningDocsDir } from '../provisioning/documents.js';
 import type { SimulatedAccount } from '../sim/account.js';
 import { runInVirtualTime } from '../sim/clock.js';
 import { describeFsError, readStateFile, StateFileProblem } from '../sim/durable.js';
@@ -41,6 +42,8 @@ export interface LocalSessionOptions {
   iam?: boolean;
   /** Grants taken out of workflow roles (tests). */
   withoutGrants?: OpenAccountOptions['withoutGrants'];
+  /** Data per Cassandra node after a fresh configure, in GiB (see AccountOptions.cassandraLoadGiB). */
+  cassandraLoadGiB?: number;
 }
 
 /**
@@ -50,18 +53,42 @@ export interface LocalSessionOptions {
 export function openLocalSession(stateDir: string, options: LocalSessionOptions = {}): LocalSession {
   checkStateDir(stateDir, { create: options.writable ?? false });
   const account = openAccount(stateDir, {
-    documents: loadDocuments(),
+    documents: provisioningDocuments(),
     faults: options.faults,
     seed: options.seed,
     writable: options.writable,
     iam: options.iam,
     withoutGrants: options.withoutGrants,
+    cassandraLoadGiB: options.cassandraLoadGiB,
     // The simulated stack's region, where the provisioning documents exist: us-east-1 unless set.
     stackRegion: process.env.CAPI_DEPLOY_STACK_REGION || undefined,
   });
   // State dirs made before instance roles got their permissions boundary lack the boundary policy.
   if (options.writable) ensureInstanceBoundary(account);
   return { stateDir, account };
+}
+
+/**
+ * The provisioning documents, parsed once per version of their files: parsing (YAML, schema, scripts inlined) is
+ * tens of ms and every session needs them. The version is each file's path, size and mtime; a file changed since
+ * is read again. Each session gets its own copy, so nothing it does reaches another.
+ */
+let parsedDocuments: { version: string; documents: ReturnType<typeof loadDocuments> } | undefined;
+
+function provisioningDocuments(): ReturnType<typeof loadDocuments> {
+  const version = filesVersion(provisioningDocsDir());
+  if (parsedDocuments?.version !== version) parsedDocuments = { version, documents: loadDocuments() };
+  return structuredClone(parsedDocuments.documents);
+}
+
+function filesVersion(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((file) => {
+      const stat = statSync(join(dir, file));
+      return `${file} ${stat.size} ${stat.mtimeMs}`;
+    })
+    .join('\n');
 }
 
 const executionsDir = (stateDir: string) => join(stateDir, 'executions');

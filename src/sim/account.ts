@@ -83,6 +83,11 @@ export interface AccountOptions {
    * Default: on when `callLatency` is (a run under the virtual clock), off for instant unit-test accounts.
    */
   throttling?: boolean;
+  /**
+   * The data each Cassandra node holds after a fresh configure, in GiB: what a join streams and a decommission
+   * moves grows with it (src/sim/services/ssm/ring.ts). Default: an empty node's 1.21 MiB.
+   */
+  cassandraLoadGiB?: number;
 }
 
 export const OPERATOR_ACCESS_KEY = 'AKIASIMULATEDOPERATOR';
@@ -143,6 +148,8 @@ export class SimulatedAccount {
   /** EC2's request-rate limits (per account and Region), and the calls they refused. */
   readonly throttle: Ec2Throttle;
   readonly apiCalls: Record<string, number> = {};
+  /** See {@link AccountOptions.cassandraLoadGiB}. */
+  readonly cassandraLoadGiB: number | undefined;
   private readonly data: PersistedAccount;
   private readonly simulators = new Map<string, ServiceSimulator>();
   private readonly tracker: ChangeTracker<Record<string, unknown>>;
@@ -157,6 +164,7 @@ export class SimulatedAccount {
     this.withoutGrants = options.withoutGrants ?? [];
     this.latency = new CallLatencyModel(options.seed ?? 42, options.callLatency ?? true);
     this.throttle = new Ec2Throttle(options.throttling ?? options.callLatency ?? true);
+    this.cassandraLoadGiB = options.cassandraLoadGiB;
     this.data = persisted ?? {
       accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
       region: options.region ?? 'us-east-1',
@@ -322,7 +330,10 @@ export class SimulatedAccount {
   private principalFor(accessKeyId: string, fn?: FunctionName): Principal | null {
     const session = this.sessionOf(accessKeyId);
     if (session) return rolePrincipal(this.stateOf('IAM'), session.roleArn, session.arn);
-    return fn ? workflowPrincipal(fn, this.accountId, this.region, this.withoutGrants) : null;
+    if (!fn) return null;
+    // With no grant removed, every account shares the rendered roles (workflowPrincipal caches by this array).
+    const removed = this.withoutGrants.length > 0 ? this.withoutGrants : undefined;
+    return workflowPrincipal(fn, this.accountId, this.region, removed);
   }
 
   /** Answers one API call, as AWS would: output object, or an error with the AWS code. */

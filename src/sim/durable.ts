@@ -149,7 +149,8 @@ export class ChangeTracker<T extends object> {
         if (key === RAW) return object;
         const value = Reflect.get(object, key, receiver);
         if (typeof key !== 'string' || value === null || typeof value !== 'object') return value;
-        return this.wrap(value, childPath(key));
+        // Most reads are of objects already wrapped: find their wrapper before making a path for a new one.
+        return this.wrappers.get(value) ?? this.wrap(value, childPath(key));
       },
       set: (object, key, value) => {
         const raw = unwrap(value);

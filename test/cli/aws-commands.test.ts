@@ -151,6 +151,8 @@ beforeEach(() => {
   sfnMock.reset();
   cfnMock.reset();
   sleep.mockClear();
+  // The day-2 machines (stop, start, images): no executions unless a test says otherwise.
+  sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
   cfnMock.on(DescribeStacksCommand, { StackName: 'CapiDeploy' }).resolves({
     Stacks: [
       {
@@ -462,6 +464,7 @@ describe('status and list', () => {
       executionArn: executionArn('delete', deletion),
       currentStep: 'Resources left',
       failure: { state: 'List what is left', error: 'ResourcesLeft', cause: LEFTOVERS_CAUSE },
+      day2: null,
     });
   });
 
@@ -521,5 +524,209 @@ describe('status and list', () => {
     await expect(
       commands().list({ stateDir: '.unused', stateMachineArn: `${PREFIX}:stateMachine:Something` }),
     ).rejects.toThrow(BadInput);
+  });
+});
+
+describe('day-2 operations (issue 17)', () => {
+  const MACHINE = (machine: string) => `${PREFIX}:stateMachine:CapiDeploy-${machine}`;
+  const day2Arn = (machine: string, name: string) => `${PREFIX}:execution:CapiDeploy-${machine}:${name}`;
+  const created = createName(spec, 1);
+  const STOP_HISTORY = history(
+    ['ExecutionStarted'],
+    entered('Task', 'Stop instances'),
+    ['LambdaFunctionScheduled'],
+    ['LambdaFunctionStarted'],
+    ['LambdaFunctionSucceeded'],
+    exited('Task', 'Stop instances'),
+    ['ExecutionSucceeded'],
+  );
+  const givenCreated = () => {
+    givenExecutions([listed('create', created, 'SUCCEEDED')]);
+    sfnMock.on(DescribeExecutionCommand, { executionArn: executionArn('create', created) }).resolves({
+      executionArn: executionArn('create', created),
+      name: created,
+      status: 'SUCCEEDED',
+      input: canonicalJson(spec),
+    });
+  };
+  const givenDay2 = (machine: string, name: string, status: string) =>
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: MACHINE(machine) }).resolves({
+      executions: [
+        {
+          executionArn: day2Arn(machine, name),
+          stateMachineArn: MACHINE(machine),
+          name,
+          status: status as ExecutionListItem['status'],
+          startDate: at(100),
+        },
+      ],
+    });
+
+  it('refuses stop without --force when Cassandra keeps its data on instance-store disks, before any start', async () => {
+    // Prepare
+    givenCreated();
+    // Act
+    const refused = commands().day2('stop', 'sample', options);
+    // Assess
+    await expect(refused).rejects.toThrow(BadInput);
+    await expect(refused).rejects.toMatchObject({
+      problems: [
+        expect.stringMatching(/^stop refused: stopping sample erases its Cassandra data: .* --force$/),
+      ],
+    });
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('starts stop --force once, named after the create, with its spec, and follows it', async () => {
+    // Prepare
+    givenCreated();
+    const name = `${created}-stop-1`;
+    sfnMock
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: day2Arn('stop-deployment', name), startDate: at(0) });
+    givenRun(day2Arn('stop-deployment', name), name, STOP_HISTORY, 'SUCCEEDED', { deployment: 'sample' });
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    // Act
+    await commands().day2('stop', 'sample', { ...options, force: true, json: true });
+    // Assess
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: MACHINE('stop-deployment'),
+      name,
+      input: canonicalJson(spec),
+    });
+    expect(JSON.parse(lines.join('\n'))).toMatchObject({
+      deployment: 'sample',
+      operation: 'stop',
+      status: 'SUCCEEDED',
+      mode: 'aws',
+      execution: name,
+    });
+    expect(process.exitCode).toBe(0);
+  });
+
+  it('follows the running stop instead of starting a second one, and answers a finished one as done', async () => {
+    // Prepare
+    givenCreated();
+    const name = `${created}-stop-1`;
+    givenDay2('stop-deployment', name, 'RUNNING');
+    givenRun(day2Arn('stop-deployment', name), name, STOP_HISTORY, 'SUCCEEDED');
+    // Act
+    await commands().day2('stop', 'sample', { ...options, force: true });
+    // Assess
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+    expect(lines[0]).toBe(`stop sample (AWS mode): stopping sample already runs (${name})`);
+    expect(lines.at(-2)).toBe(`✔ stop-deployment sample: SUCCEEDED (execution ${name})`);
+  });
+
+  it('refuses start while a stop runs, and a create or delete too', async () => {
+    // Prepare
+    givenCreated();
+    givenDay2('stop-deployment', `${created}-stop-1`, 'RUNNING');
+    // Act / Assess
+    await expect(commands().day2('start', 'sample', options)).rejects.toMatchObject({
+      problems: [`sample is running stop (execution ${created}-stop-1); wait until it ends, then run start`],
+    });
+    await expect(commands().delete('sample', options)).rejects.toMatchObject({
+      problems: [`sample is running stop (execution ${created}-stop-1); wait until it ends, then try again`],
+    });
+    await expect(commands().create(changedSpec, options)).rejects.toThrow(BadInput);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('starts the next number of an operation after another operation ran', async () => {
+    // Prepare: stopped by stop-1, then started by start-1: the next stop is stop-2
+    givenCreated();
+    givenDay2('stop-deployment', `${created}-stop-1`, 'SUCCEEDED');
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: MACHINE('start-deployment') }).resolves({
+      executions: [
+        {
+          executionArn: day2Arn('start-deployment', `${created}-start-1`),
+          stateMachineArn: MACHINE('start-deployment'),
+          name: `${created}-start-1`,
+          status: 'SUCCEEDED',
+          startDate: at(200),
+        },
+      ],
+    });
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: at(0) });
+    sfnMock
+      .on(DescribeExecutionCommand, { executionArn: 'arn:x' })
+      .resolves({ status: 'RUNNING', name: 'x' });
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    // Act
+    await commands().day2('stop', 'sample', { ...options, force: true, wait: false });
+    // Assess
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, { name: `${created}-stop-2` });
+    expect(lines.at(-1)).toBe('RUNNING: not waiting; follow it with: capi-deploy watch arn:x');
+  });
+
+  it('images create and images delete start their own machines', async () => {
+    // Prepare
+    givenCreated();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: at(0) });
+    sfnMock
+      .on(DescribeExecutionCommand, { executionArn: 'arn:x' })
+      .resolves({ status: 'RUNNING', name: 'x' });
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    // Act
+    await commands().day2('images-create', 'sample', { ...options, force: true, wait: false });
+    await commands().day2('images-delete', 'sample', { ...options, wait: false });
+    // Assess
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: MACHINE('images-create'),
+      name: `${created}-images-create-1`,
+    });
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: MACHINE('images-delete'),
+      name: `${created}-images-delete-1`,
+    });
+  });
+
+  it('delete --with-images deletes the images first, then the deployment', async () => {
+    // Prepare
+    givenCreated();
+    const images = `${created}-images-delete-1`;
+    const deletion = `${created}-delete-1`;
+    sfnMock
+      .on(StartExecutionCommand, { stateMachineArn: MACHINE('images-delete') })
+      .resolves({ executionArn: day2Arn('images-delete', images), startDate: at(0) });
+    sfnMock
+      .on(StartExecutionCommand, { stateMachineArn: DELETE_MACHINE })
+      .resolves({ executionArn: executionArn('delete', deletion), startDate: at(0) });
+    givenRun(day2Arn('images-delete', images), images, STOP_HISTORY, 'SUCCEEDED', { images: 0 });
+    givenRun(executionArn('delete', deletion), deletion, STOP_HISTORY, 'SUCCEEDED', {});
+    // Act
+    await commands().delete('sample', { ...options, withImages: true, json: true });
+    // Assess: one JSON object, the delete's
+    expect(sfnMock).toReceiveCommandTimes(StartExecutionCommand, 2);
+    expect(JSON.parse(lines.join('\n'))).toMatchObject({ operation: 'delete', execution: deletion });
+    expect(process.exitCode).toBe(0);
+  });
+
+  it('refuses a changed spec that cannot be applied in place, one line per refusal, and re-applies one that can', async () => {
+    // Prepare
+    givenCreated();
+    const moved = { ...spec, region: 'us-west-2', availabilityZone: 'us-west-2a', cassandraNodes: 3 };
+    // Act
+    const refused = commands().create(moved, options);
+    // Assess
+    await expect(refused).rejects.toMatchObject({
+      problems: [
+        expect.stringMatching(/^region: us-east-1 to us-west-2 cannot be changed in place/),
+        expect.stringMatching(/^availabilityZone: /),
+        expect.stringMatching(/^cassandraNodes: 4 to 3 cannot be done in place/),
+      ],
+    });
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+    // Act: more daemons is a re-apply, the next generation of the deployment
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:x', startDate: at(0) });
+    sfnMock
+      .on(DescribeExecutionCommand, { executionArn: 'arn:x' })
+      .resolves({ status: 'RUNNING', name: 'x' });
+    await commands().create(changedSpec, { ...options, wait: false });
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: CREATE_MACHINE,
+      name: createName(changedSpec, 2),
+    });
   });
 });

@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeNatGatewaysCommand,
+  DescribeSnapshotsCommand,
   DescribeVpcsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
@@ -28,7 +30,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { main } from '../../src/cli/main.js';
 import { readSpecFile } from '../../src/cli/spec-file.js';
 import { canonicalJson, createName } from '../../src/core/lifecycle.js';
-import { INSTANCE_HOURLY_USD } from '../../src/cost/prices.js';
+import { INSTANCE_HOURLY_USD, SNAPSHOT_GB_MONTH_USD } from '../../src/cost/prices.js';
 
 /**
  * AWS mode through the program: `capi-deploy <command>` without --local makes its clients in the factory
@@ -99,6 +101,8 @@ beforeEach(() => {
       },
     ],
   });
+  // The day-2 machines (stop, start, images): no executions unless a test says otherwise.
+  sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
   sfnMock.on(ListExecutionsCommand, { stateMachineArn: CREATE_MACHINE }).resolves({
     executions: [
       {
@@ -331,5 +335,142 @@ describe('capi-deploy in AWS mode', () => {
     expect(regions).toEqual(['eu-west-1']);
     // Without an inventory, list shows executions only.
     expect(JSON.parse(stdout()).deployments[0]).toMatchObject({ deployment: 'sample', resources: null });
+  });
+});
+
+describe('capi-deploy in AWS mode: day-2 operations, images and plan (issue 17)', () => {
+  let specDir: string;
+  beforeEach(() => {
+    specDir = mkdtempSync(join(tmpdir(), 'capi-aws-plan-'));
+  });
+  afterEach(() => rmSync(specDir, { recursive: true, force: true }));
+  const specFile = (fields: Record<string, unknown>) => {
+    const file = join(specDir, 'spec.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(SAMPLE, 'utf8')), ...fields }));
+    return file;
+  };
+  /** The sample's 11 instances, running, as the inventory finds them by their tags. */
+  const givenFleet = () => {
+    const names = [
+      'bastion',
+      'rabbitmq',
+      'prometheus',
+      ...[1, 2, 3, 4].map((n) => `cass00${n}`),
+      ...[1, 2, 3, 4].map((n) => `daemon00${n}`),
+    ];
+    taggingMock.on(GetResourcesCommand).resolves({
+      ResourceTagMappingList: names.map((name) => ({ ResourceARN: ec2Arn('instance', `i-${name}`) })),
+    });
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: names.map((name) => ({
+            InstanceId: `i-${name}`,
+            InstanceType: 'c7g.large',
+            State: { Name: 'running' as const },
+            Tags: [{ Key: 'Name', Value: `sample-${name}` }],
+          })),
+        },
+      ],
+    });
+  };
+
+  it('stop without --force is bad input (exit 2) and starts nothing', async () => {
+    expect(await main(['stop', 'sample', '--region', 'us-east-1'])).toBe(2);
+    expect(err.join('\n')).toMatch(/^stop refused: stopping sample erases its Cassandra data/);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('images list --json: the images by the deployment tags, owner self, with size and monthly snapshot cost', async () => {
+    // Arrange
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ImageId: 'ami-1',
+          Name: 'sample-cass001',
+          State: 'available',
+          CreationDate: '2026-11-24T11:00:00Z',
+          BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-1' } }],
+        },
+      ],
+    });
+    ec2Mock.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: [{ SnapshotId: 'snap-1', State: 'completed', VolumeSize: 20 }],
+    });
+    // Act
+    const code = await main(['images', 'list', 'sample', '--region', 'us-east-1', '--json']);
+    // Assert
+    expect(code).toBe(0);
+    const listed = JSON.parse(stdout());
+    expect(listed).toMatchObject({ mode: 'aws', monthlyUsd: 20 * SNAPSHOT_GB_MONTH_USD });
+    expect(listed.deployments[0]).toMatchObject({
+      deployment: 'sample',
+      sizeGiB: 20,
+      images: [{ node: 'sample-cass001', imageId: 'ami-1', state: 'available', sizeGiB: 20 }],
+    });
+    const input = ec2Mock.commandCalls(DescribeImagesCommand)[0].args[0].input;
+    expect(input.Owners).toEqual(['self']);
+    expect(input.Filters).toEqual(
+      expect.arrayContaining([{ Name: 'tag:DeploymentName', Values: ['sample'] }]),
+    );
+  });
+
+  it('images list of an unknown deployment is bad input (exit 2)', async () => {
+    expect(await main(['images', 'list', 'nothing', '--region', 'us-east-1'])).toBe(2);
+    expect(err.join('\n')).toContain('no deployment named nothing');
+  });
+
+  it('plan --json: fewer daemons drains and terminates the highest first (exit 0)', async () => {
+    // Arrange
+    givenFleet();
+    // Act
+    const code = await main(['plan', specFile({ daemons: 2 }), '--region', 'us-east-1', '--json']);
+    // Assert
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({
+      deployment: 'sample',
+      mode: 'aws',
+      exists: true,
+      launch: [],
+      drain: ['sample-daemon004', 'sample-daemon003'],
+      terminate: ['sample-daemon004', 'sample-daemon003'],
+      reconfigure: true,
+      refusals: [],
+    });
+    // validate --against-live is the same command
+    const planned = stdout();
+    out.length = 0;
+    expect(
+      await main(['validate', specFile({ daemons: 2 }), '--against-live', '--region', 'us-east-1', '--json']),
+    ).toBe(0);
+    expect(stdout()).toBe(planned);
+  });
+
+  it('plan of Cassandra nodes 4 to 8 joins them in order and cleans up the others', async () => {
+    givenFleet();
+    expect(await main(['plan', specFile({ cassandraNodes: 8 }), '--region', 'us-east-1'])).toBe(0);
+    expect(stdout()).toContain(
+      'join the ring, in order:  sample-cass005, sample-cass006, sample-cass007, sample-cass008',
+    );
+    expect(stdout()).toContain(
+      'nodetool cleanup:         sample-cass001, sample-cass002, sample-cass003, sample-cass004',
+    );
+  });
+
+  it('plan of a change that cannot be made in place prints the refusals and exits 2; create refuses it too', async () => {
+    givenFleet();
+    const file = specFile({ cassandraNodes: 6 });
+    expect(await main(['plan', file, '--region', 'us-east-1'])).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^cassandraNodes: 4 to 6 cannot be done in place/)]);
+    err.length = 0;
+    expect(await main(['create', file, '--region', 'us-east-1'])).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^cassandraNodes: 4 to 6 cannot be done in place/)]);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('plan of a deployment that does not exist yet creates everything', async () => {
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: CREATE_MACHINE }).resolves({ executions: [] });
+    expect(await main(['plan', specFile({ name: 'fresh' }), '--region', 'us-east-1'])).toBe(0);
+    expect(stdout()).toContain('fresh (aws mode): does not exist yet; create makes everything: 11 instances');
   });
 });

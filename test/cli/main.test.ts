@@ -113,6 +113,7 @@ describe('capi-deploy: flags and exit codes', () => {
       'stop',
       'start',
       'images',
+      'plan',
       'list',
       'status',
       'logs',
@@ -138,6 +139,15 @@ describe('capi-deploy: flags and exit codes', () => {
     expect(images.commands.map((command) => command.name())).toEqual(['create', 'list', 'delete']);
     expect(images.commands[0].options.map((option) => option.long)).toEqual(
       expect.arrayContaining(['--force', '--json', '--local', '--state-dir', '--faults']),
+    );
+    // Day-2 commands in AWS mode (issue 17): the same AWS flags as create and delete.
+    for (const command of [help.commands.find((each) => each.name() === 'stop')!, images.commands[0]]) {
+      expect(command.options.map((option) => option.long)).toEqual(
+        expect.arrayContaining(['--stack', '--state-machine-arn', '--region', '--poll-seconds', '--no-wait']),
+      );
+    }
+    expect(flags('plan')).toEqual(
+      expect.arrayContaining(['--json', '--local', '--state-dir', '--stack', '--region']),
     );
     expect(sub('add')).toEqual(
       expect.arrayContaining(['--role-arn', '--replace', '--local', '--state-dir', '--region']),
@@ -369,6 +379,67 @@ describe('capi-deploy --local: create, status, list, history, report, delete', (
     expect(html).toMatch(/\$\d+\.\d+/);
   });
 
+  /** A copy of the sample spec with some fields changed, written to the test's directory. */
+  const changed = (file: string, fields: Record<string, unknown>) => {
+    const path = join(dir, file);
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(SAMPLE, 'utf8')), ...fields }));
+    return path;
+  };
+
+  it('plan of the same spec changes nothing; plan --json of more daemons launches them (exit 0)', async () => {
+    // Act
+    expect(await local('plan', SAMPLE)).toBe(0);
+    const same = stdout();
+    out = [];
+    const code = await local('plan', changed('more-daemons.json', { daemons: 6 }), '--json');
+    // Assert
+    expect(same).toContain('sample (local mode): what create of this spec does to the existing deployment');
+    expect(same).toMatch(/launch:\s+-$/m);
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout());
+    expect(plan).toMatchObject({
+      deployment: 'sample',
+      mode: 'local',
+      exists: true,
+      launch: ['sample-daemon005', 'sample-daemon006'],
+      join: [],
+      drain: [],
+      decommission: [],
+      terminate: [],
+      reconfigure: true,
+      refusals: [],
+    });
+    expect(plan.ring).toHaveLength(4);
+  });
+
+  it('plan of fewer Cassandra nodes decommissions the highest first; of 3 it refuses (exit 2)', async () => {
+    expect(await local('plan', changed('halved.json', { cassandraNodes: 2, daemons: 2 }), '--json')).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({
+      decommission: ['sample-cass004', 'sample-cass003'],
+      drain: ['sample-daemon004', 'sample-daemon003'],
+      terminate: ['sample-daemon004', 'sample-daemon003', 'sample-cass004', 'sample-cass003'],
+      refusals: [],
+    });
+    out = [];
+    expect(await local('plan', changed('three.json', { cassandraNodes: 3 }))).toBe(2);
+    expect(stderr()).toMatch(/^cassandraNodes: 4 to 3 cannot be done in place/m);
+  });
+
+  it('create of a spec that cannot be applied in place is refused before any run (exit 2, one line each)', async () => {
+    // Arrange
+    const spec = changed('moved.json', {
+      region: 'us-west-2',
+      availabilityZone: 'us-west-2a',
+      cassandraNodes: 3,
+    });
+    // Act
+    const code = await local('create', spec);
+    // Assert
+    expect(code).toBe(2);
+    expect(err.map((line) => line.split(':')[0])).toEqual(['region', 'availabilityZone', 'cassandraNodes']);
+    expect(stdout()).not.toContain('create sample (local mode');
+  });
+
   it('delete removes everything (exit 0); status then shows no resources at no cost', {
     timeout: 120_000,
   }, async () => {
@@ -377,5 +448,12 @@ describe('capi-deploy --local: create, status, list, history, report, delete', (
     expect(await local('status', 'sample')).toBe(0);
     expect(stdout()).toContain('sample: 0 resources');
     expect(stdout()).toContain('total: $0.0000/hour');
+  });
+
+  it('plan after the delete creates everything, whatever changed (exit 0)', async () => {
+    const spec = join(dir, 'moved.json');
+    expect(await local('plan', spec, '--json')).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({ exists: false, join: [], refusals: [] });
+    expect(JSON.parse(stdout()).launch).toHaveLength(10);
   });
 });

@@ -42,6 +42,8 @@ const backendFor = (allowChanges: boolean) =>
 describe('awsBackend', () => {
   beforeEach(() => {
     sfn.reset();
+    // The day-2 machines (stop, start, images; src/core/lifecycle.ts checks none runs): no executions.
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: machines.createArn }).resolves({ executions: [create] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: machines.deleteArn }).resolves({ executions: [] });
     sfn.on(DescribeExecutionCommand).resolves({ ...create, input: spec });

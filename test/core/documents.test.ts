@@ -20,7 +20,9 @@ describe('documentParameters', () => {
     const daemon = documentParameters(plan, 'capi-daemon-install', nodeOf('daemon'));
     const cassandra = documentParameters(plan, 'capi-cassandra-install', nodeOf('cassandra'));
     const rabbitmq = documentParameters(plan, 'capi-rabbitmq-install', nodeOf('rabbitmq'));
-    const bastion = documentParameters(plan, 'capi-bastion-configure', nodeOf('bastion'));
+    const bastion = documentParameters(plan, 'capi-bastion-configure', nodeOf('bastion'), {
+      logVolumeId: 'vol-0123456789abcdef0',
+    });
 
     // Assess
     expect(daemon.CapillariesReleaseUrl).toEqual(['https://releases.example.com/capi/v1.2.3']);

@@ -115,7 +115,11 @@ function teardownHistory(status: ExecutionStatus): HistoryEvent[] {
   ];
 }
 
-beforeEach(() => sfnMock.reset());
+beforeEach(() => {
+  sfnMock.reset();
+  // The day-2 machines (stop, start, images): no executions unless a test says otherwise.
+  sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+});
 
 describe('a create that failed with onFailure delete', () => {
   it('is reported as deleting while its teardown runs, with the teardown as its execution', async () => {

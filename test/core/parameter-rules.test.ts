@@ -115,6 +115,7 @@ const CASES: Record<keyof typeof RULES, { valid: string[]; invalid: string[] }> 
     valid: ['rabbitmq', 'webapi', 'ui', 'prometheus'],
     invalid: ['', 'nginx', 'ui,webapi', 'UI'],
   },
+  flag: { valid: ['false', 'true'], invalid: ['', 'True', 'yes', '1', 'true,false'] },
   nodeRole: {
     valid: ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'],
     invalid: ['', 'webapi', 'daemon,bastion', 'Daemon'],

@@ -18,8 +18,16 @@ const CONTEXT = {
   account: '123456789012',
   createMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-create-deployment',
   deleteMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-delete-deployment',
+  stopMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-stop-deployment',
+  startMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-start-deployment',
+  imagesCreateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-images-create',
+  imagesDeleteMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:capideploy-images-delete',
   createExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-create-deployment:*',
   deleteExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-delete-deployment:*',
+  stopExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-stop-deployment:*',
+  startExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-start-deployment:*',
+  imagesCreateExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-images-create:*',
+  imagesDeleteExecutions: 'arn:aws:states:us-east-1:123456789012:execution:capideploy-images-delete:*',
   commandOutputBucketArn: 'arn:aws:s3:::capideploy-command-output',
 };
 

@@ -492,3 +492,247 @@ describe("the API's CloudWatch role (account-wide setting)", () => {
     );
   });
 });
+
+describe('the day-2 routes of the API function (issue 17)', () => {
+  const created = createName(spec, 1);
+  const MACHINE = (machine: string) => `${PREFIX}:stateMachine:CapiDeploy-${machine}`;
+  const executionOf = (machine: string, name: string) => `${PREFIX}:execution:CapiDeploy-${machine}:${name}`;
+  const byName = (extra: Record<string, unknown> = {}) => ({ pathParameters: { name: 'sample' }, ...extra });
+  const givenCreated = (status: 'SUCCEEDED' | 'RUNNING' = 'SUCCEEDED') => {
+    const arn = executionOf('create-deployment', created);
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: CREATE_MACHINE }).resolves({
+      executions: [
+        { name: created, executionArn: arn, stateMachineArn: CREATE_MACHINE, status, startDate: new Date(0) },
+      ],
+    });
+    sfnMock.on(DescribeExecutionCommand, { executionArn: arn }).resolves({
+      executionArn: arn,
+      name: created,
+      status,
+      input: canonicalJson(spec),
+      startDate: new Date(0),
+    });
+  };
+  const givenDay2 = (machine: string, name: string, status: 'RUNNING' | 'SUCCEEDED' | 'FAILED') =>
+    sfnMock.on(ListExecutionsCommand, { stateMachineArn: MACHINE(machine) }).resolves({
+      executions: [
+        {
+          name,
+          executionArn: executionOf(machine, name),
+          stateMachineArn: MACHINE(machine),
+          status,
+          startDate: new Date(1000),
+        },
+      ],
+    });
+  const startsAs = () =>
+    sfnMock.on(StartExecutionCommand).callsFake(({ stateMachineArn, name }) => ({
+      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+      startDate: new Date(),
+    }));
+
+  it('refuses a stop that would erase Cassandra data without { "force": true } (400), then starts it once (202)', async () => {
+    // Prepare
+    givenCreated();
+    startsAs();
+    // Act
+    const refused = await handler(event('POST', '/deployments/{name}/stop', byName()));
+    const forced = await handler(
+      event('POST', '/deployments/{name}/stop', byName({ body: JSON.stringify({ force: true }) })),
+    );
+    // Assess
+    expect(refused.statusCode).toBe(400);
+    expect(body(refused).message).toMatch(/^stop refused: stopping sample erases its Cassandra data/);
+    expect(forced.statusCode).toBe(202);
+    expect(body(forced)).toMatchObject({
+      outcome: 'started',
+      operation: 'stop',
+      execution: { name: `${created}-stop-1` },
+      warning: expect.stringMatching(/^stopping sample erases/),
+    });
+    expect(sfnMock).toReceiveCommandTimes(StartExecutionCommand, 1);
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: MACHINE('stop-deployment'),
+      name: `${created}-stop-1`,
+      input: canonicalJson(spec),
+    });
+  });
+
+  it('answers 400 to a bad body: force not a boolean, an unknown field, force on start', async () => {
+    givenCreated();
+    const stop = await handler(
+      event('POST', '/deployments/{name}/stop', byName({ body: JSON.stringify({ force: 'yes', now: 1 }) })),
+    );
+    expect(stop.statusCode).toBe(400);
+    expect(body(stop).problems).toEqual(['now: unknown field', 'force: must be true or false']);
+    const start = await handler(
+      event('POST', '/deployments/{name}/start', byName({ body: JSON.stringify({ force: true }) })),
+    );
+    expect(start.statusCode).toBe(400);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('answers 202 running to a second start while the first runs, 409 to a stop then, 404 for an unknown deployment', async () => {
+    givenCreated();
+    givenDay2('start-deployment', `${created}-start-1`, 'RUNNING');
+    const again = await handler(event('POST', '/deployments/{name}/start', byName()));
+    expect(again.statusCode).toBe(202);
+    expect(body(again)).toMatchObject({ outcome: 'running', execution: { name: `${created}-start-1` } });
+    const stop = await handler(
+      event('POST', '/deployments/{name}/stop', byName({ body: '{"force": true}' })),
+    );
+    expect(stop.statusCode).toBe(409);
+    // Even the create already done: nothing starts on the deployment while a day-2 operation runs.
+    const create = await handler(event('POST', '/deployments', { body: JSON.stringify(spec) }));
+    expect(create.statusCode).toBe(409);
+    const unknown = await handler(
+      event('POST', '/deployments/{name}/start', { pathParameters: { name: 'nothing' } }),
+    );
+    expect(unknown.statusCode).toBe(404);
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+
+  it('creates, reports and deletes images', async () => {
+    // Prepare
+    givenCreated();
+    startsAs();
+    // Act
+    const made = await handler(
+      event('POST', '/deployments/{name}/images', byName({ body: '{"force": true}' })),
+    );
+    givenDay2('images-create', `${created}-images-create-1`, 'SUCCEEDED');
+    sfnMock
+      .on(DescribeExecutionCommand, {
+        executionArn: executionOf('images-create', `${created}-images-create-1`),
+      })
+      .resolves({ output: JSON.stringify({ deployment: 'sample', images: 11 }) });
+    const listedImages = await handler(event('GET', '/deployments/{name}/images', byName()));
+    const deleted = await handler(event('DELETE', '/deployments/{name}/images', byName()));
+    // Assess
+    expect(made.statusCode).toBe(202);
+    expect(body(made)).toMatchObject({
+      operation: 'images-create',
+      execution: { name: `${created}-images-create-1` },
+    });
+    expect(listedImages.statusCode).toBe(200);
+    expect(body(listedImages)).toMatchObject({
+      deployment: 'sample',
+      operation: 'images-create',
+      execution: { name: `${created}-images-create-1`, status: 'SUCCEEDED' },
+      images: 11,
+    });
+    expect(deleted.statusCode).toBe(202);
+    expect(sfnMock).toReceiveCommandWith(StartExecutionCommand, {
+      stateMachineArn: MACHINE('images-delete'),
+      name: `${created}-images-delete-1`,
+    });
+  });
+
+  it('deletes with ?withImages=true: the images first, then (called again) the deployment', async () => {
+    givenCreated();
+    startsAs();
+    const first = await handler(
+      event('DELETE', '/deployments/{name}', byName({ queryStringParameters: { withImages: 'true' } })),
+    );
+    expect(first.statusCode).toBe(202);
+    expect(body(first)).toMatchObject({
+      operation: 'images-delete',
+      execution: { name: `${created}-images-delete-1` },
+    });
+    givenDay2('images-delete', `${created}-images-delete-1`, 'SUCCEEDED');
+    const second = await handler(
+      event('DELETE', '/deployments/{name}', byName({ queryStringParameters: { withImages: 'true' } })),
+    );
+    expect(second.statusCode).toBe(202);
+    expect(body(second)).toMatchObject({ operation: 'delete', execution: { name: `${created}-delete-1` } });
+    const bad = await handler(
+      event('DELETE', '/deployments/{name}', byName({ queryStringParameters: { withImages: 'yes' } })),
+    );
+    expect(bad.statusCode).toBe(400);
+    expect(body(bad).message).toBe('withImages: must be true or false, not "yes"');
+  });
+
+  it('reports the day-2 operation in progress in GET /deployments/{name}', async () => {
+    givenCreated();
+    givenDay2('stop-deployment', `${created}-stop-1`, 'RUNNING');
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    const result = await handler(event('GET', '/deployments/{name}', byName()));
+    expect(result.statusCode).toBe(200);
+    expect(body(result)).toMatchObject({
+      state: 'created',
+      day2: { operation: 'stop', execution: { name: `${created}-stop-1`, status: 'RUNNING' } },
+    });
+  });
+
+  it('answers 400 with one problem per refusal to a changed spec that cannot be applied in place', async () => {
+    givenCreated();
+    const result = await handler(
+      event('POST', '/deployments', {
+        body: JSON.stringify({ ...spec, cassandraNodes: 5, flavor: 'aws.arm64.c7g.16' }),
+      }),
+    );
+    expect(result.statusCode).toBe(400);
+    expect(body(result).message).toBe('the changed spec cannot be applied in place');
+    expect(body(result).problems.length).toBeGreaterThanOrEqual(2);
+    expect(body(result).problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^cassandraNodes: 4 to 5 /),
+        expect.stringMatching(/^flavor: /),
+      ]),
+    );
+    expect(sfnMock).not.toReceiveCommand(StartExecutionCommand);
+  });
+});
+
+describe('the day-2 routes of the REST API', () => {
+  it('serves stop, start and images on /deployments/{name}, IAM-authorized, with the ARNs of the day-2 machines', () => {
+    // Prepare
+    const app = new App();
+    const stack = new Stack(app, 'Api', { env: { account: '111122223333', region: 'us-east-1' } });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const machine = (id: string, name: string) =>
+      sfn.StateMachine.fromStateMachineArn(stack, id, `${PREFIX}:stateMachine:CapiDeploy-${name}`);
+    // Act
+    new DeploymentsApi(stack, 'DeploymentsApi', {
+      role,
+      createStateMachine: machine('Create', 'create-deployment'),
+      deleteStateMachine: machine('Delete', 'delete-deployment'),
+      day2StateMachines: {
+        stop: machine('Stop', 'stop-deployment'),
+        start: machine('Start', 'start-deployment'),
+        'images-create': machine('ImagesCreate', 'images-create'),
+        'images-delete': machine('ImagesDelete', 'images-delete'),
+      },
+      functionFactory: stubFunction,
+    });
+    const template = Template.fromStack(stack);
+    // Assess
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).map(
+      (method) =>
+        method.Properties as { HttpMethod: string; AuthorizationType: string; OperationName?: string },
+    );
+    const day2 = methods.filter((method) =>
+      ['StopDeployment', 'StartDeployment', 'CreateImages', 'DescribeImages', 'DeleteImages'].includes(
+        method.OperationName ?? '',
+      ),
+    );
+    expect(day2.map((method) => `${method.HttpMethod} ${method.OperationName}`).sort()).toEqual([
+      'DELETE DeleteImages',
+      'GET DescribeImages',
+      'POST CreateImages',
+      'POST StartDeployment',
+      'POST StopDeployment',
+    ]);
+    expect(day2.every((method) => method.AuthorizationType === 'AWS_IAM')).toBe(true);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          STOP_STATE_MACHINE_ARN: `${PREFIX}:stateMachine:CapiDeploy-stop-deployment`,
+          IMAGES_DELETE_STATE_MACHINE_ARN: `${PREFIX}:stateMachine:CapiDeploy-images-delete`,
+        }),
+      },
+    });
+    // The role's statements on these machines come from the permission table (src/core/permissions.ts): the
+    // operator stack's least-privilege test compares every role with it.
+  });
+});

@@ -20,8 +20,16 @@ const context: RenderContext = {
   account: '111122223333',
   createMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-create-deployment',
   deleteMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-delete-deployment',
+  stopMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-stop-deployment',
+  startMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-start-deployment',
+  imagesCreateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-images-create',
+  imagesDeleteMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:CapiDeploy-images-delete',
   createExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-create-deployment:*',
   deleteExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-delete-deployment:*',
+  stopExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-stop-deployment:*',
+  startExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-start-deployment:*',
+  imagesCreateExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-images-create:*',
+  imagesDeleteExecutions: 'arn:aws:states:eu-west-1:111122223333:execution:CapiDeploy-images-delete:*',
   commandOutputBucketArn: 'arn:aws:s3:::capideploy-command-output',
 };
 

@@ -497,13 +497,19 @@ describe.each(MACHINE_NAMES)('state machine %s', (machine) => {
 describe('deployments API', () => {
   it('authorizes every method with IAM', () => {
     const methods = Object.values(op.findResources('AWS::ApiGateway::Method'));
-    // /deployments, /deployments/{name}, and the customers registry /customers, /customers/{name}.
+    // /deployments, /deployments/{name}, its day-2 stop, start and images, and the customers registry /customers,
+    // /customers/{name}.
     expect(methods.map(({ Properties }) => Properties.HttpMethod).sort()).toEqual([
       'DELETE',
       'DELETE',
+      'DELETE',
       'GET',
       'GET',
       'GET',
+      'GET',
+      'POST',
+      'POST',
+      'POST',
       'POST',
       'PUT',
     ]);

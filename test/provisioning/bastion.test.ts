@@ -99,7 +99,7 @@ describe('capi-bastion-configure', () => {
     // Prepare
     const plan = samplePlan();
     const parameters = {
-      ...parametersFor(plan, 'capi-bastion-configure', 'bastion'),
+      ...parametersFor(plan, 'capi-bastion-configure', 'bastion', { logVolumeId: VOLUME }),
       AllowedCidrs: '203.0.113.0/24,198.51.100.20/32',
     };
     // Act
@@ -174,6 +174,7 @@ describe('capi-bastion-configure', () => {
     // Prepare
     const parameters = {
       ...parametersFor(samplePlan(), 'capi-bastion-configure', 'bastion', {
+        logVolumeId: VOLUME,
         publicAddress: 'capi.example.com',
       }),
     };
@@ -183,5 +184,76 @@ describe('capi-bastion-configure', () => {
     expect(run.status, explain(run)).toBe(0);
     expect(run.calls.filter((call) => call.includes('169.254.169.254'))).toEqual([]);
     expect(read(node, 'etc/nginx/sites-available/capi-ui')).toContain("'capi.example.com:6544'");
+  });
+
+  it("mounts the log volume on a bastion restored from an image, replacing the image's fstab entry; a re-run changes nothing", () => {
+    // Prepare: install never ran on this instance; the image's fstab names the log volume it was made with
+    const image = 'UUID=deadbeef-1111-2222-3333-444455556666 /mnt/capi_log xfs defaults,noatime,nofail 0 2';
+    mkdirSync(join(node.root, 'mnt/capi_log'), { recursive: true });
+    writeFileSync(
+      join(node.root, 'etc/fstab'),
+      `LABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1\n${image}\n`,
+    );
+    const parameters = parametersFor(samplePlan(), 'capi-bastion-configure', 'bastion', {
+      logVolumeId: VOLUME,
+    });
+    // Act
+    const first = runDocument(node, 'capi-bastion-configure', parameters);
+    // Assess: the new volume is formatted and mounted, by its own UUID, in place of the image's entry
+    expect(first.status, explain(first)).toBe(0);
+    const device = join(node.root, 'dev/nvme1n1');
+    expect(first.calls).toContain(`mkfs.xfs -q -K ${device}`);
+    const fstab = read(node, 'etc/fstab');
+    expect(fstab).toMatch(/^LABEL=cloudimg-rootfs \/ ext4 /m);
+    expect(fstab).not.toContain(image);
+    expect(fstab.match(/ \/mnt\/capi_log /g)).toHaveLength(1);
+    expect(fstab).toMatch(/^UUID=[0-9a-f-]+ \/mnt\/capi_log xfs defaults,noatime,nofail 0 2$/m);
+    expect(first.calls).toContain('systemctl daemon-reload');
+    expect(first.calls).toContain(`mount ${node.root}/mnt/capi_log`);
+    expect(first.calls).toContain(`chown capillaries:capillaries ${node.root}/mnt/capi_log`);
+    expect(modeOf(node, 'mnt/capi_log')).toBe('775');
+
+    // Act: again, from the script file
+    const before = treeState(node.root);
+    const second = runDocument(node, 'capi-bastion-configure', parameters, { from: 'disk' });
+    // Assess
+    expect(second.status, explain(second)).toBe(0);
+    expect(treeDiff(before, treeState(node.root))).toEqual([]);
+    expect(second.calls.filter((call) => /mkfs|mount |daemon-reload|restart|reload/.test(call))).toEqual([]);
+  });
+
+  it('leaves the log volume that install mounted as it is', () => {
+    // Prepare
+    const plan = samplePlan();
+    const install = runDocument(
+      node,
+      'capi-bastion-install',
+      parametersFor(plan, 'capi-bastion-install', 'bastion', { logVolumeId: VOLUME }),
+    );
+    expect(install.status, explain(install)).toBe(0);
+    const fstab = read(node, 'etc/fstab');
+    // Act
+    const run = runDocument(
+      node,
+      'capi-bastion-configure',
+      parametersFor(plan, 'capi-bastion-configure', 'bastion', { logVolumeId: VOLUME }),
+    );
+    // Assess
+    expect(run.status, explain(run)).toBe(0);
+    expect(read(node, 'etc/fstab')).toBe(fstab);
+    expect(run.calls.filter((call) => /mkfs|mount /.test(call))).toEqual([]);
+  });
+
+  it('fails clearly when the log volume is not attached', () => {
+    // Prepare
+    const parameters = parametersFor(samplePlan(), 'capi-bastion-configure', 'bastion', {
+      logVolumeId: 'vol-0fffffffffffffff0',
+    });
+    // Act
+    const run = runDocument(node, 'capi-bastion-configure', parameters);
+    // Assess
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('log volume vol-0fffffffffffffff0 is not attached');
+    expect(exists(node, 'etc/capillaries/capiwebapi.env')).toBe(false);
   });
 });

@@ -200,7 +200,8 @@ describe('capi-cassandra-configure', () => {
     // Assess
     expect(run.status, explain(run)).toBe(0);
     const yaml = read(node, 'etc/cassandra/cassandra.yaml');
-    expect(yaml).toContain("initial_token: '0'");
+    // The third node of four bisects the first half of the ring of two (src/core/spec/plan.ts cassandraToken).
+    expect(yaml).toContain("initial_token: '-4611686018427387904'");
     expect(yaml).toContain('data_file_directories:\n  - /data/data\n  - /data1/data\n');
     expect(read(node, 'etc/fstab').split('\n').filter(Boolean)).toHaveLength(2);
     expect(run.calls.filter((call) => call.startsWith('cqlsh') || call.includes('aws '))).toEqual([]);

@@ -279,6 +279,8 @@ const SCRIPT_OF: Record<ProvisioningDocumentName, string> = {
   'capi-prometheus-configure': 'prometheus/configure.sh',
   'capi-cassandra-install': 'cassandra/install.sh',
   'capi-cassandra-configure': 'cassandra/configure.sh',
+  'capi-cassandra-decommission': 'cassandra/decommission.sh',
+  'capi-cassandra-cleanup': 'cassandra/cleanup.sh',
   'capi-daemon-install': 'daemon/install.sh',
   'capi-daemon-configure': 'daemon/configure.sh',
   'capi-cloudwatch-agent': 'cloudwatch/agent.sh',

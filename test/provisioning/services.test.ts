@@ -32,6 +32,37 @@ describe('capi-services-stop and capi-services-start', () => {
     node = fakeNode();
   });
 
+  it('stop lets capidaemon finish its batches: SIGINT to its main process, then systemctl stop once it exited', () => {
+    node = fakeNode();
+    const run = runDocument(node, 'capi-services-stop', { Role: 'daemon' });
+    expect(run.status, explain(run)).toBe(0);
+    expect(run.calls.filter((call) => call.startsWith('systemctl') && !call.includes('is-active'))).toEqual([
+      'systemctl kill --kill-who=main --signal=SIGINT capidaemon',
+      'systemctl stop capidaemon',
+    ]);
+    expect(run.stdout).toContain('capidaemon exited after 0s');
+  });
+
+  it('stop waits a bounded time for a capidaemon that does not exit, then stops the unit', () => {
+    node = fakeNode({ env: { STUB_IGNORES_SIGINT: '1' } });
+    const run = runDocument(node, 'capi-services-stop', { Role: 'daemon' });
+    expect(run.status, explain(run)).toBe(0);
+    // 600 s in rounds of 5 s, within the document's 900 s.
+    expect(run.calls.filter((call) => call.startsWith('sleep'))).toHaveLength(120);
+    expect(run.stdout).toContain('capidaemon still runs after 600s: stopping it');
+    expect(run.calls.at(-1)).toBe('systemctl stop capidaemon');
+  });
+
+  it('stop on a daemon already stopped does nothing', () => {
+    node = fakeNode({ env: { STUB_INACTIVE_UNITS: 'capidaemon' } });
+    const run = runDocument(node, 'capi-services-stop', { Role: 'daemon' }, { from: 'disk' });
+    expect(run.status, explain(run)).toBe(0);
+    expect(run.stdout).toContain('capidaemon is not running');
+    expect(run.calls.filter((call) => call.startsWith('systemctl') && !call.includes('is-active'))).toEqual(
+      [],
+    );
+  });
+
   it('start on a Cassandra node whose data disk is gone stops the node for its reconfiguration', () => {
     node = fakeNode();
     const run = runDocument(node, 'capi-services-start', { Role: 'cassandra' });

@@ -160,7 +160,81 @@ curl_stub() {
   exit 0
 }
 
+# unit_active UNIT: systemd units are active unless stopped, or listed in STUB_INACTIVE_UNITS and not started since.
+unit_active() {
+  if [ ! -f "$state/units-seeded" ]; then
+    for unit in ${STUB_INACTIVE_UNITS:-}; do add units-inactive "$unit"; done
+    : >"$state/units-seeded"
+  fi
+  ! has units-inactive "$1"
+}
+
+systemctl_stub() {
+  local verb="${1:-}" arg
+  unit_active seed || true
+  shift
+  for arg in "$@"; do
+    case "$arg" in
+    -*) ;;
+    *)
+      case "$verb" in
+      is-active) unit_active "$arg" || exit 3 ;;
+      # kill --signal=SIGINT: the service exits (capidaemon finishes its batches), unless STUB_IGNORES_SIGINT.
+      kill) [ -n "${STUB_IGNORES_SIGINT:-}" ] || add units-inactive "$arg" ;;
+      stop) add units-inactive "$arg" ;;
+      start | restart) del units-inactive "$arg" ;;
+      disable) add units-disabled "$arg" ;;
+      enable) del units-disabled "$arg" ;;
+      esac
+      ;;
+    esac
+  done
+}
+
+# count FILE: bumps the counter in FILE and prints it.
+count() {
+  printf 'x' >>"$state/$1"
+  wc -c <"$state/$1" | tr -d ' '
+}
+
+# node_state IP: the node's status and state: UN, unless STUB_NODE_STATES says otherwise ("ip=UJ ip=UL"); the local
+# node (STUB_LOCAL_IPV4) shows UJ for its first STUB_JOIN_POLLS status calls (it streams), then UN.
+node_state() {
+  local entry
+  if [ "$1" = "${STUB_LOCAL_IPV4:-10.5.0.11}" ] && [ "${STUB_JOIN_POLLS:-0}" -gt 0 ] &&
+    [ "$(count join-polls)" -le "$STUB_JOIN_POLLS" ]; then
+    printf 'UJ'
+    return
+  fi
+  for entry in ${STUB_NODE_STATES:-}; do
+    if [ "${entry%%=*}" = "$1" ]; then
+      printf '%s' "${entry#*=}"
+      return
+    fi
+  done
+  printf 'UN'
+}
+
+# The local node's operation mode (nodetool netstats): DECOMMISSIONED once decommissioned, else STUB_MODE (LEAVING
+# turns DECOMMISSIONED after three calls: a decommission under way completes), else NORMAL.
+node_mode() {
+  if [ -f "$state/decommissioned" ]; then
+    printf 'DECOMMISSIONED'
+  elif [ "${STUB_MODE:-}" = LEAVING ] && [ "$(count leave-polls)" -gt 3 ]; then
+    : >"$state/decommissioned"
+    printf 'DECOMMISSIONED'
+  else
+    printf '%s' "${STUB_MODE:-NORMAL}"
+  fi
+}
+
 nodetool_stub() {
+  local self="${STUB_LOCAL_IPV4:-10.5.0.11}"
+  # nodetool talks to the local node over JMX: it fails while Cassandra is stopped.
+  if ! unit_active cassandra; then
+    echo "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'." >&2
+    exit 1
+  fi
   case "${1:-}" in
   status)
     printf 'Datacenter: datacenter1\n=======================\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n'
@@ -168,8 +242,24 @@ nodetool_stub() {
     local ip i=0
     for ip in ${STUB_NODES:-}; do
       i=$((i + 1))
-      printf 'UN  %-10s  1.2 MiB    1       100.0%%            0000000%d-aaaa-bbbb-cccc-dddddddddddd  rack1\n' "$ip" "$i"
+      # A decommissioned node has left the ring.
+      if [ "$ip" = "$self" ] && [ -f "$state/decommissioned" ]; then continue; fi
+      printf '%s  %-10s  1.2 MiB    1       100.0%%            0000000%d-aaaa-bbbb-cccc-dddddddddddd  rack1\n' "$(node_state "$ip")" "$ip" "$i"
     done
+    ;;
+  netstats) printf 'Mode: %s\nNot sending any streams.\n' "$(node_mode)" ;;
+  info)
+    printf 'ID                     : 00000001-aaaa-bbbb-cccc-dddddddddddd\nLoad                   : 1.2 MiB\n'
+    if [ "${2:-}" = --tokens ]; then
+      printf 'Token                  : %s\n' "$(sed -n "s/^initial_token: '\(.*\)'$/\1/p" "$CAPI_ROOT/etc/cassandra/cassandra.yaml" 2>/dev/null)"
+    fi
+    ;;
+  decommission)
+    [ -z "${STUB_DECOMMISSION_FAIL:-}" ] || {
+      echo "error: Stream failed" >&2
+      exit 2
+    }
+    : >"$state/decommissioned"
     ;;
   esac
 }
@@ -311,6 +401,7 @@ mkfs.xfs)
 mountpoint) has mounts "$(last "$@")" || exit 1 ;;
 mount) add mounts "$(last "$@")" ;;
 nodetool) nodetool_stub "$@" ;;
+systemctl) systemctl_stub "$@" ;;
 cqlsh) cqlsh_stub "$@" ;;
 rabbitmqctl) rabbitmqctl_stub "$@" ;;
 rabbitmq-diagnostics) printf 'Interface: [::], port: 5672, protocol: amqp, purpose: AMQP 0-9-1 and AMQP 1.0\n' ;;

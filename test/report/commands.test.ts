@@ -236,6 +236,8 @@ describe('awsReportCommands', () => {
 
   beforeEach(() => {
     sfn.reset();
+    // The day-2 machines (stop, start, images) have no executions here.
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: CREATE }).resolves({
       executions: [
         {
@@ -277,6 +279,46 @@ describe('awsReportCommands', () => {
       expect.arrayContaining([expect.stringMatching(/✔ Validate the deployment spec$/)]),
     );
     expect(process.exitCode).toBe(0);
+  });
+
+  it('history of a deployment shows its latest day-2 operation when it is newer than the create', async () => {
+    // Prepare: a stop of the create, an hour later.
+    const STOP = CREATE.replace('create-deployment', 'stop-deployment');
+    const STOPPED = executionArn(STOP, 'sample-0123456789-1-stop-1');
+    sfn.on(ListExecutionsCommand, { stateMachineArn: STOP }).resolves({
+      executions: [
+        {
+          name: 'sample-0123456789-1-stop-1',
+          executionArn: STOPPED,
+          stateMachineArn: STOP,
+          status: 'SUCCEEDED',
+          startDate: at(3600),
+        },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: STOPPED }).resolves({
+      executionArn: STOPPED,
+      stateMachineArn: STOP,
+      name: 'sample-0123456789-1-stop-1',
+      status: 'SUCCEEDED',
+      startDate: at(3600),
+      stopDate: at(3601),
+      input: '{"name":"sample"}',
+    });
+    sfn.on(GetExecutionHistoryCommand, { executionArn: STOPPED }).resolves({ events });
+    const out = capture();
+    const commands = awsReportCommands({ sfn: new SFNClient({ region: 'us-east-1' }), io: out.io });
+
+    // Act: by deployment name, then by the stop's execution name.
+    await commands.history('sample', { stateMachineArn: CREATE });
+    await commands.history('sample-0123456789-1-stop-1', { stateMachineArn: CREATE });
+
+    // Assess
+    const headers = out.lines.filter((line) => line.includes('aws mode'));
+    expect(headers).toEqual([
+      'stop-deployment sample: SUCCEEDED (execution sample-0123456789-1-stop-1, aws mode)',
+      'stop-deployment sample: SUCCEEDED (execution sample-0123456789-1-stop-1, aws mode)',
+    ]);
   });
 
   it('history takes an execution name or ARN as well', async () => {

@@ -6,6 +6,7 @@ import {
   AttachInternetGatewayCommand,
   AttachVolumeCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateImageCommand,
   CreateInternetGatewayCommand,
   CreateNatGatewayCommand,
   CreateRouteCommand,
@@ -23,6 +24,7 @@ import {
   DeleteTagsCommand,
   DeleteVolumeCommand,
   DeleteVpcCommand,
+  DeregisterImageCommand,
   DescribeAddressesCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -46,6 +48,7 @@ import {
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   type RunInstancesCommandInput,
+  StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
@@ -60,6 +63,7 @@ import { runInVirtualTime } from '../../src/sim/clock.js';
 import type { FaultRule } from '../../src/sim/faults.js';
 import { LATENCY_SECONDS } from '../../src/sim/latency.js';
 import { attachSimulator } from '../../src/sim/middleware.js';
+import { IMAGE_AFTER_SNAPSHOTS_SECONDS, SNAPSHOT_SECONDS } from '../../src/sim/services/ec2/images.js';
 import {
   type Ec2State,
   ec2Simulator,
@@ -1249,4 +1253,146 @@ describe('EC2 tags and unknown ids', () => {
     expect(Object.values(copy.natGateways)[0].State).toBe('available');
     expect(Object.values(copy.instances)[0].State).toEqual({ Name: 'running', Code: 16 });
   });
+});
+
+describe("EC2: RunInstances from the account's own images (restore, issue 17)", () => {
+  const IMAGE_READY = SNAPSHOT_SECONDS + IMAGE_AFTER_SNAPSHOTS_SECONDS + 1;
+
+  /** An instance with a 20 GiB encrypted root, stopped, and CreateImage of it: the image id, pending. */
+  async function imaged(ec2: EC2Client, net: Network, faulty = false) {
+    const launched = await launch(ec2, net, 'demo-cass001', {
+      PrivateIpAddress: '10.5.0.11',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 20, Encrypted: true } }],
+    });
+    const instanceId = launched.Instances![0].InstanceId!;
+    await wait(LATENCY_SECONDS.instanceRunning + 1);
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    await wait(LATENCY_SECONDS.instanceTerminated + 1);
+    const image = await ec2.send(
+      new CreateImageCommand({ InstanceId: instanceId, Name: faulty ? 'demo-bad' : 'demo-cass001' }),
+    );
+    return image.ImageId!;
+  }
+
+  const rootOf = (state: Ec2State, instanceId: string) =>
+    Object.values(state.volumes).find((volume) =>
+      volume.Attachments.some((a) => a.InstanceId === instanceId && a.Device === '/dev/sda1'),
+    )!;
+
+  it('refuses a pending image, launches from an available one with a root volume from its snapshot', () =>
+    virtual(async () => {
+      const { ec2, state } = setup();
+      const net = await network(ec2);
+      const imageId = await imaged(ec2, net);
+
+      const pending = await rejection(() => launch(ec2, net, 'demo-cass002', { ImageId: imageId }));
+      expect(pending.name).toBe('InvalidAMIID.Unavailable');
+      expect(pending.message).toContain(imageId);
+      expect(pending.message).toContain('pending');
+
+      await wait(IMAGE_READY);
+      const described = await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      expect(described.Images![0].State).toBe('available');
+      const snapshotId = described.Images![0].BlockDeviceMappings![0].Ebs!.SnapshotId!;
+
+      const small = await rejection(() =>
+        launch(ec2, net, 'demo-cass002', {
+          ImageId: imageId,
+          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 10 } }],
+        }),
+      );
+      expect(small.name).toBe('InvalidBlockDeviceMapping');
+      expect(small.message).toBe(
+        `Volume of size 10GB is smaller than snapshot '${snapshotId}', expect size >= 20GB`,
+      );
+
+      const bigger = await launch(ec2, net, 'demo-cass002', {
+        ImageId: imageId,
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/sda1', Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true } },
+        ],
+      });
+      const biggerId = bigger.Instances![0].InstanceId!;
+      expect(bigger.Instances![0].ImageId).toBe(imageId);
+      expect(rootOf(state(), biggerId)).toMatchObject({ Size: 30, SnapshotId: snapshotId, Encrypted: true });
+
+      // Without a mapping, the root volume is the snapshot's size, encrypted as the snapshot is.
+      const plain = await launch(ec2, net, 'demo-cass003', { ImageId: imageId });
+      expect(rootOf(state(), plain.Instances![0].InstanceId!)).toMatchObject({
+        Size: 20,
+        SnapshotId: snapshotId,
+        Encrypted: true,
+      });
+      const volumes = await ec2.send(
+        new DescribeVolumesCommand({ VolumeIds: [rootOf(state(), biggerId).VolumeId] }),
+      );
+      expect(volumes.Volumes![0].SnapshotId).toBe(snapshotId);
+    }));
+
+  it("leaves out an image's device the request maps to NoDevice", () =>
+    virtual(async () => {
+      const { ec2, state } = setup();
+      const net = await network(ec2);
+      const imageId = await imaged(ec2, net);
+      await wait(IMAGE_READY);
+      await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+      // A second EBS device in the image, as the bastion's log volume is.
+      const image = state().images[imageId];
+      image.BlockDeviceMappings.push({
+        DeviceName: '/dev/sdf',
+        Ebs: { ...image.BlockDeviceMappings[0].Ebs, VolumeSize: 10, DeleteOnTermination: false },
+      });
+      const withLog = await launch(ec2, net, 'demo-cass002', { ImageId: imageId });
+      const without = await launch(ec2, net, 'demo-cass003', {
+        ImageId: imageId,
+        BlockDeviceMappings: [{ DeviceName: '/dev/sdf', NoDevice: '' }],
+      });
+      const devicesOf = (instanceId: string) =>
+        Object.values(state().volumes)
+          .flatMap((volume) => volume.Attachments)
+          .filter((attachment) => attachment.InstanceId === instanceId)
+          .map((attachment) => attachment.Device)
+          .sort();
+      expect(devicesOf(withLog.Instances![0].InstanceId!)).toEqual(['/dev/sda1', '/dev/sdf']);
+      expect(devicesOf(without.Instances![0].InstanceId!)).toEqual(['/dev/sda1']);
+    }));
+
+  it('refuses a failed image as unavailable and a deregistered one as not found', () =>
+    virtual(async () => {
+      const { ec2 } = setup([
+        { service: 'EC2', operation: 'CreateImage', target: 'demo-bad', finalState: 'failed' },
+      ]);
+      const net = await network(ec2);
+      const imageId = await imaged(ec2, net, true);
+      await wait(IMAGE_READY);
+      const failed = await rejection(() => launch(ec2, net, 'demo-cass002', { ImageId: imageId }));
+      expect(failed.name).toBe('InvalidAMIID.Unavailable');
+      expect(failed.message).toContain('failed');
+      await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
+      const gone = await rejection(() => launch(ec2, net, 'demo-cass002', { ImageId: imageId }));
+      expect(gone.name).toBe('InvalidAMIID.NotFound');
+    }));
+
+  it('fails DescribeImages and RunInstances of a restore by fault rule, as any call', () =>
+    virtual(async () => {
+      const { ec2 } = setup([
+        { service: 'EC2', operation: 'DescribeImages', error: 'RequestLimitExceeded' },
+        {
+          service: 'EC2',
+          operation: 'RunInstances',
+          target: 'demo-cass002',
+          error: 'InsufficientInstanceCapacity',
+        },
+      ]);
+      const net = await network(ec2);
+      const imageId = await imaged(ec2, net);
+      await wait(IMAGE_READY);
+      const throttled = await rejection(() => ec2.send(new DescribeImagesCommand({ Owners: ['self'] })));
+      expect(throttled.name).toBe('RequestLimitExceeded');
+      const capacity = await rejection(() => launch(ec2, net, 'demo-cass002', { ImageId: imageId }));
+      expect(capacity.name).toBe('InsufficientInstanceCapacity');
+      expect((await launch(ec2, net, 'demo-cass002', { ImageId: imageId })).Instances![0].ImageId).toBe(
+        imageId,
+      );
+    }));
 });

@@ -653,8 +653,16 @@ const RENDER: RenderContext = {
   account: ACCOUNT,
   createMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-create-deployment`,
   deleteMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-delete-deployment`,
+  stopMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-stop-deployment`,
+  startMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-start-deployment`,
+  imagesCreateMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-images-create`,
+  imagesDeleteMachineArn: `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:capideploy-images-delete`,
   createExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-create-deployment:*`,
   deleteExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-delete-deployment:*`,
+  stopExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-stop-deployment:*`,
+  startExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-start-deployment:*`,
+  imagesCreateExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-images-create:*`,
+  imagesDeleteExecutions: `arn:aws:states:us-east-1:${ACCOUNT}:execution:capideploy-images-delete:*`,
   commandOutputBucketArn: 'arn:aws:s3:::capideploy-command-output',
 };
 

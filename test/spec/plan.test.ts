@@ -7,21 +7,37 @@ const specWith = (overrides: Record<string, unknown>) =>
   DeploymentSpecSchema.parse({ ...sample, ...overrides });
 
 describe('initialTokens', () => {
-  it('matches capideploy for 4 nodes', () => {
+  const sorted = (tokens: string[]) => tokens.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const capideploy4 = [-(2n ** 63n), -(2n ** 62n), 0n, 2n ** 62n];
+
+  it("gives 4 nodes capideploy's four tokens, each new generation bisecting the ring before it", () => {
+    // capideploy's cassandra_initial_tokens_map for 4 nodes, as a set; cass002 bisects cass001's whole ring.
+    expect(sorted(initialTokens(4))).toEqual(capideploy4);
     expect(initialTokens(4)).toEqual([
       '-9223372036854775808',
-      '-4611686018427387904',
       '0',
+      '-4611686018427387904',
       '4611686018427387904',
     ]);
   });
 
-  it('is exact for a count that does not divide 2^64', () => {
-    // Prepare
-    const tokens = initialTokens(3).map(BigInt);
-    // Assess: floor(i * 2^64 / 3) - 2^63, computed independently
-    expect(tokens).toEqual([-(2n ** 63n), 2n ** 64n / 3n - 2n ** 63n, (2n * 2n ** 64n) / 3n - 2n ** 63n]);
-    expect(tokens[1] - tokens[0]).toBe(6148914691236517205n);
+  it('keeps every existing token when the ring doubles or halves', () => {
+    for (const base of [1, 3, 4, 5, 12]) {
+      const ring = initialTokens(base);
+      expect(initialTokens(base * 2).slice(0, base)).toEqual(ring);
+      expect(initialTokens(base * 8).slice(0, base)).toEqual(ring);
+      if (base % 2 === 0) expect(initialTokens(base / 2)).toEqual(ring.slice(0, base / 2));
+    }
+  });
+
+  it('spaces any count evenly: N tokens floor(p * 2^64 / N) - 2^63, p = 0..N-1', () => {
+    for (const count of [3, 6, 12, 16, 20]) {
+      const expected = Array.from(
+        { length: count },
+        (_, p) => (BigInt(p) * 2n ** 64n) / BigInt(count) - 2n ** 63n,
+      );
+      expect(sorted(initialTokens(count))).toEqual(expected);
+    }
   });
 
   it('gives a single node the lowest token', () => {

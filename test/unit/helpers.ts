@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client, type Instance, type ResourceType } from '@aws-sdk/client-ec2';
+import { EC2Client, type Image, type Instance, type ResourceType } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -142,3 +142,31 @@ export const fleetPage = (state: string, overrides: Record<string, Partial<Insta
     },
   ],
 });
+
+/**
+ * An image of the sample deployment's node as `images create` makes it (Name and tags of the instance, an encrypted
+ * root snapshot; the bastion's also has its log volume at /dev/sdf), for restore tests (spec.fromImages).
+ */
+export function sourceImage(nickname: string, state = 'available', extra: Partial<Image> = {}): Image {
+  const id = createHash('sha256').update(`image ${nickname}`).digest('hex').slice(0, 17);
+  const ebs = (snapshot: string, size: number) => ({
+    SnapshotId: `snap-${snapshot}`,
+    VolumeSize: size,
+    VolumeType: 'gp3' as const,
+    Encrypted: true,
+    DeleteOnTermination: true,
+  });
+  return {
+    ImageId: `ami-${id}`,
+    Name: `sample-${nickname}`,
+    State: state as never,
+    Architecture: 'arm64',
+    RootDeviceName: '/dev/sda1',
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/sda1', Ebs: ebs(`${id}r`, 20) },
+      ...(nickname === 'bastion' ? [{ DeviceName: '/dev/sdf', Ebs: ebs(`${id}l`, 10) }] : []),
+    ],
+    Tags: deploymentTags(`sample-${nickname}`),
+    ...extra,
+  };
+}

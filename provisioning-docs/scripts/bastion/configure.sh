@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# capi-bastion-configure: the webapi as a systemd unit configured with CAPI_* variables, and nginx in front of the
-# UI (80), the webapi (6544 -> 127.0.0.1:6543), the RabbitMQ console (15672) and Prometheus (9090), each behind the
-# operator's allow-list.
+# capi-bastion-configure: the log volume at /mnt/capi_log (install mounts it too, but a bastion restored from an image
+# skips install), the webapi as a systemd unit configured with CAPI_* variables, and nginx in front of the UI (80),
+# the webapi (6544 -> 127.0.0.1:6543), the RabbitMQ console (15672) and Prometheus (9090), each behind the operator's
+# allow-list.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -18,6 +19,8 @@ CASSANDRA_HOSTS="$(param CassandraHosts "^${IP}(,${IP})*$")"
 RABBITMQ_IP="$(param RabbitmqIp "^${IP}$")"
 PROMETHEUS_IP="$(param PrometheusIp "^${IP}$")"
 PUBLIC_ADDRESS="$(param PublicAddress "^(${LABEL}(\\.${LABEL})*)?$")"
+LOG_VOLUME_ID="$(param LogVolumeId '^vol-([0-9a-f]{8}|[0-9a-f]{17})$')"
+LOG_MOUNT=/mnt/capi_log
 NGINX="${CAPI_ROOT}/etc/nginx"
 ALLOW_LIST=/etc/nginx/capideploy/allowed_ips.conf
 
@@ -103,6 +106,7 @@ write_webapi_env() {
   } | write_file "${CAPI_ROOT}/etc/capillaries/capiwebapi.env" 0600 capiwebapi
 }
 
+mount_log_volume "$LOG_VOLUME_ID" "$LOG_MOUNT"
 ADDRESS="$(public_address)"
 log "public address $ADDRESS"
 write_webapi_env "$ADDRESS"

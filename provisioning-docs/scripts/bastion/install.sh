@@ -16,20 +16,6 @@ LOG_VOLUME_ID="$(param LogVolumeId '^vol-([0-9a-f]{8}|[0-9a-f]{17})$')"
 UI_DIR="${CAPI_ROOT}/var/www/capillaries-ui"
 LOG_MOUNT=/mnt/capi_log
 
-mount_log_volume() {
-  # EBS volumes show up under their volume id (without the dash); the attachment may take a moment to appear.
-  local link="${CAPI_ROOT}/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${LOG_VOLUME_ID/-/}" waited=0
-  until [[ -e "$link" ]]; do
-    ((waited < 300)) || die "log volume $LOG_VOLUME_ID is not attached (no $link after ${waited}s)"
-    sleep 5
-    waited=$((waited + 5))
-    udevadm settle >/dev/null 2>&1 || true
-  done
-  ensure_mount "$(readlink -f "$link")" "$LOG_MOUNT"
-  chown capillaries:capillaries "${CAPI_ROOT}${LOG_MOUNT}"
-  chmod 0775 "${CAPI_ROOT}${LOG_MOUNT}"
-}
-
 install_ui() {
   # Extract into a scratch directory and swap it in only when the files differ, so a re-run changes nothing.
   local staged="$CAPI_TMP/ui"
@@ -48,7 +34,7 @@ install_ui() {
 }
 
 ensure_system_user capillaries
-mount_log_volume
+mount_log_volume "$LOG_VOLUME_ID" "$LOG_MOUNT"
 apt_install ca-certificates curl nginx
 # The package enables a default site on :80, which is the UI's port.
 rm -f "${CAPI_ROOT}/etc/nginx/sites-enabled/default"

@@ -14,6 +14,12 @@
 # bootstrap that could collide (cassandra.consistent.rangemovement).
 # The default `cassandra` role is created by whichever node wins after superuser_setup_delay_ms (raised to 30 s so
 # the ring has formed first); the auth setup runs once every node is UN and polls for that role (bounded below).
+#
+# Join=true (a resize adds this node to a running ring, one node at a time): the node bootstraps, streaming its range
+# from the node that owned it. It is never a seed (seeds do not bootstrap: a node listed in its own seeds joins empty),
+# its seeds are the first min(3, N) nodes of the list other than itself, and auto_bootstrap keeps its default (true).
+# It starts once the seeds before it in the list serve CQL, then waits (for hours if need be: streaming runs at about
+# 24 MiB/s by default) until it is UN, and leaves authentication alone (system_auth is already set up and replicated).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -26,6 +32,7 @@ SEEDS="$(param Seeds "^${IP}(,${IP})*$")"
 CLUSTER_SIZE="$(param ClusterSize '^[1-9][0-9]{0,3}$')"
 CAPI_DEPLOYMENT="$(param DeploymentName '^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$')"
 CAPI_REGION="$(param Region '^[a-z]{2}(-gov)?-[a-z]{4,16}-[1-9]$')"
+JOIN="$(param Join '^(false|true)$')"
 INSTANCE_STORE_MODEL='Amazon EC2 NVMe Instance Storage'
 DATA_DIRS=()
 # At most this many seeds: the first nodes of the list.
@@ -35,10 +42,15 @@ MAX_SEEDS=3
 SEED_WAIT_SECONDS=900
 SUPERUSER_WAIT_SECONDS=300
 SUPERUSER_SETUP_DELAY_MS=30000
+# How long (seconds) a joining node may stream before it must be UN: the document's 21600 s less the seed wait and
+# the disk setup. 200 GiB at the default 24 MiB/s stream throughput takes about 2.4 h.
+JOIN_WAIT_SECONDS=19800
+# A joining node logs its state (nodetool status, netstats) every this many seconds while it streams.
+JOIN_REPORT_SECONDS=300
 HEAP_DUMP_DIR=/data/heapdump
 
 # initial_token I N: -2^63 + floor(I * 2^64 / N), exact in 64-bit shell arithmetic (long division in base 2^32),
-# the same token the planner computes for the I-th node.
+# the I-th of N evenly spaced tokens.
 initial_token() {
   local i="$1" n="$2" q_hi q_lo r
   q_hi=$(((1 << 32) / n))
@@ -46,6 +58,22 @@ initial_token() {
   q_lo=$(((r << 32) / n))
   r=$(((r << 32) % n))
   printf '%s\n' "$(((i * q_hi - (1 << 31)) * (1 << 32) + i * q_lo + i * r / n))"
+}
+
+# cassandra_token I N: the token of the I-th node (0-based) of a ring of N, as the planner's cassandraToken
+# (src/core/spec/plan.ts) computes it, so a ring that doubles or halves keeps every node's token. With N = B * 2^k,
+# B odd: the first B nodes split the ring evenly; node I with B * 2^(m-1) <= I < B * 2^m bisects a range of the ring
+# before it, at position 2 (I - B * 2^(m-1)) + 1 of B * 2^m slots.
+cassandra_token() {
+  local i="$1" odd="$2" slots
+  while ((odd % 2 == 0)); do odd=$((odd / 2)); done
+  if ((i < odd)); then
+    initial_token "$i" "$odd"
+    return 0
+  fi
+  slots=$((odd * 2))
+  while ((i >= slots)); do slots=$((slots * 2)); done
+  initial_token "$((2 * (i - slots / 2) + 1))" "$slots"
 }
 
 # Every node gets the same parameters (one SendCommand per batch of 50 nodes): each finds itself by its private
@@ -56,16 +84,36 @@ NODE_INDEX="$(awk -v RS=, -v self="$NODE_IP" '$1 == self { print NR - 1; exit }'
 [[ -n "$NODE_INDEX" ]] || die "this node ($NODE_IP) is not in the Cassandra node list $SEEDS"
 IFS=, read -r -a SEED_LIST <<<"$SEEDS"
 ((${#SEED_LIST[@]} == CLUSTER_SIZE)) || die "ClusterSize $CLUSTER_SIZE does not match the ${#SEED_LIST[@]} nodes listed"
-INITIAL_TOKEN="$(initial_token "$NODE_INDEX" "$CLUSTER_SIZE")"
+INITIAL_TOKEN="$(cassandra_token "$NODE_INDEX" "$CLUSTER_SIZE")"
 SEED_COUNT=$((CLUSTER_SIZE < MAX_SEEDS ? CLUSTER_SIZE : MAX_SEEDS))
+IS_SEED=false
+SETUP_AUTH=false
+if [[ "$JOIN" == true ]]; then
+  # A joining node bootstraps, so it must not be its own seed: its seeds are the others among the first nodes. Nodes
+  # join one at a time in list order, so the seeds before it are in the ring and those after it may not exist yet:
+  # it waits for the former only (one live seed is enough to join; gossip skips a seed it cannot reach).
+  SEED_NODES=()
+  WAIT_SEEDS=()
+  for ((k = 0; k < SEED_COUNT; k++)); do
+    if ((k != NODE_INDEX)); then SEED_NODES+=("${SEED_LIST[k]}"); fi
+    if ((k < NODE_INDEX)); then WAIT_SEEDS+=("${SEED_LIST[k]}"); fi
+  done
+  ((${#SEED_NODES[@]} > 0)) || die "Join=true on the only node of the list ($NODE_IP): there is no ring to join"
+  if ((${#WAIT_SEEDS[@]} == 0)); then WAIT_SEEDS=("${SEED_NODES[@]}"); fi
+else
+  SEED_NODES=("${SEED_LIST[@]:0:SEED_COUNT}")
+  WAIT_SEEDS=("${SEED_NODES[@]}")
+  if ((NODE_INDEX < SEED_COUNT)); then IS_SEED=true; fi
+  if ((NODE_INDEX == 0)); then SETUP_AUTH=true; fi
+fi
 SEED_IPS="$(
   IFS=,
-  printf '%s' "${SEED_LIST[*]:0:SEED_COUNT}"
+  printf '%s' "${SEED_NODES[*]}"
 )"
-IS_SEED=false
-if ((NODE_INDEX < SEED_COUNT)); then IS_SEED=true; fi
-SETUP_AUTH=false
-if ((NODE_INDEX == 0)); then SETUP_AUTH=true; fi
+WAIT_SEED_IPS="$(
+  IFS=,
+  printf '%s' "${WAIT_SEEDS[*]}"
+)"
 
 # heap_mb: the JVM heap in MiB, as Cassandra 5.0's cassandra-env.sh sizes it for G1: half the memory, at most
 # 31744 MiB (below 32 GiB, where the JVM loses compressed object pointers). Written explicitly, so the heap shows in
@@ -154,8 +202,9 @@ commit_failure_policy: stop
 # Capillaries writes in large batches from many workers: give the coordinator time (the client waits 15 s).
 write_request_timeout: 10000ms
 EOF
-    if [[ "$IS_SEED" == false ]]; then
-      # Nothing to stream into a new cluster, and the node's token is fixed: join without bootstrapping.
+    if [[ "$IS_SEED" == false && "$JOIN" == false ]]; then
+      # Nothing to stream into a new cluster, and the node's token is fixed: join without bootstrapping. A node
+      # joining a running ring (Join=true) keeps the default, auto_bootstrap true, and streams its range.
       printf 'auto_bootstrap: false\n'
     fi
   } | write_file "${CAPI_ROOT}/etc/cassandra/cassandra.yaml" 0644 cassandra-config
@@ -216,10 +265,45 @@ wait_for_ring() {
   done
 }
 
+# self_state: this node's status and state in `nodetool status` (UN, UJ, …); empty when it is not listed or nodetool
+# does not answer (Cassandra not running).
+self_state() {
+  { nodetool status 2>/dev/null || true; } | awk -v self="$NODE_IP" '$2 == self { print $1; exit }'
+}
+
+# node_token: the token this node owns in the ring (`nodetool info --tokens`); empty when nodetool does not answer.
+node_token() {
+  { nodetool info --tokens 2>/dev/null || true; } | awk -F': *' '$1 ~ /^Token *$/ { print $2; exit }'
+}
+
+# wait_for_join: after a start with Join=true, waits until this node is UN: it shows UJ while it streams its range.
+# Logs its progress every JOIN_REPORT_SECONDS; gives up after JOIN_WAIT_SECONDS, or within 30 s once Cassandra stopped
+# running (it refuses to bootstrap while another node joins, leaves or moves: cassandra.consistent.rangemovement).
+wait_for_join() {
+  local waited=0 state down=0
+  while true; do
+    state="$(self_state)"
+    if [[ "$state" == UN ]]; then
+      log "this node ($NODE_IP) joined the ring: UN after ${waited}s at token $INITIAL_TOKEN"
+      return 0
+    fi
+    if systemctl is-active --quiet cassandra; then down=0; else down=$((down + 1)); fi
+    ((down < 3)) ||
+      die "Cassandra is not running on $NODE_IP while it joins (state ${state:-unknown}): it may have refused to bootstrap (another node joining, leaving or moving) or failed; see /var/log/cassandra/system.log, then 'nodetool bootstrap resume' or restart it"
+    ((waited < JOIN_WAIT_SECONDS)) ||
+      die "this node ($NODE_IP) is ${state:-not listed}, not UN, after ${waited}s of bootstrap: it may still be streaming (nodetool netstats); the document's bound is ${JOIN_WAIT_SECONDS}s"
+    if ((waited % JOIN_REPORT_SECONDS == 0)); then
+      log "joining: this node ($NODE_IP) is ${state:-not listed yet} after ${waited}s ($({ nodetool netstats 2>/dev/null || true; } | sed -n 's/^Mode: //p' | head -n 1))"
+    fi
+    sleep 10
+    waited=$((waited + 10))
+  done
+}
+
 # seeds_up: true when every seed accepts connections on its CQL port.
 seeds_up() {
   local seed
-  for seed in "${SEED_LIST[@]:0:SEED_COUNT}"; do
+  for seed in "${WAIT_SEEDS[@]}"; do
     nc -z -w 3 "$seed" 9042 >/dev/null 2>&1 || return 1
   done
 }
@@ -229,12 +313,12 @@ wait_for_seeds() {
   local waited=0
   until seeds_up; do
     ((waited < SEED_WAIT_SECONDS)) ||
-      die "the seed nodes $SEED_IPS do not all accept CQL on 9042 after ${waited}s: this node ($NODE_IP) was not started"
-    log "waiting for the seed nodes $SEED_IPS to be UN (CQL on 9042) before starting this node (${waited}s of ${SEED_WAIT_SECONDS}s)"
+      die "the seed nodes $WAIT_SEED_IPS do not all accept CQL on 9042 after ${waited}s: this node ($NODE_IP) was not started"
+    log "waiting for the seed nodes $WAIT_SEED_IPS to be UN (CQL on 9042) before starting this node (${waited}s of ${SEED_WAIT_SECONDS}s)"
     sleep 10
     waited=$((waited + 10))
   done
-  log "the seed nodes $SEED_IPS are up"
+  log "the seed nodes $WAIT_SEED_IPS are up"
 }
 
 # cql USER PASSWORD FILE: runs the CQL in FILE as USER. Credentials and statements are in root-only files, never on
@@ -304,6 +388,11 @@ EOF
 }
 
 CASSANDRA_PASSWORD=''
+if [[ "$JOIN" == true ]] && systemctl is-active --quiet cassandra && [[ "$(self_state)" == UN ]] &&
+  [[ "$(node_token)" == "$INITIAL_TOKEN" ]]; then
+  log "this node ($NODE_IP) is already UN in the ring at its token $INITIAL_TOKEN: nothing to do"
+  exit 0
+fi
 mount_data_disks
 write_cassandra_yaml
 write_cassandra_unit
@@ -311,6 +400,12 @@ if [[ "$IS_SEED" == false ]]; then
   wait_for_seeds
 fi
 service_up cassandra cassandra-config
+if [[ "$JOIN" == true ]]; then
+  log "this node ($NODE_IP) bootstraps into the running ring at token $INITIAL_TOKEN (seeds $SEED_IPS; up to ${JOIN_WAIT_SECONDS}s)"
+  wait_for_join
+  log "cassandra configure done (joined)"
+  exit 0
+fi
 log "waiting for this node ($NODE_IP) to be UN"
 wait_for_ring 1 900
 if [[ "$SETUP_AUTH" == true ]]; then

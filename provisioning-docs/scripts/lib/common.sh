@@ -417,6 +417,26 @@ ensure_mount() {
   fi
 }
 
+# mount_log_volume VOLUME_ID MOUNTPOINT: the bastion's EBS log volume, found by its id (the workflow attaches it; the
+# attachment may take a moment to appear), mounted at MOUNTPOINT by ensure_mount, owned by capillaries (0775). Both
+# bastion documents run it: install, and configure for a bastion restored from an image, whose install never ran and
+# whose fstab may still name the image's old volume (ensure_mount replaces that entry). A no-op once mounted.
+mount_log_volume() {
+  local id="$1" mp="$2" link waited=0
+  # EBS volumes show up under their volume id without the dash.
+  link="${CAPI_ROOT}/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id/-/}"
+  until [[ -e "$link" ]]; do
+    ((waited < 300)) || die "log volume $id is not attached (no $link after ${waited}s)"
+    sleep 5
+    waited=$((waited + 5))
+    udevadm settle >/dev/null 2>&1 || true
+  done
+  ensure_mount "$(readlink -f "$link")" "$mp"
+  ensure_system_user capillaries
+  chown capillaries:capillaries "${CAPI_ROOT}${mp}"
+  chmod 0775 "${CAPI_ROOT}${mp}"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Software shared by several roles
 

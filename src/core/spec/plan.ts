@@ -116,12 +116,36 @@ function privateLayout(cassandraNodes: number, daemons: number) {
   return { base, cidr: `${numberToIp(base)}/${prefix}`, daemonOffset };
 }
 
-/** Cassandra initial tokens `-2^63 + i * 2^64 / N`, exact for any N, as decimal strings. */
+/**
+ * The initial token of the Cassandra node at `index` (0-based) in a ring of `nodeCount` nodes, one token per node.
+ *
+ * The scheme keeps every existing token when the ring doubles or halves, so a resize never moves a node. Write
+ * N = B * 2^k with B odd. The first B nodes split the ring evenly; each later "generation" of nodes bisects every
+ * range of the ring before it: node i with B * 2^(m-1) <= i < B * 2^m takes the midpoint `(2 (i - B * 2^(m-1)) + 1)`
+ * of the B * 2^m ranges. A node's token is `-2^63 + floor(p * 2^64 / (B * 2^m))` for its position p at its own
+ * generation m, which does not depend on k: cass001..cassN keep their tokens in a ring of N * 2^j or N / 2^j nodes,
+ * and any N gives N evenly spaced tokens (a balanced ring). With a single fixed token per node, growing to a count
+ * that is not N * 2^j would move existing nodes (nodetool move, one at a time, streaming as much as a bootstrap:
+ * reference/ops-facts.md §1.1), so resize allows only these counts (src/core/resize.ts). The shell twin is
+ * `initial_token` in provisioning-docs/scripts/cassandra/configure.sh.
+ */
+export function cassandraToken(index: number, nodeCount: number): string {
+  let odd = nodeCount;
+  while (odd % 2 === 0) odd /= 2;
+  let position = index;
+  let slots = odd;
+  if (index >= odd) {
+    let generation = 1;
+    while (index >= odd * 2 ** generation) generation++;
+    position = 2 * (index - odd * 2 ** (generation - 1)) + 1;
+    slots = odd * 2 ** generation;
+  }
+  return (-(2n ** 63n) + (BigInt(position) * 2n ** 64n) / BigInt(slots)).toString();
+}
+
+/** The initial tokens of a ring of `nodeCount` nodes, by node index (see {@link cassandraToken}). */
 export function initialTokens(nodeCount: number): string[] {
-  const range = 2n ** 64n;
-  return Array.from({ length: nodeCount }, (_, i) =>
-    (-(2n ** 63n) + (BigInt(i) * range) / BigInt(nodeCount)).toString(),
-  );
+  return Array.from({ length: nodeCount }, (_, i) => cassandraToken(i, nodeCount));
 }
 
 const pad3 = (n: number) => String(n).padStart(3, '0');

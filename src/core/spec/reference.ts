@@ -30,6 +30,7 @@ const EXTRA_EXAMPLES: Record<string, unknown> = {
     bastion: 'c7g.large',
   },
   customer: 'acme',
+  fromImages: 'sample',
 };
 
 type JsonSchema = {

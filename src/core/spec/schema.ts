@@ -266,6 +266,11 @@ export const DeploymentSpecSchema = z
       .describe(
         "true: delete leaves the cluster's log group /capideploy/<name> (and its retention) in place",
       ),
+    fromImages: ruled(RULES.deploymentName)
+      .optional()
+      .describe(
+        'restore: a deployment (often this one) whose images, made by `capi-deploy images create`, the nodes are launched from, each from the image of the node with its nickname; install is skipped and Cassandra starts with an empty ring. `capi-deploy create --from-images` sets it',
+      ),
   })
   .superRefine((spec, ctx) => {
     if (spec.assumeRole !== undefined) {

@@ -71,7 +71,32 @@ export function workflowPrincipal(
   fn: FunctionName,
   account: string,
   stackRegion: string,
-  removed: readonly RemovedGrant[] = [],
+  removed: readonly RemovedGrant[] = NONE_REMOVED,
+): Principal {
+  // Rendering the role's statements is most of the cost of an authorized call: render each role once.
+  let byRole = workflowPrincipals.get(removed);
+  if (!byRole) {
+    byRole = new Map();
+    workflowPrincipals.set(removed, byRole);
+  }
+  const key = `${fn} ${account} ${stackRegion}`;
+  let principal = byRole.get(key);
+  if (!principal) {
+    principal = renderWorkflowPrincipal(fn, account, stackRegion, removed);
+    byRole.set(key, principal);
+  }
+  return principal;
+}
+
+const NONE_REMOVED: readonly RemovedGrant[] = [];
+/** Rendered workflow principals, by the grants removed (an account's option, one array) and role. */
+const workflowPrincipals = new WeakMap<readonly RemovedGrant[], Map<string, Principal>>();
+
+function renderWorkflowPrincipal(
+  fn: FunctionName,
+  account: string,
+  stackRegion: string,
+  removed: readonly RemovedGrant[],
 ): Principal {
   const name = workflowRoleName(fn);
   const context = {
@@ -87,7 +112,18 @@ export function workflowPrincipal(
   };
 }
 
-const parse = (document: string): PolicyDocument => JSON.parse(document) as PolicyDocument;
+/** Parsed policy documents, by their text: a role's policies are parsed on every call it makes. */
+const parsedDocuments = new Map<string, PolicyDocument>();
+
+function parse(document: string): PolicyDocument {
+  let parsed = parsedDocuments.get(document);
+  if (!parsed) {
+    if (parsedDocuments.size >= 1_000) parsedDocuments.clear();
+    parsed = JSON.parse(document) as PolicyDocument;
+    parsedDocuments.set(document, parsed);
+  }
+  return parsed;
+}
 
 /**
  * A role of the simulated IAM (the customer role of SaaS mode, an instance role): its inline and attached policies

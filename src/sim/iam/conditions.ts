@@ -32,6 +32,27 @@ export function patternOf(
   options: { wildcards: boolean; ignoreCase?: boolean },
   variables: Variables,
 ): RegExp | undefined {
+  // Without a variable to substitute, the expression depends on the string and options only: build it once.
+  if (variables && value.includes('${')) return buildPattern(value, options, variables);
+  const key = `${options.wildcards ? 'w' : '-'}${options.ignoreCase ? 'i' : '-'}${value}`;
+  let pattern = constantPatterns.get(key);
+  if (!pattern) {
+    if (constantPatterns.size >= MAX_CONSTANT_PATTERNS) constantPatterns.clear();
+    pattern = buildPattern(value, options, undefined)!;
+    constantPatterns.set(key, pattern);
+  }
+  return pattern;
+}
+
+/** Expressions of policy strings that hold no variable (no `g` or `y` flag: `test` keeps no state between calls). */
+const constantPatterns = new Map<string, RegExp>();
+const MAX_CONSTANT_PATTERNS = 10_000;
+
+function buildPattern(
+  value: string,
+  options: { wildcards: boolean; ignoreCase?: boolean },
+  variables: Variables,
+): RegExp | undefined {
   let source = '';
   let index = 0;
   while (index < value.length) {

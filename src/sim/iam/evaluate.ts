@@ -95,14 +95,32 @@ interface Scoped {
  * text (reference_policies_variables, "Where you can use policy variables"; reference_policies_elements_version).
  */
 function statementsOf(documents: PolicyDocument[]): Scoped[] {
-  return documents.flatMap((document) => {
-    const variables = document.Version === '2012-10-17';
-    const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
-    return statements.map((statement) => {
-      validate(statement);
-      return { statement, variables };
-    });
+  return documents.flatMap(scopedStatements);
+}
+
+/**
+ * A document's statements, validated, by document: a role's policies are the same objects call after call
+ * (authorizer.ts renders and parses each once). Keyed also by its Version and Statement as they were, so a document
+ * changed in place since is read again.
+ */
+const scopedByDocument = new WeakMap<
+  PolicyDocument,
+  { version: unknown; statement: unknown; scoped: Scoped[] }
+>();
+
+function scopedStatements(document: PolicyDocument): Scoped[] {
+  const known = scopedByDocument.get(document);
+  if (known && known.version === document.Version && known.statement === document.Statement) {
+    return known.scoped;
+  }
+  const variables = document.Version === '2012-10-17';
+  const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  const scoped = statements.map((statement) => {
+    validate(statement);
+    return { statement, variables };
   });
+  scopedByDocument.set(document, { version: document.Version, statement: document.Statement, scoped });
+  return scoped;
 }
 
 function validate(statement: PolicyStatement): void {

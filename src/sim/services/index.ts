@@ -39,6 +39,8 @@ export interface OpenAccountOptions extends SimulatorOptions {
   iam?: boolean;
   /** See {@link AccountOptions.withoutGrants}. */
   withoutGrants?: AccountOptions['withoutGrants'];
+  /** See {@link AccountOptions.cassandraLoadGiB}. */
+  cassandraLoadGiB?: number;
 }
 
 /** A simulated account with every service: persisted in `stateDir` (see `SimulatedAccount.save`), or in memory. */
@@ -52,6 +54,7 @@ export function openAccount(stateDir: string | null, options: OpenAccountOptions
     callLatency: options.callLatency,
     iam: options.iam ?? true,
     withoutGrants: options.withoutGrants,
+    cassandraLoadGiB: options.cassandraLoadGiB,
   };
   return stateDir === null
     ? new SimulatedAccount(simulators, accountOptions)

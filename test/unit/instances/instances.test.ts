@@ -1,4 +1,5 @@
 import {
+  DescribeImagesCommand,
   DescribeInstancesCommand,
   EC2Client,
   RunInstancesCommand,
@@ -24,6 +25,7 @@ import {
   RAW_SPEC,
   SAMPLE_NICKNAMES,
   sampleContext,
+  sourceImage,
 } from '../helpers.js';
 
 const ec2Mock = mockClient(EC2Client);
@@ -238,6 +240,124 @@ describe('launchInstances', () => {
   });
 });
 
+describe('launchInstances from images (spec.fromImages)', () => {
+  const RESTORE = { ...INPUT, fromImages: 'sample' };
+  const images = (overrides: Record<string, ReturnType<typeof sourceImage> | null> = {}) =>
+    SAMPLE_NICKNAMES.flatMap((nickname) => {
+      const image = nickname in overrides ? overrides[nickname] : sourceImage(nickname);
+      return image ? [image] : [];
+    });
+
+  it("launches each node from its node's image: same IP, type, profile, IMDSv2 and tags; root from the snapshot", async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const bigRoot = sourceImage('cass002');
+    bigRoot.BlockDeviceMappings![0].Ebs!.VolumeSize = 30;
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: images({ cass002: bigRoot }) });
+
+    // Act
+    const result = await paced(launchInstances(sampleContext(), RESTORE));
+
+    // Assess
+    expect(result).toMatchObject({ launched: 11, remaining: 0, done: true });
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      Owners: ['self'],
+      Filters: [
+        { Name: 'tag:DeploymentName', Values: ['sample'] },
+        { Name: 'tag:DeploymentOperator', Values: ['capideploy'] },
+      ],
+    });
+    for (const nickname of SAMPLE_NICKNAMES) {
+      expect(runFor(nickname).ImageId, nickname).toBe(sourceImage(nickname).ImageId);
+    }
+    expect(runFor('bastion')).toMatchObject({
+      InstanceType: 'c7g.large',
+      SubnetId: 'subnet-0public',
+      PrivateIpAddress: '10.5.1.10',
+      SecurityGroupIds: ['sg-0bastion'],
+      IamInstanceProfile: { Arn: INPUT.instanceProfileArn },
+      MetadataOptions: { HttpTokens: 'required', InstanceMetadataTags: 'enabled' },
+      // The log volume of the image is left out: the log-volume step makes and attaches the deployment's own.
+      BlockDeviceMappings: [
+        {
+          DeviceName: '/dev/sda1',
+          Ebs: { VolumeType: 'gp3', VolumeSize: 20, Encrypted: true, DeleteOnTermination: true },
+        },
+        { DeviceName: '/dev/sdf', NoDevice: '' },
+      ],
+    });
+    expect(runFor('bastion').TagSpecifications![0].Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'Name', Value: 'sample-bastion' },
+        { Key: 'Role', Value: 'bastion' },
+        { Key: 'Nickname', Value: 'bastion' },
+      ]),
+    );
+    // The root volume is at least the snapshot's size (EC2 refuses a smaller one).
+    expect(runFor('cass002').BlockDeviceMappings).toEqual([
+      {
+        DeviceName: '/dev/sda1',
+        Ebs: { VolumeType: 'gp3', VolumeSize: 30, Encrypted: true, DeleteOnTermination: true },
+      },
+    ]);
+    expect(runFor('cass002').PrivateIpAddress).toBe('10.5.0.12');
+  });
+
+  it('launches nothing when a node to launch has no available image, naming each node and state', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const pending = sourceImage('daemon003', 'pending');
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: images({ cass002: null, daemon003: pending }) });
+
+    // Act
+    const cause = await expectNamedError(
+      paced(launchInstances(sampleContext(), RESTORE)),
+      'ProvisioningFailed',
+      { resource: 'images of sample', id: pending.ImageId },
+    );
+
+    // Assess
+    expect(cause.message).toContain('2 of 11 nodes have no available image');
+    expect(cause.message).toContain('cass002 (no image)');
+    expect(cause.message).toContain(`daemon003 (${pending.ImageId}, pending)`);
+    expect(cause.hint).toContain('capi-deploy images list sample');
+    expect(ec2Mock).not.toHaveReceivedCommand(RunInstancesCommand);
+  });
+
+  it('asks images only of the nodes still to launch', async () => {
+    // Prepare: every node but cass002 runs already; only cass002's image is left
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(fleetPage('running', { cass002: { State: { Name: 'terminated' } } }));
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: [sourceImage('cass002')] });
+
+    // Act
+    const result = await paced(launchInstances(sampleContext(), RESTORE));
+
+    // Assess
+    expect(result).toMatchObject({ launched: 1, existing: 10, done: true });
+    expect(runInputs()).toHaveLength(1);
+    expect(runInputs()[0].ImageId).toBe(sourceImage('cass002').ImageId);
+  });
+
+  it('asks no image when every node is launched already', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(fleetPage('running'));
+    await paced(launchInstances(sampleContext(), RESTORE));
+    expect(ec2Mock).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+
+  it("keeps a node's client token without an image, and makes another one per image", () => {
+    const [node] = sampleContext().plan.nodes;
+    const plain = clientToken('sample', node, 'subnet-0public', 0);
+    expect(clientToken('sample', node, 'subnet-0public', 0, undefined)).toBe(plain);
+    expect(clientToken('sample', node, 'subnet-0public', 0, 'ami-0aaa')).not.toBe(plain);
+    expect(clientToken('sample', node, 'subnet-0public', 0, 'ami-0aaa')).not.toBe(
+      clientToken('sample', node, 'subnet-0public', 0, 'ami-0bbb'),
+    );
+  });
+});
+
 describe('instancesStatus', () => {
   it('waits for pending and not yet visible nodes, from one DescribeInstances', async () => {
     const page = fleetPage('running', { rabbitmq: { State: { Name: 'pending' } } });
@@ -381,5 +501,19 @@ describe('handler', () => {
       { resource: 'input of instances' },
     );
     expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it("launches from the images of the spec's fromImages", async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    ec2Mock
+      .on(DescribeImagesCommand)
+      .resolves({ Images: SAMPLE_NICKNAMES.map((nickname) => sourceImage(nickname)) });
+
+    // Act
+    await paced(handler({ action: 'launch', spec: { ...RAW_SPEC, fromImages: 'sample' }, ...INPUT }));
+
+    // Assess
+    expect(runFor('rabbitmq').ImageId).toBe(sourceImage('rabbitmq').ImageId);
   });
 });

@@ -1,5 +1,6 @@
 import {
   DescribeImagesCommand,
+  DescribeInstancesCommand,
   DescribeInstanceTypeOfferingsCommand,
   DescribeInstanceTypesCommand,
   EC2Client,
@@ -11,7 +12,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/preflight/handler.js';
 import { preflight } from '../../../functions/preflight/preflight.js';
 import { configureHttp, type FetchLike } from '../../../functions/shared/http.js';
-import { awsError, expectNamedError, RAW_SPEC, sampleContext } from '../helpers.js';
+import {
+  awsError,
+  expectNamedError,
+  RAW_SPEC,
+  SAMPLE_NICKNAMES,
+  sampleContext,
+  sourceImage,
+} from '../helpers.js';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -59,6 +67,8 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   quotasMock.reset();
+  // No live ring: a first create.
+  ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   fetchMock = vi.fn<FetchLike>(async () => ({ status: 200 }));
   configureHttp({ fetch: fetchMock, retryDelayMs: 0 });
 });
@@ -98,6 +108,33 @@ describe('preflight', () => {
     expect(fetchMock).toHaveBeenCalledTimes(1);
     expect(fetchMock.mock.calls[0][0]).toBe(PROBED);
     expect(fetchMock.mock.calls[0][1].method).toBe('HEAD');
+  });
+
+  it('refuses a Cassandra count the live ring cannot take, before anything else', async () => {
+    // Prepare: a ring of 4 configured nodes (tokens for 4); the plan asks for 6.
+    healthyAccount();
+    const node = (n: number) => ({
+      InstanceId: `i-0000000000000000${n}`,
+      State: { Name: 'running' as const },
+      Tags: [
+        { Key: 'Role', Value: 'cassandra' },
+        { Key: 'capideploy:capi-cassandra-configure', Value: 'abc' },
+        { Key: 'capideploy:cassandra-cluster-size', Value: '4' },
+      ],
+    });
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [1, 2, 3, 4].map(node) }] });
+    // Act
+    const refused = preflight(sampleContext({ cassandraNodes: 6 }), RELEASE);
+    // Assess
+    await expect(refused).rejects.toMatchObject({
+      name: 'PreflightFailed',
+      failure: { message: expect.stringMatching(/^cassandraNodes: 4 to 6 cannot be done in place/) },
+    });
+    expect(ec2Mock).not.toHaveReceivedCommand(DescribeInstanceTypesCommand);
+    // Doubling keeps every token: accepted.
+    await expect(preflight(sampleContext({ cassandraNodes: 8 }), RELEASE)).resolves.toMatchObject({
+      amiId: AMI,
+    });
   });
 
   it('only reads: every EC2 call is a Describe, nothing is created', async () => {
@@ -239,5 +276,116 @@ describe('preflight: provisioning documents in the region', () => {
     // Assess
     expect(error).not.toBeNull();
     expect(error!.name).not.toBe('PreflightFailed');
+  });
+});
+
+describe('preflight: a restore from images (spec.fromImages)', () => {
+  /** The sample deployment's images, one per node, with `overrides` (null: no image for the node). */
+  function restoreAccount(overrides: Record<string, ReturnType<typeof sourceImage> | null> = {}) {
+    healthyAccount();
+    const images = SAMPLE_NICKNAMES.flatMap((nickname) => {
+      const image = nickname in overrides ? overrides[nickname] : sourceImage(nickname);
+      return image ? [image] : [];
+    });
+    ec2Mock.on(DescribeImagesCommand).resolves({ Images: images });
+  }
+
+  it("checks every node's image instead of the Ubuntu AMI, and reports them", async () => {
+    // Prepare
+    restoreAccount();
+    // Act
+    const result = await preflight(sampleContext(), RELEASE, 'sample');
+    // Assess
+    expect(result).toMatchObject({
+      amiId: sourceImage('bastion').ImageId,
+      restore: { fromImages: 'sample', images: 11, unusedImages: [] },
+      vcpusNeeded: SAMPLE_VCPUS,
+    });
+    expect(ssmMock).not.toHaveReceivedCommand(GetParametersCommand);
+    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+    expect(ec2Mock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      Owners: ['self'],
+      Filters: [
+        { Name: 'tag:DeploymentName', Values: ['sample'] },
+        { Name: 'tag:DeploymentOperator', Values: ['capideploy'] },
+      ],
+    });
+  });
+
+  it('matches an image by its Nickname tag too, and lists images no node takes', async () => {
+    // Prepare: cass001's image renamed but tagged with the nickname; a fifth Cassandra image nobody takes
+    const tagged = sourceImage('cass001', 'available', { Name: 'renamed' });
+    tagged.Tags = [...tagged.Tags!, { Key: 'Nickname', Value: 'cass001' }];
+    restoreAccount({ cass001: tagged });
+    ec2Mock.on(DescribeImagesCommand).resolves({
+      Images: [
+        ...SAMPLE_NICKNAMES.filter((nickname) => nickname !== 'cass001').map((n) => sourceImage(n)),
+        tagged,
+        sourceImage('cass005'),
+      ],
+    });
+    // Act
+    const result = await preflight(sampleContext(), RELEASE, 'sample');
+    // Assess
+    expect(result.restore).toEqual({ fromImages: 'sample', images: 11, unusedImages: ['sample-cass005'] });
+  });
+
+  it('fails naming each node without an available image and its state, before the rest of the checks', async () => {
+    // Prepare
+    const failed = sourceImage('daemon001', 'failed', {
+      StateReason: { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error' },
+    });
+    restoreAccount({ cass002: null, daemon001: failed, daemon002: sourceImage('daemon002', 'pending') });
+    // Act
+    const cause = await expectNamedError(preflight(sampleContext(), RELEASE, 'sample'), 'PreflightFailed', {
+      resource: 'images of sample',
+      id: failed.ImageId,
+    });
+    // Assess
+    expect(cause.message).toBe(
+      `cannot restore sample from the images of sample: 3 of 11 nodes have no available image: cass002 (no image), daemon001 (${failed.ImageId}, failed: Server.InternalError: Internal error), daemon002 (${sourceImage('daemon002').ImageId}, pending)`,
+    );
+    expect(cause.hint).toContain('`capi-deploy images list sample`');
+    expect(cause.hint).toContain('`capi-deploy images create sample`');
+    expect(ec2Mock).not.toHaveReceivedCommand(DescribeInstanceTypeOfferingsCommand);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('says to wait when the only problem is images still pending', async () => {
+    restoreAccount({ rabbitmq: sourceImage('rabbitmq', 'pending') });
+    const cause = await expectNamedError(preflight(sampleContext(), RELEASE, 'sample'), 'PreflightFailed', {
+      resource: 'images of sample',
+    });
+    expect(cause.hint).toMatch(/still being made: wait until `capi-deploy images list sample`/);
+  });
+
+  it("refuses an image of another architecture than the flavor's, or without a root snapshot", async () => {
+    restoreAccount({
+      bastion: sourceImage('bastion', 'available', { Architecture: 'x86_64' }),
+      prometheus: sourceImage('prometheus', 'available', { BlockDeviceMappings: [] }),
+    });
+    const cause = await expectNamedError(preflight(sampleContext(), RELEASE, 'sample'), 'PreflightFailed', {
+      resource: 'images of sample',
+    });
+    expect(cause.message).toContain('bastion (');
+    expect(cause.message).toContain('the image is x86_64, the flavor needs arm64');
+    expect(cause.message).toContain('prometheus (');
+    expect(cause.message).toContain('the image has no EBS snapshot of its root device');
+  });
+
+  it('names at most 10 nodes in the message, and counts the rest', async () => {
+    restoreAccount(Object.fromEntries(SAMPLE_NICKNAMES.map((nickname) => [nickname, null])));
+    const cause = await expectNamedError(preflight(sampleContext(), RELEASE, 'sample'), 'PreflightFailed', {
+      resource: 'images of sample',
+      id: null,
+    });
+    expect(cause.message).toContain('11 of 11 nodes have no available image');
+    expect(cause.message).toMatch(/daemon003 \(no image\) and 1 more$/);
+  });
+
+  it("is called through the handler with the spec's fromImages", async () => {
+    restoreAccount();
+    const result = await handler({ action: 'check', spec: { ...RAW_SPEC, fromImages: 'sample' } });
+    expect(result.restore).toMatchObject({ fromImages: 'sample', images: 11 });
   });
 });

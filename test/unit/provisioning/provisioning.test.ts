@@ -33,6 +33,8 @@ const ssmMock = mockClient(SSMClient);
 const CASSANDRA = ['cass001', 'cass002', 'cass003', 'cass004'];
 const CONFIGURE_CASSANDRA = 'capi-cassandra-configure';
 const TAG_KEY = `capideploy:${CONFIGURE_CASSANDRA}`;
+/** A configured Cassandra node also records the ring size its token was computed for (the sample's 4). */
+const CLUSTER_SIZE = { Key: 'capideploy:cassandra-cluster-size', Value: '4' };
 /** The parameters of capi-cassandra-configure for the sample plan, the same on every Cassandra node. */
 const CASSANDRA_PARAMETERS = {
   ClusterName: ['sample'],
@@ -402,11 +404,11 @@ describe('phaseStatus', () => {
     expect(tagInputs()).toEqual([
       {
         Resources: [idOf('cass001'), idOf('cass002')],
-        Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }],
+        Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }, CLUSTER_SIZE],
       },
       {
         Resources: [idOf('cass003'), idOf('cass004')],
-        Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }],
+        Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }, CLUSTER_SIZE],
       },
     ]);
   });
@@ -487,7 +489,10 @@ describe('phaseStatus', () => {
     await expectNamedError(phaseStatus(sampleContext(), [command()]), 'CommandFailed', {});
     // Assess
     expect(tagInputs()).toEqual([
-      { Resources: [idOf('cass001'), idOf('cass003')], Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }] },
+      {
+        Resources: [idOf('cass001'), idOf('cass003')],
+        Tags: [{ Key: TAG_KEY, Value: '0123456789abcdef' }, CLUSTER_SIZE],
+      },
     ]);
   });
 

@@ -71,6 +71,29 @@ function snapshotNotFound(ids: string[]) {
   );
 }
 
+/** The SSM simulator's record of what ran on an instance (its state contract, read only). */
+interface SsmView {
+  managedInstances?: Record<string, { provisioned?: Record<string, string> }>;
+}
+
+/**
+ * The install documents that succeeded on an instance: the software they put on its root volume. Read from the SSM
+ * simulator's record (a cross-service read, as SSM reads EC2 instances); none when SSM is not simulated.
+ */
+function installedOn(ctx: Ctx, instanceId: string): string[] {
+  let ssm: SsmView | undefined;
+  try {
+    ssm = ctx.account.stateOf<SsmView>('SSM');
+  } catch {
+    return [];
+  }
+  const provisioned = ssm?.managedInstances?.[instanceId]?.provisioned ?? {};
+  return Object.entries(provisioned)
+    .filter(([document, status]) => document.endsWith('-install') && status === 'Success')
+    .map(([document]) => document)
+    .sort();
+}
+
 function createImage(ctx: Ctx, input: any) {
   if (!input.InstanceId) throw missingParameter('instanceId');
   if (input.Name === undefined) throw missingParameter('name');
@@ -146,6 +169,7 @@ function createImage(ctx: Ctx, input: any) {
     Tags: tagsFromSpecifications(input.TagSpecifications, 'image'),
     settlesAt: lastSnapshot + (IMAGE_AFTER_SNAPSHOTS_SECONDS + (rule?.delaySeconds ?? 0)) * 1000,
     settlesTo: rule?.finalState === 'failed' ? 'failed' : 'available',
+    installed: installedOn(ctx, instance.InstanceId),
   };
   ctx.state.images[imageId] = image;
   return { ImageId: imageId };

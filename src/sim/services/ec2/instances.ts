@@ -42,17 +42,55 @@ const STOP_SECONDS = LATENCY_SECONDS.instanceTerminated;
 // ---------------------------------------------------------------------------------------------------------------
 // RunInstances checks
 
-/** The image, accepting `resolve:ssm:<public Ubuntu parameter>` as RunInstances does. */
-function imageOf(ctx: Ctx, imageId: unknown): Image {
+/** What a launch needs of its AMI: a public Ubuntu image of the catalogue, or one of the account's own. */
+interface LaunchImage {
+  ImageId: string;
+  Architecture: string;
+  /** The image's block devices: each EBS one becomes a volume of the instance, made from its snapshot. */
+  mappings: { DeviceName: string; snapshotId: string; size: number; encrypted: boolean; type: string }[];
+  /** An own image: the install documents whose software its root snapshot holds. */
+  installed?: string[];
+}
+
+/**
+ * The image, accepting `resolve:ssm:<public Ubuntu parameter>` as RunInstances does. One of the account's own
+ * images (images create) launches only once `available`: a pending or failed one is refused with
+ * InvalidAMIID.Unavailable (EC2 API error codes: "The specified AMI has been deregistered or is in a transitional
+ * state"; the message wording is ours), a deregistered one is gone (InvalidAMIID.NotFound).
+ */
+function imageOf(ctx: Ctx, imageId: unknown): LaunchImage {
   let id = String(imageId ?? '');
   const resolved =
     /^resolve:ssm:\/aws\/service\/canonical\/ubuntu\/server\/24\.04\/stable\/current\/(arm64|amd64)\//.exec(
       id,
     );
   if (resolved) id = UBUNTU_AMIS[`${ctx.region}/${resolved[1]}`] ?? id;
-  const image = imagesOf(ctx.region)[id];
+  const own = ctx.state.images[id];
+  if (own) {
+    if (own.State !== 'available') {
+      throw ec2Error(
+        'InvalidAMIID.Unavailable',
+        `The image id '[${id}]' is not available: it is ${own.State}. An image must be available to launch an instance.`,
+      );
+    }
+    return {
+      ImageId: own.ImageId,
+      Architecture: own.Architecture,
+      mappings: own.BlockDeviceMappings.map((mapping) => ({
+        DeviceName: mapping.DeviceName,
+        snapshotId: mapping.Ebs.SnapshotId,
+        size: mapping.Ebs.VolumeSize,
+        encrypted: ctx.state.snapshots[mapping.Ebs.SnapshotId]?.Encrypted ?? false,
+        type: mapping.Ebs.VolumeType,
+      })),
+      installed: own.installed ?? [],
+    };
+  }
+  const image: Image | undefined = imagesOf(ctx.region)[id];
   if (!image) throw ec2Error('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
-  return image;
+  // The catalogue's Ubuntu AMIs: an unencrypted 8 GiB gp3 root snapshot (catalogue.ts, DescribeImages).
+  const root = { snapshotId: `snap-${id.slice(4)}`, size: 8, encrypted: false, type: 'gp3' };
+  return { ...image, mappings: [{ DeviceName: ROOT_DEVICE_NAME, ...root }] };
 }
 
 /**
@@ -63,7 +101,7 @@ function archOf(type: string): InstanceTypeInfo['arch'] {
   return INSTANCE_TYPES[type]?.arch ?? (instanceTypeArch(type) === 'arm64' ? 'arm64' : 'x86_64');
 }
 
-function checkInstanceType(ctx: Ctx, type: unknown, image: Image, subnet: Subnet): string {
+function checkInstanceType(ctx: Ctx, type: unknown, image: LaunchImage, subnet: Subnet): string {
   const name = String(type);
   const arch = archOf(name);
   // EC2 answers a type/AMI architecture mismatch with this message (seen in RunInstances errors), whether or not
@@ -206,27 +244,61 @@ function metadataOptions(requested: any = {}) {
   };
 }
 
-/** Creates the instance's EBS volumes, attached: the root volume (AMI default 8 GiB gp3) and any extra mapping. */
-function createBlockDevices(ctx: Ctx, instance: Instance, input: any): void {
-  const mappings = ((input.BlockDeviceMappings ?? []) as any[]).filter((mapping) => mapping.Ebs);
-  if (!mappings.some((mapping) => mapping.DeviceName === ROOT_DEVICE_NAME)) {
-    mappings.unshift({ DeviceName: ROOT_DEVICE_NAME, Ebs: {} });
-  }
+/**
+ * The launch's EBS volumes: the image's block devices (each from its snapshot), changed by the request's mappings of
+ * the same device (size, type, encryption), removed by a request mapping with NoDevice, plus the request's other
+ * devices. A volume from a snapshot is at least the snapshot's size (InvalidBlockDeviceMapping otherwise) and
+ * encrypted when the snapshot is.
+ */
+function launchVolumes(image: LaunchImage, input: any) {
+  const requested = (input.BlockDeviceMappings ?? []) as any[];
+  const byDevice = new Map(requested.map((mapping) => [String(mapping.DeviceName), mapping]));
+  const fromImage = image.mappings.flatMap((device) => {
+    const asked = byDevice.get(device.DeviceName);
+    byDevice.delete(device.DeviceName);
+    if (asked && asked.NoDevice !== undefined) return [];
+    const ebs = asked?.Ebs ?? {};
+    if (ebs.SnapshotId !== undefined && ebs.SnapshotId !== device.snapshotId) {
+      throw ec2Error(
+        'InvalidBlockDeviceMapping',
+        `snapshotId can only be modified on EBS devices of an AMI that are not the root device: ${device.DeviceName}`,
+      );
+    }
+    const size = ebs.VolumeSize ?? device.size;
+    if (Number(size) < device.size) {
+      throw ec2Error(
+        'InvalidBlockDeviceMapping',
+        `Volume of size ${size}GB is smaller than snapshot '${device.snapshotId}', expect size >= ${device.size}GB`,
+      );
+    }
+    return [
+      {
+        DeviceName: device.DeviceName,
+        snapshotId: device.snapshotId,
+        Ebs: {
+          ...ebs,
+          VolumeSize: size,
+          VolumeType: ebs.VolumeType ?? device.type,
+          Encrypted: device.encrypted || Boolean(ebs.Encrypted),
+        },
+      },
+    ];
+  });
+  const extra = [...byDevice.values()].filter((mapping) => mapping.Ebs && mapping.NoDevice === undefined);
+  return [...fromImage, ...extra.map((mapping) => ({ ...mapping, snapshotId: undefined }))];
+}
+
+/** Creates the instance's EBS volumes, attached: the image's (root: AMI default 8 GiB gp3) and any extra mapping. */
+function createBlockDevices(ctx: Ctx, instance: Instance, image: LaunchImage, input: any): void {
+  const mappings = launchVolumes(image, input);
   const tags = tagsFromSpecifications(input.TagSpecifications, 'volume');
   for (const mapping of mappings) {
     const root = mapping.DeviceName === ROOT_DEVICE_NAME;
-    const size = mapping.Ebs.VolumeSize ?? (root ? 8 : undefined);
-    if (root && Number(size) < 8) {
-      throw ec2Error(
-        'InvalidBlockDeviceMapping',
-        `Volume of size ${size}GB is smaller than snapshot 'snap-${instance.ImageId.slice(4)}', expect size >= 8GB`,
-      );
-    }
     const volume = newVolume(
       ctx,
       {
         zone: instance.Placement.AvailabilityZone,
-        size,
+        size: mapping.Ebs.VolumeSize,
         type: mapping.Ebs.VolumeType ?? (root ? 'gp3' : 'gp2'),
         encrypted: mapping.Ebs.Encrypted,
         iops: mapping.Ebs.Iops,
@@ -235,6 +307,7 @@ function createBlockDevices(ctx: Ctx, instance: Instance, input: any): void {
       },
       'in-use',
     );
+    if (mapping.snapshotId) volume.SnapshotId = mapping.snapshotId;
     volume.Attachments = [
       {
         VolumeId: volume.VolumeId,
@@ -334,7 +407,7 @@ function runInstances(ctx: Ctx, input: any) {
     instance.autoPublicIp = network.publicIp ?? subnet.MapPublicIpOnLaunch;
     assignPublicIp(ctx.state, instance);
     ctx.state.instances[instance.InstanceId] = instance;
-    createBlockDevices(ctx, instance, input);
+    createBlockDevices(ctx, instance, image, input);
     launched.push(instance);
   }
   return reservationOutput(ctx, reservationId, launched);
@@ -342,7 +415,7 @@ function runInstances(ctx: Ctx, input: any) {
 
 interface LaunchPlan {
   subnet: Subnet;
-  image: Image;
+  image: LaunchImage;
   type: string;
   groups: Instance['SecurityGroups'];
   profile?: IamInstanceProfile;
@@ -394,6 +467,7 @@ function newInstance(ctx: Ctx, input: any, plan: LaunchPlan): Instance {
     settlesAt: now + (LATENCY_SECONDS.instanceRunning + (rule?.delaySeconds ?? 0)) * 1000,
     settlesTo: rule?.finalState === 'failed' ? 'terminated' : 'running',
     ...(rule?.finalState === 'failed' ? { launchFails: true } : {}),
+    ...(plan.image.installed ? { installed: [...plan.image.installed] } : {}),
     autoPublicIp: false,
   };
 }

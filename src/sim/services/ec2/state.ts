@@ -236,6 +236,11 @@ export interface Instance {
   /** The automatic public address it holds now. */
   autoIp?: string;
   endedAt?: number;
+  /**
+   * The install documents whose software its root volume holds from the image it was launched from (see
+   * {@link OwnImage.installed}); the SSM simulator's host model may read it.
+   */
+  installed?: string[];
 }
 
 export interface VolumeAttachment {
@@ -251,6 +256,8 @@ export interface VolumeAttachment {
 export interface Volume {
   VolumeId: string;
   Size: number;
+  /** The snapshot the volume was made from (a launch from an image). */
+  SnapshotId?: string;
   VolumeType: string;
   Iops?: number;
   Throughput?: number;
@@ -290,6 +297,11 @@ export interface OwnImage {
   Tags: Tag[];
   settlesAt: number;
   settlesTo: 'available' | 'failed';
+  /**
+   * The install documents that had succeeded on the source instance when it was imaged: their software is on the
+   * root volume, so an instance launched from the image has it too (images capture EBS volumes, not what runs).
+   */
+  installed?: string[];
 }
 
 export interface Snapshot {

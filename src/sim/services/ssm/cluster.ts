@@ -1,6 +1,15 @@
 import { tagValue } from '../../../core/tags.js';
 import type { Tag } from '../iam.js';
-import { type Ctx, type Ec2Instance, ec2Of, GONE_STATES, ssmState, uuidFrom } from './state.js';
+import { type OwnedRange, ownership, type RingMember, rangesOf, ringAt } from './ring.js';
+import {
+  type Ctx,
+  type Ec2Instance,
+  type Ec2View,
+  ec2Of,
+  GONE_STATES,
+  type RingState,
+  ssmState,
+} from './state.js';
 
 // Health checks: what `capi-health-check` prints, from what has run on the deployment's nodes.
 
@@ -27,6 +36,10 @@ export function roleOfInstance(tags: Tag[] | undefined): string | undefined {
 }
 
 interface World {
+  ctx: Ctx;
+  ec2: Ec2View;
+  /** The virtual time the check looks at the cluster (the end of its run). */
+  at: number;
   self: Ec2Instance;
   /** Live instances with the same DeploymentName tag (the checking node included). */
   peers: Ec2Instance[];
@@ -35,7 +48,12 @@ interface World {
   selfParameters(document: string): Record<string, string[]> | undefined;
 }
 
-function worldOf(ctx: Ctx, instanceId: string, parameters: Record<string, string[]>): World | undefined {
+function worldOf(
+  ctx: Ctx,
+  instanceId: string,
+  parameters: Record<string, string[]>,
+  at: number,
+): World | undefined {
   const ec2 = ec2Of(ctx);
   const self = ec2.instances[instanceId];
   if (!self) return undefined;
@@ -46,15 +64,20 @@ function worldOf(ctx: Ctx, instanceId: string, parameters: Record<string, string
   );
   const managed = ssmState(ctx).managedInstances;
   return {
+    ctx,
+    ec2,
+    at,
     self,
     peers,
     parameters,
-    succeeded: (id, document) => managed[id]?.provisioned[document] === 'Success',
+    succeeded: (id, document) =>
+      managed[id]?.provisioned[document] === 'Success' ||
+      // An instance launched from an image has the software its source had installed (EC2 Instance.installed).
+      (ec2.instances[id]?.installed?.includes(document) ?? false),
     selfParameters: (document) => managed[instanceId]?.succeededParameters[document],
   };
 }
 
-const ipNumber = (ip: string) => ip.split('.').reduce((sum, part) => sum * 256 + Number(part), 0);
 const expected = (world: World, name: string) => Number(world.parameters[name]?.[0] ?? '0');
 
 const NODETOOL_HEADER = [
@@ -65,28 +88,65 @@ const NODETOOL_HEADER = [
   '--  Address  Load  Tokens  Owns (effective)  Host ID  Rack',
 ];
 
+const CONNECTION_REFUSED: RunOutput = {
+  exitCode: 1,
+  stdout: "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'.\n",
+  stderr: '',
+};
+
+const STATE_LETTER: Partial<Record<RingState, string>> = { joining: 'J', leaving: 'L' };
+
+/** Status (Up/Down) and state (Normal/Joining/Leaving) letters, ops-facts §1.3: UN, UJ, UL, DN. */
+const statusCode = (member: RingMember) => `${member.up ? 'U' : 'D'}${STATE_LETTER[member.state] ?? 'N'}`;
+
+/** A size as nodetool prints it (FileUtils.stringifyFileSize, `#.##`): `1.21 MiB`, `12 GiB`, `0 bytes`. */
+export function formatLoad(bytes: number): string {
+  const units: [string, number][] = [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ];
+  const [unit, size] = units.find(([, size]) => bytes >= size) ?? ['bytes', 1];
+  return `${Number((bytes / size).toFixed(2))} ${unit}`;
+}
+
+/** One line of `nodetool status`; a joining node owns nothing yet (its ranges are pending): `?`. */
+function nodetoolLine(member: RingMember, range: OwnedRange | undefined): string {
+  const owns = range ? `${(ownership(range) * 100).toFixed(1)}%` : '?';
+  return `${statusCode(member)}  ${member.ip}  ${formatLoad(member.loadBytes)}  1  ${owns}  ${member.hostId}  rack1`;
+}
+
+/** Why the ring is not healthy, one line each: too few UN nodes, a node not UN, a range with no live replica. */
+function ringProblems(members: RingMember[], ranges: OwnedRange[], wanted: number): string[] {
+  const upCount = members.filter((member) => statusCode(member) === 'UN').length;
+  return [
+    ...(upCount < wanted ? [`${upCount} of ${wanted} Cassandra nodes are UN`] : []),
+    ...members.filter((member) => statusCode(member) !== 'UN').map((m) => `${m.ip} is ${statusCode(m)}`),
+    // Replication factor 1: a range whose one replica is down has no live replica (ops-facts §1.2).
+    ...ranges
+      .filter((range) => !range.owner.up)
+      .map((range) => `no live replica for range (${range.start}, ${range.end}] of ${range.owner.ip}`),
+  ];
+}
+
+/**
+ * `nodetool status` on the node, from the deployment's Cassandra ring (ring.ts) as it is at the end of the run:
+ * members sorted by address, departed ones gone. It fails unless every member is UN, at least ExpectedNodes are,
+ * and every range has a live replica. A node where Cassandra does not run cannot answer.
+ */
 function cassandraCheck(world: World): RunOutput {
-  if (!world.succeeded(world.self.InstanceId, 'capi-cassandra-configure')) {
-    return {
-      exitCode: 1,
-      stdout: "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'.\n",
-      stderr: '',
-    };
-  }
-  const nodes = world.peers
-    .filter((instance) => roleOfInstance(instance.Tags) === 'cassandra')
-    .sort((a, b) => ipNumber(a.PrivateIpAddress) - ipNumber(b.PrivateIpAddress));
-  const lines = nodes.map((node) => {
-    const up = world.succeeded(node.InstanceId, 'capi-cassandra-configure');
-    const hostId = uuidFrom(`cassandra-host:${node.InstanceId}`);
-    return `${up ? 'UN' : 'DN'}  ${node.PrivateIpAddress}  ${up ? '1.21 MiB' : '?'}  1  ?  ${hostId}  rack1`;
-  });
-  const upCount = lines.filter((line) => line.startsWith('UN')).length;
-  const wanted = expected(world, 'ExpectedNodes');
+  const deployment = tagValue(world.self.Tags, 'DeploymentName') ?? '';
+  const members = ringAt(world.ctx, world.ec2, deployment, world.at);
+  const self = members.find((member) => member.instanceId === world.self.InstanceId);
+  if (!self?.up) return CONNECTION_REFUSED;
+  const ranges = rangesOf(members);
+  const rangeOf = new Map(ranges.map((range) => [range.owner.ip, range]));
+  const lines = members.map((member) => nodetoolLine(member, rangeOf.get(member.ip)));
   const stdout = `${[...NODETOOL_HEADER, ...lines].join('\n')}\n`;
-  if (upCount < wanted)
-    return { exitCode: 1, stdout, stderr: `${upCount} of ${wanted} Cassandra nodes are UN\n` };
-  return { exitCode: 0, stdout, stderr: '' };
+  const problems = ringProblems(members, ranges, expected(world, 'ExpectedNodes'));
+  if (problems.length === 0) return { exitCode: 0, stdout, stderr: '' };
+  return { exitCode: 1, stdout, stderr: problems.map((line) => `${line}\n`).join('') };
 }
 
 function rabbitmqCheck(world: World): RunOutput {
@@ -175,9 +235,14 @@ function prometheusCheck(world: World): RunOutput {
   return { exitCode: 1, stdout: lines.length > 0 ? `${lines.join('\n')}\n` : '', stderr };
 }
 
-/** Runs `capi-health-check` on an instance against the simulated world. */
-export function healthCheck(ctx: Ctx, instanceId: string, parameters: Record<string, string[]>): RunOutput {
-  const world = worldOf(ctx, instanceId, parameters);
+/** Runs `capi-health-check` on an instance against the simulated world as it is at `at` (the end of the run). */
+export function healthCheck(
+  ctx: Ctx,
+  instanceId: string,
+  parameters: Record<string, string[]>,
+  at = ctx.now(),
+): RunOutput {
+  const world = worldOf(ctx, instanceId, parameters, at);
   if (!world) return { exitCode: 1, stdout: '', stderr: 'ERROR: instance is gone\n' };
   const check = parameters.Check?.[0];
   switch (check) {

@@ -3,10 +3,13 @@ import { pageOf } from '../../pagination.js';
 import { observe } from './agents.js';
 import { HEALTH_CHECK_DOCUMENT, healthCheck, type RunOutput } from './cluster.js';
 import { shipNodeLogs } from './node-logs.js';
+import { commitRingPlan, planRingRun, ringOutcome } from './ring.js';
 import {
   type Ctx,
   constraintError,
   type Documents,
+  type Ec2Instance,
+  type Ec2View,
   ec2Of,
   type FinalStatus,
   GONE_STATES,
@@ -80,14 +83,15 @@ function openInvocations(ctx: Ctx): { command: SsmCommand; invocation: SsmInvoca
 }
 
 function redeliver(ctx: Ctx, now: number): void {
-  const waiting = openInvocations(ctx)
-    .map(({ invocation }) => invocation)
-    .filter((invocation) => invocation.awaitingAgent && !invocation.result && now < finishAt(invocation));
+  const waiting = openInvocations(ctx).filter(
+    ({ invocation }) => invocation.awaitingAgent && !invocation.result && now < finishAt(invocation),
+  );
   if (waiting.length === 0) return;
   const ec2 = ec2Of(ctx);
-  for (const invocation of waiting) {
+  for (const { command, invocation } of waiting) {
     const awaiting = invocation.awaitingAgent!;
     const instance = ec2.instances[invocation.InstanceId];
+    let runMs = awaiting.runMs;
     if (!instance || GONE_STATES.has(instance.State?.Name)) {
       invocation.undeliverable = true;
     } else if (now < awaiting.attemptAt || observe(ctx, ec2, instance) !== 'Online') {
@@ -95,10 +99,33 @@ function redeliver(ctx: Ctx, now: number): void {
     } else {
       delete invocation.deliveryTimedOut;
       invocation.startAt = now;
+      runMs = deliverToRing(ctx, ec2, command, invocation, instance) ?? runMs;
     }
-    invocation.endAt = invocation.undeliverable ? now : now + awaiting.runMs;
+    invocation.endAt = invocation.undeliverable ? now : now + runMs;
     delete invocation.awaitingAgent;
   }
+}
+
+/**
+ * A Cassandra ring document delivered late runs against the ring as it is now (ring.ts): its run time and outcome,
+ * unless a rule decided them when it was sent; undefined for other documents.
+ */
+function deliverToRing(
+  ctx: Ctx,
+  ec2: Ec2View,
+  command: SsmCommand,
+  invocation: SsmInvocation,
+  instance: Ec2Instance,
+): number | undefined {
+  const usual = invocation.awaitingAgent!.runMs / 1000;
+  // A rule decided the run when it was sent: its outcome, or a run it keeps going past any timeout.
+  if (invocation.fault || usual > command.executionTimeoutSeconds) return undefined;
+  const ring = planRingRun(ctx, ec2, command, instance, invocation.startAt, usual);
+  if (!ring) return undefined;
+  const { runMs, fault } = ringOutcome(ring, command.executionTimeoutSeconds);
+  if (fault) invocation.fault = fault;
+  commitRingPlan(ctx, ring, invocation.startAt + runMs);
+  return runMs;
 }
 
 /**
@@ -152,7 +179,7 @@ function finish(ctx: Ctx, command: SsmCommand, invocation: SsmInvocation): Invoc
   }
   const run: RunOutput =
     command.DocumentName === HEALTH_CHECK_DOCUMENT
-      ? healthCheck(ctx, invocation.InstanceId, command.runParameters)
+      ? healthCheck(ctx, invocation.InstanceId, command.runParameters, endedAt)
       : { exitCode: 0, stdout: `${banner}[capi] ${command.DocumentName}: done\n`, stderr: '' };
   const status: FinalStatus = run.exitCode === 0 ? 'Success' : 'Failed';
   return result(status, status, run.exitCode, run.stdout, run.stderr);

@@ -3,6 +3,7 @@ import { LATENCY_SECONDS } from '../../latency.js';
 import { observe } from './agents.js';
 import { instanceDenial } from './instance-access.js';
 import { commandOutput, settle } from './invocations.js';
+import { commitRingPlan, planRingRun, type RingPlan, ringOutcome } from './ring.js';
 import {
   type Ctx,
   computerName,
@@ -35,7 +36,11 @@ export const DOCUMENT_SECONDS: Readonly<Record<string, number>> = {
   'capi-prometheus-install': 120,
   'capi-prometheus-configure': 30,
   'capi-cassandra-install': 240,
+  // A fresh node; a joining one runs until it is UN (ring.ts: RING_DELAY plus streaming).
   'capi-cassandra-configure': 90,
+  // Ring documents whose run the ring decides (ring.ts): these are an empty node's.
+  'capi-cassandra-decommission': 40,
+  'capi-cassandra-cleanup': 10,
   'capi-daemon-install': 120,
   'capi-daemon-configure': 30,
   'capi-cloudwatch-agent': 40,
@@ -193,27 +198,44 @@ interface Schedule {
   deliveryDeadline: number;
 }
 
-/** How the document's run on one node goes: its fault (a rule, or an execution timeout) and how long it takes. */
-function runOf(command: SsmCommand, rule: FaultRule | undefined) {
+/** The document's usual run time on a node, with a rule's delay. */
+const documentSeconds = (command: SsmCommand, rule: FaultRule | undefined) =>
+  (DOCUMENT_SECONDS[command.DocumentName] ?? DEFAULT_DOCUMENT_SECONDS) + (rule?.delaySeconds ?? 0);
+
+/**
+ * How the document's run on one node goes: its fault (a rule, or an execution timeout) and how long it takes. A
+ * Cassandra ring document's run comes from the ring (`ring`) unless a rule decides its outcome.
+ */
+function runOf(command: SsmCommand, rule: FaultRule | undefined, ring?: RingPlan) {
   // `status: InProgress`: the agent never reports an end, so SSM's own timeouts never apply either.
   if (rule?.status === 'InProgress') return { runMs: NEVER_MS };
   const planned = faultOutcome(rule);
-  const runSeconds =
-    (DOCUMENT_SECONDS[command.DocumentName] ?? DEFAULT_DOCUMENT_SECONDS) + (rule?.delaySeconds ?? 0);
+  if (ring && !planned) return ringOutcome(ring, command.executionTimeoutSeconds);
+  const runSeconds = documentSeconds(command, rule);
   const timeout = command.executionTimeoutSeconds;
   const timesOut = planned?.status === 'TimedOut' || runSeconds > timeout;
   const fault = timesOut ? { status: 'TimedOut' as const, stderr: planned?.stderr } : planned;
   return { runMs: (timesOut ? timeout : runSeconds) * 1000, ...(fault ? { fault } : {}) };
 }
 
-/** Plans one invocation: its fault, start (in the first free concurrency slot) and end, in virtual time. */
+/** An invocation as planned, and what its run does to the Cassandra ring if it goes ahead. */
+interface PlannedInvocation {
+  invocation: SsmInvocation;
+  ring?: RingPlan;
+}
+
+/**
+ * Plans one invocation: its fault, start (in the first free concurrency slot) and end, in virtual time. A ring
+ * document is planned against the ring at its start, unless a rule decides its outcome.
+ */
 function planInvocation(
   ctx: Ctx,
+  ec2: Ec2View,
   command: SsmCommand,
   instance: Ec2Instance,
   schedule: Schedule,
   ping: PingStatus,
-): SsmInvocation {
+): PlannedInvocation {
   const name = nameOf(instance, instance.InstanceId);
   const rule = ctx.effect('SendCommand', [name, instance.InstanceId], command.DocumentName);
   const firstAttempt = schedule.registeredAt + LATENCY_SECONDS.commandDelivered * 1000;
@@ -224,25 +246,34 @@ function planInvocation(
     registeredAt: schedule.registeredAt,
   };
   const deadline = schedule.deliveryDeadline;
-  const { runMs, fault } = runOf(command, rule);
   // The agent is unreachable: SSM keeps the command (Delayed) until the agent is back or the delivery timeout.
   if (ping === 'ConnectionLost') {
+    const { runMs, fault } = runOf(command, rule);
     return {
-      ...base,
-      startAt: deadline,
-      endAt: deadline,
-      deliveryTimedOut: true,
-      awaitingAgent: { attemptAt: firstAttempt, runMs },
-      ...(fault ? { fault } : {}),
+      invocation: {
+        ...base,
+        startAt: deadline,
+        endAt: deadline,
+        deliveryTimedOut: true,
+        awaitingAgent: { attemptAt: firstAttempt, runMs },
+        ...(fault ? { fault } : {}),
+      },
     };
   }
   const slot = schedule.slots.indexOf(Math.min(...schedule.slots));
   const startAt = Math.max(schedule.slots[slot], firstAttempt);
   // An agent that cannot start the command before the delivery timeout never runs it.
-  if (startAt > deadline) return { ...base, startAt: deadline, endAt: deadline, deliveryTimedOut: true };
+  if (startAt > deadline) {
+    return { invocation: { ...base, startAt: deadline, endAt: deadline, deliveryTimedOut: true } };
+  }
+  const decided = rule?.status === 'InProgress' || faultOutcome(rule) !== undefined;
+  const ring = decided
+    ? undefined
+    : planRingRun(ctx, ec2, command, instance, startAt, documentSeconds(command, rule));
+  const { runMs, fault } = runOf(command, rule, ring);
   const endAt = startAt + runMs;
   schedule.slots[slot] = endAt;
-  return { ...base, startAt, endAt, ...(fault ? { fault } : {}) };
+  return { invocation: { ...base, startAt, endAt, ...(fault ? { fault } : {}) }, ring };
 }
 
 export async function sendCommand(ctx: Ctx, input: any, documents: Documents) {
@@ -281,12 +312,21 @@ export async function sendCommand(ctx: Ctx, input: any, documents: Documents) {
     deliveryDeadline: now + timeoutSeconds * 1000,
   };
   for (const id of ids) {
-    const invocation = planInvocation(ctx, command, ec2.instances[id], schedule, pings.get(id));
+    const { invocation, ring } = planInvocation(
+      ctx,
+      ec2,
+      command,
+      ec2.instances[id],
+      schedule,
+      pings.get(id),
+    );
     // The scripts' own AWS calls, made with the instance's role: a denied one fails the run on that node.
     const denied = invocation.fault
       ? undefined
       : await instanceDenial(ctx, ec2.instances[id], command.DocumentName);
     command.invocations[id] = denied ? { ...invocation, fault: denied } : invocation;
+    // What the run does to the Cassandra ring, before the next node's run is planned against it.
+    if (ring && !denied) commitRingPlan(ctx, ring, invocation.endAt, now);
   }
   ctx.state.commands[command.CommandId] = command;
   return { Command: commandOutput(ctx, command) };

@@ -116,11 +116,67 @@ export interface SsmCommand {
   invocations: Record<string, SsmInvocation>;
 }
 
+// The Cassandra rings (ring.ts models them; here is their stored shape).
+
+/**
+ * A node's place in the ring. `left` also stands for "not a member": an entry planned to join later, or a node that
+ * decommissioned; neither is listed by nodetool. `down` is Cassandra stopped on a node (drained, or its data gone);
+ * a node whose instance is not running is down too, whatever its entry says.
+ */
+export type RingState = 'joining' | 'normal' | 'leaving' | 'left' | 'down';
+
+/** What a node's entry says at one time. */
+export interface RingFacts {
+  instanceId: string;
+  hostId: string;
+  /** Murmur3 token, a decimal string (`cassandraToken` of src/core/spec/plan.ts). */
+  token: string;
+  state: RingState;
+  /** What the node stores: it keeps data it streamed away until cleanup (ops-facts §1.1 Cleanup). */
+  loadBytes: number;
+  /** The data of the ranges it owns now. */
+  ownedBytes: number;
+  /** When the node last entered each state (virtual ms). */
+  since: Partial<Record<RingState, number>>;
+}
+
+/** A change of an entry at a virtual time: fields set, data received (+) or handed over (-), or a cleanup. */
+export interface RingChange {
+  at: number;
+  set?: Partial<Omit<RingFacts, 'since'>>;
+  ownedDelta?: number;
+  loadDelta?: number;
+  /** `nodetool cleanup`: the node drops what it does not own. */
+  cleanup?: true;
+}
+
+/** A range movement: a bootstrap or a decommission, from its start to the node being UN or gone. */
+export interface RingMovement {
+  kind: 'join' | 'leave';
+  startAt: number;
+  endAt: number;
+}
+
+/**
+ * One node of a deployment's ring, stored under `<deployment>/<private ip>` in the SSM state (`cassandraRing`): one
+ * journal entry per node, so a change to one node of a large ring does not rewrite the others.
+ */
+export interface RingNode extends RingFacts {
+  deployment: string;
+  ip: string;
+  /** The last range movement planned for this node. */
+  movement?: RingMovement;
+  /** Changes planned for later (a join's end, a cleanup's end), applied in time order when read. */
+  pending: RingChange[];
+}
+
 /** The SSM slice of the account state. */
 export interface SsmState {
   parameters: Record<string, SsmParameter>;
   managedInstances: Record<string, SsmManagedInstance>;
   commands: Record<string, SsmCommand>;
+  /** The Cassandra rings (ring.ts), one entry per node: `<deployment>/<private ip>`. Created by the first change. */
+  cassandraRing?: Record<string, RingNode>;
 }
 
 /** The EC2 instance fields SSM reads (the EC2 simulator's state contract). */
@@ -133,6 +189,8 @@ export interface Ec2Instance {
   PublicIpAddress?: string;
   IamInstanceProfile?: { Arn: string };
   Tags: Tag[];
+  /** Install documents whose software the instance's root volume holds from its image (EC2 simulator). */
+  installed?: string[];
 }
 
 export interface Ec2View {

@@ -1,0 +1,52 @@
+import type { Instance } from '@aws-sdk/client-ec2';
+import { cassandraCountProblem } from '../../src/core/resize.js';
+import { tagValue } from '../../src/core/tags.js';
+import type { DeploymentContext } from './context.js';
+import { describeFleet } from './fleet.js';
+
+/** The tag that marks a node where a provisioning document succeeded, its value the hash of the parameters. */
+export const provisionedTag = (document: string) => `capideploy:${document}`;
+
+/**
+ * The tag a configured Cassandra node carries with the ring size its token was computed for: a resize must keep the
+ * odd part of that size, or the nodes' tokens would not be the plan's (src/core/spec/plan.ts, cassandraToken).
+ */
+export const CLUSTER_SIZE_TAG = 'capideploy:cassandra-cluster-size';
+
+export const configured = (instance: Instance) =>
+  tagValue(instance.Tags, provisionedTag('capi-cassandra-configure')) !== undefined;
+export const decommissioned = (instance: Instance) =>
+  tagValue(instance.Tags, provisionedTag('capi-cassandra-decommission')) !== undefined;
+
+const oddPart = (count: number) => {
+  let odd = count;
+  while (odd % 2 === 0) odd /= 2;
+  return odd;
+};
+
+/**
+ * Why the live ring cannot take the plan's Cassandra count, or null: the configured nodes' tokens were computed
+ * for a ring size whose odd part must be the plan's (doubling and halving only, src/core/resize.ts). `ring` is the
+ * deployment's configured Cassandra instances still in the ring.
+ */
+export function ringSizeProblem(
+  ctx: DeploymentContext,
+  ring: Instance[],
+): { size: number; instanceId: string | null; message: string } | null {
+  const planned = ctx.plan.cassandra.hosts.length;
+  for (const instance of ring) {
+    const size = Number(tagValue(instance.Tags, CLUSTER_SIZE_TAG) ?? planned);
+    if (oddPart(size) === oddPart(planned)) continue;
+    const message = cassandraCountProblem(size, planned) ?? `${size} to ${planned} Cassandra nodes`;
+    return { size, instanceId: instance.InstanceId ?? null, message };
+  }
+  return null;
+}
+
+/** The deployment's Cassandra instances in the ring: configured, not decommissioned, not terminated. */
+export async function ringInstances(ctx: DeploymentContext): Promise<Instance[]> {
+  return (await describeFleet(ctx, { states: ['pending', 'running', 'stopping', 'stopped'] })).filter(
+    (instance) =>
+      tagValue(instance.Tags, 'Role') === 'cassandra' && configured(instance) && !decommissioned(instance),
+  );
+}
