@@ -11,8 +11,9 @@ import type { ProvisioningDocumentName } from '../../src/core/documents.js';
 import { PreflightFailed } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/spec/plan.js';
 import { asDeploymentError, awsCall } from '../shared/aws-errors.js';
-import { ringInstances, ringSizeProblem } from '../shared/cassandra-ring.js';
+import { ringOf, ringSizeProblem } from '../shared/cassandra-ring.js';
 import type { DeploymentContext } from '../shared/context.js';
+import { describeFleet } from '../shared/fleet.js';
 import { probeUrl } from '../shared/http.js';
 import { restoreFailure, restoreImages } from '../shared/restore-images.js';
 
@@ -190,11 +191,22 @@ async function checkRestoreImages(
 }
 
 /**
- * A re-apply (resize) must keep the live Cassandra ring's tokens: refused here, before any node is launched, when
- * the ring's nodes were configured for a size the plan's count is not a doubling or halving of.
+ * What a live deployment refuses before anything changes: a stopped fleet (create would make a NAT gateway, then
+ * find the nodes' IPs held by stopped instances; `start` is the way back), and a resize the live Cassandra ring's
+ * tokens cannot take (a count that is not a doubling or halving of the size its nodes were configured for).
  */
-async function checkRingTakesPlan(ctx: DeploymentContext): Promise<void> {
-  const problem = ringSizeProblem(ctx, await ringInstances(ctx));
+async function checkLiveDeployment(ctx: DeploymentContext): Promise<void> {
+  const fleet = await describeFleet(ctx, { states: ['pending', 'running', 'stopping', 'stopped'] });
+  const stopped = fleet.filter((instance) => ['stopping', 'stopped'].includes(instance.State?.Name ?? ''));
+  if (stopped.length > 0) {
+    throw new PreflightFailed({
+      resource: `instances of ${ctx.plan.deployment}`,
+      id: stopped[0].InstanceId ?? null,
+      message: `${stopped.length} of the deployment's ${fleet.length} instances are stopped or stopping`,
+      hint: `The deployment is stopped: bring it back with \`capi-deploy start ${ctx.plan.deployment}\`, then run create again (to resume it or apply a changed spec). Nothing was changed.`,
+    });
+  }
+  const problem = ringSizeProblem(ctx, ringOf(fleet));
   if (!problem) return;
   throw new PreflightFailed({
     resource: `Cassandra ring of ${ctx.plan.deployment}`,
@@ -208,7 +220,7 @@ async function checkRingTakesPlan(ctx: DeploymentContext): Promise<void> {
  * Checks, before anything is created, what would otherwise fail half-way through a create: the provisioning
  * documents in the region, the Ubuntu AMI of the region and architecture (or, in a restore, every node's image),
  * that every instance type is offered in the zone and has the flavor's architecture, that
- * the fleet fits in the account's vCPU quota, that a live Cassandra ring can take the plan's node count, and that the
+ * the fleet fits in the account's vCPU quota, that a live deployment is not stopped and its Cassandra ring can take the plan's node count, and that the
  * Capillaries release answers. Each failure is a
  * terminal PreflightFailed naming what is wrong and what to change.
  */
@@ -219,7 +231,7 @@ export async function preflight(
 ): Promise<PreflightResult> {
   const { plan } = ctx;
   await checkDocuments(ctx);
-  await checkRingTakesPlan(ctx);
+  await checkLiveDeployment(ctx);
   // A restore launches from the deployment's images, not from the Ubuntu AMI: the images are checked instead.
   const restored = fromImages === undefined ? undefined : await checkRestoreImages(ctx, fromImages);
   const amiId = restored?.amiId ?? (await resolveAmi(ctx));

@@ -2,7 +2,6 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { cassandraCountProblem } from '../../src/core/resize.js';
 import { tagValue } from '../../src/core/tags.js';
 import type { DeploymentContext } from './context.js';
-import { describeFleet } from './fleet.js';
 
 /** The tag that marks a node where a provisioning document succeeded, its value the hash of the parameters. */
 export const provisionedTag = (document: string) => `capideploy:${document}`;
@@ -43,10 +42,9 @@ export function ringSizeProblem(
   return null;
 }
 
-/** The deployment's Cassandra instances in the ring: configured, not decommissioned, not terminated. */
-export async function ringInstances(ctx: DeploymentContext): Promise<Instance[]> {
-  return (await describeFleet(ctx, { states: ['pending', 'running', 'stopping', 'stopped'] })).filter(
+/** The Cassandra instances of a fleet that are in the ring: configured, not decommissioned. */
+export const ringOf = (fleet: Instance[]): Instance[] =>
+  fleet.filter(
     (instance) =>
       tagValue(instance.Tags, 'Role') === 'cassandra' && configured(instance) && !decommissioned(instance),
   );
-}

@@ -81,7 +81,7 @@ const CALLED_ACTIONS: Record<GrantedFunction, readonly string[]> = {
     'ssm:GetParameters',
     'ssm:DescribeDocument',
     'ec2:DescribeImages',
-    // A re-apply: the live Cassandra ring's size, from its instances' tags.
+    // A live deployment: stopped instances, and the Cassandra ring's size from its instances' tags.
     'ec2:DescribeInstances',
     'ec2:DescribeInstanceTypes',
     'ec2:DescribeInstanceTypeOfferings',
@@ -431,6 +431,32 @@ const REGISTRY_SCOPE: Scope = {
   why: "only the customers registry (/capideploy/customers/<name>) in the operator account; the stack's region is not known to the table",
 };
 
+/** The state machines the API starts and lists: create, delete and the day-2 operations. */
+const DEPLOYMENT_MACHINES: Scope = {
+  resources: [
+    '{createMachineArn}',
+    '{deleteMachineArn}',
+    '{stopMachineArn}',
+    '{startMachineArn}',
+    '{imagesCreateMachineArn}',
+    '{imagesDeleteMachineArn}',
+  ],
+  why: 'the deployment state machines: create, delete and the day-2 operations',
+};
+
+/** Their executions, which the API describes and reads the history of. */
+const DEPLOYMENT_EXECUTIONS: Scope = {
+  resources: [
+    '{createExecutions}',
+    '{deleteExecutions}',
+    '{stopExecutions}',
+    '{startExecutions}',
+    '{imagesCreateExecutions}',
+    '{imagesDeleteExecutions}',
+  ],
+  why: 'execution names are chosen per deployment; only executions of the deployment state machines',
+};
+
 /** Scopes of one function that differ from {@link STATIC_SCOPES}: the API writes only the customers registry. */
 const FUNCTION_SCOPES: Partial<Record<GrantedFunction, Record<string, Scope[]>>> = {
   DeploymentsApi: {
@@ -555,58 +581,10 @@ const STATIC_SCOPES: Record<string, Scope[]> = {
       why: `cross-account mode: the customer role (${OPERATOR_ROLE_PREFIX}*) in any customer account, always with an external id`,
     },
   ],
-  'states:StartExecution': [
-    {
-      resources: [
-        '{createMachineArn}',
-        '{deleteMachineArn}',
-        '{stopMachineArn}',
-        '{startMachineArn}',
-        '{imagesCreateMachineArn}',
-        '{imagesDeleteMachineArn}',
-      ],
-      why: 'the deployment state machines: create, delete and the day-2 operations',
-    },
-  ],
-  'states:ListExecutions': [
-    {
-      resources: [
-        '{createMachineArn}',
-        '{deleteMachineArn}',
-        '{stopMachineArn}',
-        '{startMachineArn}',
-        '{imagesCreateMachineArn}',
-        '{imagesDeleteMachineArn}',
-      ],
-      why: 'the deployment state machines: create, delete and the day-2 operations',
-    },
-  ],
-  'states:DescribeExecution': [
-    {
-      resources: [
-        '{createExecutions}',
-        '{deleteExecutions}',
-        '{stopExecutions}',
-        '{startExecutions}',
-        '{imagesCreateExecutions}',
-        '{imagesDeleteExecutions}',
-      ],
-      why: 'execution names are chosen per deployment; only executions of the deployment state machines',
-    },
-  ],
-  'states:GetExecutionHistory': [
-    {
-      resources: [
-        '{createExecutions}',
-        '{deleteExecutions}',
-        '{stopExecutions}',
-        '{startExecutions}',
-        '{imagesCreateExecutions}',
-        '{imagesDeleteExecutions}',
-      ],
-      why: 'execution names are chosen per deployment; only executions of the deployment state machines',
-    },
-  ],
+  'states:StartExecution': [DEPLOYMENT_MACHINES],
+  'states:ListExecutions': [DEPLOYMENT_MACHINES],
+  'states:DescribeExecution': [DEPLOYMENT_EXECUTIONS],
+  'states:GetExecutionHistory': [DEPLOYMENT_EXECUTIONS],
 };
 
 /** The scopes of an implied action, which may depend on the call that implies it. */

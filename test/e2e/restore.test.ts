@@ -200,3 +200,56 @@ describe('capi-deploy create --from-images (local mode, CLI)', () => {
     expect(output.err.join('\n')).toContain('deployment name "Not_A_Name"');
   });
 });
+
+describe('restore properties: fail at each mutating step, create again converges, delete leaves everything but images', () => {
+  const restore = specWith({ fromImages: sampleSpec.name });
+  it.each([
+    [
+      'RunInstances refused',
+      { service: 'EC2', operation: 'RunInstances', error: 'UnauthorizedOperation', times: -1 },
+    ],
+    [
+      'SendCommand refused',
+      { service: 'SSM', operation: 'SendCommand', error: 'AccessDeniedException', times: -1 },
+    ],
+    [
+      'Cassandra configure fails on cass003',
+      {
+        service: 'SSM',
+        operation: 'SendCommand',
+        target: 'cass003',
+        document: 'capi-cassandra-configure',
+        exitCode: 1,
+      },
+    ],
+    [
+      'bastion configure fails',
+      {
+        service: 'SSM',
+        operation: 'SendCommand',
+        target: 'bastion',
+        document: 'capi-bastion-configure',
+        exitCode: 1,
+      },
+    ],
+  ] as const)(
+    'fail at %s',
+    async (_, rule) => {
+      const stateDir = forkStateDir(deleted);
+      const failed = await run(stateDir, 'create-deployment', restore, [rule]);
+      expect(failed.status).toBe('FAILED');
+      const resumed = await run(stateDir, 'create-deployment', restore);
+      expect(resumed.failure).toBeNull();
+      // One instance per node, each from its image; no install document ever sent.
+      const live = liveInstances(stateDir);
+      expect(live.size).toBe(11);
+      const installs = (counts: Record<string, number>) =>
+        Object.entries(counts).filter(([doc]) => doc.endsWith('-install'));
+      expect(installs(commandsByDocument(stateDir))).toEqual(installs(commandsByDocument(deleted)));
+      expect((await run(stateDir, 'delete-deployment', restore)).failure).toBeNull();
+      const left = await inventory(stateDir, restore);
+      expect([...new Set(left.map((item) => item.type))].sort()).toEqual(['image', 'snapshot']);
+    },
+    60_000,
+  );
+});

@@ -192,3 +192,16 @@ describe('start properties: fail at each mutating step, start again converges wi
     60_000,
   );
 });
+
+describe('create on a stopped deployment', () => {
+  it('is refused at the preflight, pointing to start, before anything changes', async () => {
+    const stateDir = forkStateDir(stopped);
+    const create = await run(stateDir, 'create-deployment');
+    expect(create.failure).toMatchObject({
+      state: 'Check AMI, instance types and quota',
+      error: 'PreflightFailed',
+    });
+    expect(create.failure?.cause).toContain('capi-deploy start sample');
+    expect(mutatingCalls(create)).toEqual([]);
+  });
+});

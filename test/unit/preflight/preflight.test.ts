@@ -137,6 +137,21 @@ describe('preflight', () => {
     });
   });
 
+  it('refuses a stopped deployment, pointing to start', async () => {
+    // Prepare
+    healthyAccount();
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        { Instances: [{ InstanceId: 'i-00000000000000001', State: { Name: 'stopped' }, Tags: [] }] },
+      ],
+    });
+    // Act + Assess
+    await expect(preflight(sampleContext(), RELEASE)).rejects.toMatchObject({
+      name: 'PreflightFailed',
+      failure: { hint: expect.stringContaining('capi-deploy start sample') },
+    });
+  });
+
   it('only reads: every EC2 call is a Describe, nothing is created', async () => {
     healthyAccount();
     await preflight(sampleContext(), RELEASE);
