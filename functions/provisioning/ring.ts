@@ -1,7 +1,7 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import { InvalidSpec } from '../../src/core/errors.js';
 import { tagValue } from '../../src/core/tags.js';
-import { configured, decommissioned, ringSizeProblem } from '../shared/cassandra-ring.js';
+import { CLUSTER_SIZE_TAG, configured, decommissioned, ringSizeProblem } from '../shared/cassandra-ring.js';
 import type { DeploymentContext } from '../shared/context.js';
 import { currentInstance, describeFleet, instancesByNode, surplusInstances } from '../shared/fleet.js';
 
@@ -19,6 +19,11 @@ export interface RingStep {
   /** Nodes the plan no longer has: daemons to drain, and instances to terminate once drained or decommissioned. */
   drain: number;
   terminate: number;
+  /**
+   * Whether some node of the ring was configured for another ring size (the ring grew or shrank): `nodetool cleanup`
+   * then runs once per node and ring size. A ring configured whole at this size has nothing to drop.
+   */
+  cleanup: boolean;
 }
 
 /**
@@ -56,6 +61,7 @@ export async function readRing(ctx: DeploymentContext): Promise<RingStep> {
   const counts = {
     inRing,
     planned: cassandra.length,
+    cleanup: ring.some((instance) => tagValue(instance.Tags, CLUSTER_SIZE_TAG) !== String(cassandra.length)),
     drain: surplus.filter((instance) => tagValue(instance.Tags, 'Role') === 'daemon').length,
     terminate: surplus.length,
   };

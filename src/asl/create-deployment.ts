@@ -373,7 +373,13 @@ function cassandraRing(next: string): States {
           Next: 'Decommission the next Cassandra node',
         },
       ],
-      Default: 'Clean up Cassandra nodes',
+      Default: 'Has the ring changed size?',
+    },
+    'Has the ring changed size?': {
+      Type: 'Choice',
+      Comment: 'A node configured for another ring size holds data of ranges it no longer owns.',
+      Choices: [{ Variable: '$.ring.cleanup', BooleanEquals: true, Next: 'Clean up Cassandra nodes' }],
+      Default: next,
     },
     ...phase(
       'Configure and start Cassandra',

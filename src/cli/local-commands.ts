@@ -10,6 +10,7 @@ import {
   knownDeployments,
   type LocalSession,
   loadDeploymentSpec,
+  loadExecution,
   localInventory,
   openLocalSession,
   runLocalExecution,
@@ -196,6 +197,14 @@ async function deleteImagesFirst(options: GlobalOptions, spec: DeploymentSpec): 
   }
 }
 
+/** The latest operation run on a deployment (a resize is a create, a stop, an images create…), for list and status. */
+function lastOperation(stateDir: string, deployment: string) {
+  const record = loadExecution(stateDir, deployment);
+  return record
+    ? { operation: operationOf(record.machine), status: record.status, execution: record.execution }
+    : null;
+}
+
 /** The commands of local mode: the same state machines and handlers, against the simulated account. */
 export function localCommands() {
   return {
@@ -228,6 +237,7 @@ export function localCommands() {
       for (const name of knownDeployments(options.stateDir)) {
         const spec = specOf(options, name);
         const estimate = estimateCost(await localInventory(local, spec), spec.region);
+        const last = lastOperation(options.stateDir, name);
         rows.push({
           deployment: name,
           region: spec.region,
@@ -235,6 +245,8 @@ export function localCommands() {
           billed: estimate.items.filter((r) => r.billed).length,
           hourlyUsd: estimate.hourlyUsd,
           complete: estimate.complete,
+          lastOperation: last,
+          ...(last ? { state: `${last.operation} ${last.status.toLowerCase()}` } : {}),
         });
       }
       if (options.json) return say(JSON.stringify({ mode: 'local', deployments: rows }, null, 2));
@@ -244,12 +256,20 @@ export function localCommands() {
     async status(name: string, options: GlobalOptions) {
       const spec = specOf(options, name);
       const estimate = estimateCost(await localInventory(session(options, false, spec), spec), spec.region);
+      const last = lastOperation(options.stateDir, name);
       if (options.json) {
-        return say(JSON.stringify({ deployment: name, mode: 'local', ...costJson(estimate) }, null, 2));
+        return say(
+          JSON.stringify(
+            { deployment: name, mode: 'local', lastOperation: last, ...costJson(estimate) },
+            null,
+            2,
+          ),
+        );
       }
       const billed = estimate.items.filter((item) => item.billed).length;
+      const after = last ? `, last operation ${last.operation} ${last.status} (${last.execution})` : '';
       say(
-        `${name}: ${estimate.items.length} resources, ${billed} billed (local mode, state in ${options.stateDir})`,
+        `${name}: ${estimate.items.length} resources, ${billed} billed${after} (local mode, state in ${options.stateDir})`,
       );
       for (const line of costTable(estimate)) say(line);
     },

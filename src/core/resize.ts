@@ -95,9 +95,12 @@ export interface ResizePlan {
   launch: string[];
   /** New Cassandra nodes, joined one at a time in this order (bootstrap, streaming from their neighbours). */
   join: string[];
-  /** Cassandra nodes that stay and run `nodetool cleanup` after the joins. */
+  /**
+   * Cassandra nodes that stay and run `nodetool cleanup` after the joins (the workflow runs it on every node
+   * configured for another ring size, once per size: also after shrinking a ring that had grown).
+   */
   cleanup: string[];
-  /** Daemons of no longer planned: capidaemon stopped gracefully (unacknowledged messages go back to the queue). */
+  /** Daemons no longer planned: capidaemon stopped gracefully (unacknowledged messages go back to the queue). */
   drain: string[];
   /** Cassandra nodes no longer planned: `nodetool decommission`, one at a time, highest first. */
   decommission: string[];

@@ -357,9 +357,9 @@ describe('capi-deploy --local: create, status, list, history, report, delete', (
     expect(status.hourlyUsd).toBeGreaterThan(1);
   });
 
-  it('list shows the deployment with its resource counts and hourly cost', async () => {
+  it('list shows the deployment with its last operation, resource counts and hourly cost', async () => {
     expect(await local('list')).toBe(0);
-    expect(stdout()).toMatch(/^sample\s+\d+ resources, \d+ billed, \$\d+\.\d{4}\/hour$/);
+    expect(stdout()).toMatch(/^sample\s+create succeeded\s+\d+ resources, \d+ billed, \$\d+\.\d{4}\/hour$/);
   });
 
   it('history prints the steps of the latest execution', async () => {

@@ -100,7 +100,13 @@ describe('capi-deploy stop and start (local mode, CLI)', () => {
     output.out.length = 0;
     expect(await main(['history', 'sample', '--local', '--state-dir', stateDir])).toBe(0);
     expect(output.out.join('\n')).toContain('start-deployment sample: SUCCEEDED');
+    output.out.length = 0;
     expect(await main(['list', '--local', '--state-dir', stateDir, '--json'])).toBe(0);
+    expect(json().deployments[0]).toMatchObject({
+      deployment: 'sample',
+      state: 'start succeeded',
+      lastOperation: { operation: 'start', status: 'SUCCEEDED' },
+    });
     output.out.length = 0;
     expect(await main(['stop', 'nosuch', '--local', '--state-dir', stateDir, '--force'])).toBe(2);
     expect(await main(['start', 'sample', '--state-dir', stateDir])).toBe(2);
