@@ -326,6 +326,13 @@ const PHASE_OF: Record<string, PhaseName> = {
 const READ_RING = 'Read the Cassandra ring';
 
 /**
+ * How often a join or a decommission is polled. Each streams a node's range at 24 MiB/s (about 35 min for 50 GiB),
+ * and every poll round is about 6 history events: at 30 s a ring of 100 GiB nodes grown 4 to 8 stays near 5,000
+ * events, far from Step Functions' 25,000 per execution (at 10 s it took 11,590).
+ */
+const RANGE_MOVEMENT_POLL_SECONDS = 30;
+
+/**
  * After each join or decommission the ring must be healthy again before the next change: every node nodetool lists
  * is UN and every range has a live owner (the `ring-status` check expects no node count: the ring is between sizes).
  */
@@ -395,7 +402,7 @@ function cassandraRing(next: string): States {
     ...phase(
       'Join the next Cassandra node',
       { check: 'Check the join', question: 'Has the node joined?', wait: 'Wait for the join' },
-      10,
+      RANGE_MOVEMENT_POLL_SECONDS,
       RING_AFTER_CHANGE.start,
       { 'nodes.$': 'States.Array($.ring.node)' },
     ),
@@ -406,7 +413,7 @@ function cassandraRing(next: string): States {
         question: 'Has the node left the ring?',
         wait: 'Wait for the decommission',
       },
-      10,
+      RANGE_MOVEMENT_POLL_SECONDS,
       RING_AFTER_CHANGE.start,
       { 'nodes.$': 'States.Array($.ring.node)' },
     ),
