@@ -207,13 +207,7 @@ async function checkLiveDeployment(ctx: DeploymentContext): Promise<void> {
     });
   }
   const problem = ringSizeProblem(ctx, ringOf(fleet));
-  if (!problem) return;
-  throw new PreflightFailed({
-    resource: `Cassandra ring of ${ctx.plan.deployment}`,
-    id: problem.instanceId,
-    message: problem.message,
-    hint: `The ring's nodes were configured for ${problem.size} nodes: apply a spec with that many Cassandra nodes times or divided by a power of two. Nothing was changed.`,
-  });
+  if (problem) throw new PreflightFailed({ ...problem, hint: `${problem.hint} Nothing was changed.` });
 }
 
 /**

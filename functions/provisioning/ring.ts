@@ -3,7 +3,7 @@ import { InvalidSpec } from '../../src/core/errors.js';
 import { tagValue } from '../../src/core/tags.js';
 import { CLUSTER_SIZE_TAG, configured, decommissioned, ringSizeProblem } from '../shared/cassandra-ring.js';
 import type { DeploymentContext } from '../shared/context.js';
-import { currentInstance, describeFleet, instancesByNode, surplusInstances } from '../shared/fleet.js';
+import { currentInstance, describeFleet, instancesByNode, surplusIn } from '../shared/fleet.js';
 
 /** What the Cassandra part of create does next: the state machine loops over this answer until `settled`. */
 export interface RingStep {
@@ -32,13 +32,7 @@ export interface RingStep {
  */
 function checkRingSize(ctx: DeploymentContext, ring: Instance[]): void {
   const problem = ringSizeProblem(ctx, ring);
-  if (!problem) return;
-  throw new InvalidSpec({
-    resource: `Cassandra ring of ${ctx.plan.deployment}`,
-    id: problem.instanceId,
-    message: problem.message,
-    hint: `The ring's nodes were configured for ${problem.size} nodes; apply a spec with ${problem.size} Cassandra nodes times or divided by a power of two.`,
-  });
+  if (problem) throw new InvalidSpec(problem);
 }
 
 /**
@@ -48,9 +42,10 @@ function checkRingSize(ctx: DeploymentContext, ring: Instance[]): void {
  */
 export async function readRing(ctx: DeploymentContext): Promise<RingStep> {
   const cassandra = ctx.plan.nodes.filter((node) => node.role === 'cassandra');
-  const byNode = instancesByNode(cassandra, await describeFleet(ctx));
+  const fleet = await describeFleet(ctx);
+  const byNode = instancesByNode(cassandra, fleet);
   const planned = [...byNode].map(([node, instances]) => ({ node, instance: currentInstance(instances) }));
-  const surplus = await surplusInstances(ctx);
+  const surplus = surplusIn(ctx, fleet);
   const leaving = surplus.filter((instance) => tagValue(instance.Tags, 'Role') === 'cassandra');
   const ring = [
     ...planned.flatMap(({ instance }) => (instance && configured(instance) ? [instance] : [])),

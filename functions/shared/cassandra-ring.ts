@@ -1,4 +1,5 @@
 import type { Instance } from '@aws-sdk/client-ec2';
+import type { FailureCause } from '../../src/core/errors.js';
 import { cassandraCountProblem } from '../../src/core/resize.js';
 import { tagValue } from '../../src/core/tags.js';
 import type { DeploymentContext } from './context.js';
@@ -24,20 +25,21 @@ const oddPart = (count: number) => {
 };
 
 /**
- * Why the live ring cannot take the plan's Cassandra count, or null: the configured nodes' tokens were computed
- * for a ring size whose odd part must be the plan's (doubling and halving only, src/core/resize.ts). `ring` is the
- * deployment's configured Cassandra instances still in the ring.
+ * Why the live ring cannot take the plan's Cassandra count, as a failure cause, or null: the configured nodes'
+ * tokens were computed for a ring size whose odd part must be the plan's (doubling and halving only,
+ * src/core/resize.ts). `ring` is the deployment's configured Cassandra instances still in the ring.
  */
-export function ringSizeProblem(
-  ctx: DeploymentContext,
-  ring: Instance[],
-): { size: number; instanceId: string | null; message: string } | null {
+export function ringSizeProblem(ctx: DeploymentContext, ring: Instance[]): FailureCause | null {
   const planned = ctx.plan.cassandra.hosts.length;
   for (const instance of ring) {
     const size = Number(tagValue(instance.Tags, CLUSTER_SIZE_TAG) ?? planned);
     if (oddPart(size) === oddPart(planned)) continue;
-    const message = cassandraCountProblem(size, planned) ?? `${size} to ${planned} Cassandra nodes`;
-    return { size, instanceId: instance.InstanceId ?? null, message };
+    return {
+      resource: `Cassandra ring of ${ctx.plan.deployment}`,
+      id: instance.InstanceId ?? null,
+      message: cassandraCountProblem(size, planned) ?? `${size} to ${planned} Cassandra nodes`,
+      hint: `The ring's nodes were configured for ${size} nodes: apply a spec with that many Cassandra nodes times or divided by a power of two.`,
+    };
   }
   return null;
 }

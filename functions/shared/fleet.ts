@@ -1,5 +1,6 @@
 import { DescribeInstancesCommand, type Instance, type InstanceStateName } from '@aws-sdk/client-ec2';
 import { ProvisioningFailed } from '../../src/core/errors.js';
+import { leavingOrder } from '../../src/core/resize.js';
 import type { NodePlan } from '../../src/core/spec/plan.js';
 import { tagValue } from '../../src/core/tags.js';
 import { awsCall } from './aws-errors.js';
@@ -127,20 +128,25 @@ export function chunks<T>(items: T[], size: number): T[][] {
 }
 
 /**
- * The deployment's live instances the plan no longer has (a resize removed their nodes), optionally of some roles,
- * highest ordinal first (cass008 before cass007), the order in which they leave.
+ * The instances of `fleet` whose nodes the plan no longer has (a resize removed them), live, optionally of some
+ * roles, in the order they leave: highest ordinal first (cass008 before cass007).
  */
+export function surplusIn(ctx: DeploymentContext, fleet: Instance[], roles?: readonly string[]): Instance[] {
+  const planned = new Set(ctx.plan.nodes.map((node) => node.name));
+  const nameOf = (instance: Instance) => tagValue(instance.Tags, 'Name') ?? '';
+  return fleet
+    .filter((instance) => LIVE_STATES.includes(instance.State?.Name as InstanceStateName))
+    .filter((instance) => !planned.has(nameOf(instance)))
+    .filter((instance) => !roles || roles.includes(tagValue(instance.Tags, 'Role') ?? ''))
+    .sort((a, b) => leavingOrder(nameOf(a), nameOf(b)));
+}
+
+/** The deployment's live instances the plan no longer has (see {@link surplusIn}): one DescribeInstances. */
 export async function surplusInstances(
   ctx: DeploymentContext,
   roles?: readonly string[],
 ): Promise<Instance[]> {
-  const planned = new Set(ctx.plan.nodes.map((node) => node.name));
-  const ordinal = (instance: Instance) =>
-    Number(/(\d+)$/.exec(tagValue(instance.Tags, 'Name') ?? '')?.[1] ?? 0);
-  return (await describeFleet(ctx, { states: LIVE_STATES }))
-    .filter((instance) => !planned.has(tagValue(instance.Tags, 'Name') ?? ''))
-    .filter((instance) => !roles || roles.includes(tagValue(instance.Tags, 'Role') ?? ''))
-    .sort((a, b) => ordinal(b) - ordinal(a));
+  return surplusIn(ctx, await describeFleet(ctx, { states: LIVE_STATES }), roles);
 }
 
 /** A removed node as a plan node, from its instance's tags: what the documents it still runs need to know. */

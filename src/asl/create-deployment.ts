@@ -1,6 +1,7 @@
-import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
+import type { PhaseName } from '../core/phases.js';
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
-import { cassandraRingComplete, type RingWaitNames, ssmAgentsOnline } from './fleet-waits.js';
+import { cassandraRingComplete, natGatewayUp, type RingWaitNames, ssmAgentsOnline } from './fleet-waits.js';
+import { provisioningPhase } from './provisioning-phase.js';
 
 /**
  * The bound of the launch loop, in runs of "Launch instances": each run launches for at most 10 s at EC2's
@@ -137,40 +138,11 @@ function natGatewayAndFleet(next: string) {
       {
         startAt: 'Create NAT gateway',
         states: {
-          'Create NAT gateway': task('NatGateway', {
-            parameters: {
-              action: 'ensure',
-              'publicSubnetId.$': '$.network.publicSubnetId',
-              'allocationId.$': '$.network.elasticIps.nat.allocationId',
-            },
-            resultPath: '$.nat',
-            next: pollStart('Check NAT gateway state'),
-          }),
-          ...poll({
-            check: {
-              name: 'Check NAT gateway state',
-              fn: 'NatGateway',
-              parameters: { action: 'status', 'natGatewayId.$': '$.nat.natGatewayId' },
-              resultPath: '$.nat',
-            },
-            question: 'Is the NAT gateway available?',
-            doneWhen: { variable: '$.nat.state', equals: 'available' },
-            wait: { name: 'Wait for NAT gateway', seconds: 5 },
-            // 10 minutes: capideploy waits 180 s, AWS documents "a few minutes".
-            maxAttempts: 120,
-            counter: '$.natRounds',
-            enterAt: 'wait',
-            next: 'Route private subnet to NAT gateway',
-          }),
-          'Route private subnet to NAT gateway': task('RouteTables', {
-            parameters: {
-              action: 'ensure',
-              kind: 'private',
-              'vpcId.$': '$.network.vpcId',
-              'subnetId.$': '$.network.privateSubnetId',
-              'targetId.$': '$.nat.natGatewayId',
-            },
-            resultPath: null,
+          ...natGatewayUp({
+            publicSubnetId: '$.network.publicSubnetId',
+            allocationId: '$.network.elasticIps.nat.allocationId',
+            vpcId: '$.network.vpcId',
+            privateSubnetId: '$.network.privateSubnetId',
           }),
         },
       },
@@ -268,7 +240,7 @@ function natGatewayAndFleet(next: string) {
   );
 }
 
-/** One provisioning phase: send its SSM documents to the fleet, then poll the commands until all are done. */
+/** One provisioning phase of create, named by its send step (PHASE_OF); every send carries the log volume. */
 function phase(
   name: string,
   labels: { check: string; question: string; wait: string },
@@ -276,38 +248,15 @@ function phase(
   next: string,
   send: Record<string, unknown> = {},
 ): States {
-  return {
-    [name]: task('Provisioning', {
-      parameters: {
-        action: 'send',
-        phase: PHASE_OF[name],
-        'logVolumeId.$': '$.fleet.logVolumeId',
-        ...send,
-      },
-      // SendCommand has no client token: a retried send would run the scripts a second time.
-      idempotent: false,
-      resultPath: '$.commands',
-      next: pollStart(labels.check),
-      catchTo: FAILED,
-    }),
-    ...poll({
-      check: {
-        name: labels.check,
-        fn: 'Provisioning',
-        parameters: { action: 'status', 'commands.$': '$.commands.commands' },
-        resultPath: '$.progress',
-      },
-      question: labels.question,
-      doneWhen: { variable: '$.progress.done', equals: true },
-      wait: { name: labels.wait, seconds: waitSeconds },
-      // SendCommand's delivery timeout + the longest document's execution timeout + a margin (src/core/phases.ts).
-      maxAttempts: phaseMaxRounds(PHASE_OF[name], waitSeconds),
-      counter: '$.commandRounds',
-      enterAt: 'wait',
-      next,
-      catchTo: FAILED,
-    }),
-  };
+  return provisioningPhase({
+    name,
+    phase: PHASE_OF[name],
+    labels,
+    waitSeconds,
+    next,
+    catchTo: FAILED,
+    send: { 'logVolumeId.$': '$.fleet.logVolumeId', ...send },
+  });
 }
 
 const PHASE_OF: Record<string, PhaseName> = {

@@ -1,5 +1,6 @@
-import { type PhaseName, phaseMaxRounds } from '../core/phases.js';
+import type { PhaseName } from '../core/phases.js';
 import { poll, pollStart, type States, task } from './dsl.js';
+import { provisioningPhase } from './provisioning-phase.js';
 
 /**
  * Pieces of the day-2 state machines (stop-deployment, start-deployment, images-create): a provisioning phase (send
@@ -14,7 +15,7 @@ export const failState = {
   'Operation failed': { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
 };
 
-/** One provisioning phase: send its documents to the fleet's running nodes, then poll the commands until done. */
+/** One provisioning phase of a day-2 machine: send its documents to the fleet's running nodes, then poll them. */
 export function phase(
   name: string,
   phaseName: PhaseName,
@@ -22,31 +23,7 @@ export function phase(
   waitSeconds: number,
   next: string,
 ): States {
-  return {
-    [name]: task('Provisioning', {
-      parameters: { action: 'send', phase: phaseName },
-      idempotent: false,
-      resultPath: '$.commands',
-      next: pollStart(labels.check),
-      catchTo: FAILED,
-    }),
-    ...poll({
-      check: {
-        name: labels.check,
-        fn: 'Provisioning',
-        parameters: { action: 'status', 'commands.$': '$.commands.commands' },
-        resultPath: '$.progress',
-      },
-      question: labels.question,
-      doneWhen: { variable: '$.progress.done', equals: true },
-      wait: { name: labels.wait, seconds: waitSeconds },
-      maxAttempts: phaseMaxRounds(phaseName, waitSeconds),
-      counter: '$.commandRounds',
-      enterAt: 'wait',
-      next,
-      catchTo: FAILED,
-    }),
-  };
+  return provisioningPhase({ name, phase: phaseName, labels, waitSeconds, next, catchTo: FAILED });
 }
 
 /**

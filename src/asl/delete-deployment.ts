@@ -1,4 +1,5 @@
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
+import { natGatewayGone } from './fleet-waits.js';
 
 /** Deletes that AWS refuses while dependents are still going away are retried, for up to ~8 minutes. */
 const DEPENDENCY: Retrier = {
@@ -81,22 +82,9 @@ function natGatewayBranch() {
     startAt: 'Delete NAT gateway',
     states: {
       'Delete NAT gateway': step('NatGateway', 'natGateway', pollStart('Check NAT gateway deleted')),
-      ...poll({
-        check: {
-          name: 'Check NAT gateway deleted',
-          fn: 'NatGateway',
-          parameters: { action: 'gone' },
-          resultPath: '$.nat',
-        },
-        question: 'Is the NAT gateway deleted?',
-        doneWhen: { variable: '$.nat.gone', equals: true },
-        wait: { name: 'Wait for NAT gateway deletion', seconds: 5 },
-        // 15 minutes: AWS deletes a NAT gateway in about a minute.
-        maxAttempts: 180,
-        counter: '$.natRounds',
-        enterAt: 'wait',
+      ...natGatewayGone('NAT gateway removed', {
         next: 'NAT gateway removed',
-        catchTo: { next: 'NAT gateway removed', resultPath: '$.errors.natGateway' },
+        resultPath: '$.errors.natGateway',
       }),
       'NAT gateway removed': { Type: 'Pass', End: true },
     },

@@ -1,4 +1,4 @@
-import { roundCounter, type States, task } from './dsl.js';
+import { poll, pollStart, roundCounter, type States, task } from './dsl.js';
 
 /** Where a step's failure goes: the machine's failure state, with the error at `resultPath`. */
 type CatchTo = { next: string; resultPath: string };
@@ -106,4 +106,76 @@ export function cassandraRingComplete(
     },
     [names.wait]: { Type: 'Wait', Seconds: 10, Next: names.count },
   };
+}
+
+/** Where the NAT gateway's inputs are in the execution state. */
+export interface NatGatewayInputs {
+  publicSubnetId: string;
+  allocationId: string;
+  vpcId: string;
+  privateSubnetId: string;
+}
+
+/**
+ * The NAT gateway made (or found) and waited for until available, for up to 10 minutes (capideploy waits 180 s; AWS
+ * documents "a few minutes"), then the private subnet routed through it: the branch create and start share. Its last
+ * state ends the branch.
+ */
+export function natGatewayUp(paths: NatGatewayInputs): States {
+  return {
+    'Create NAT gateway': task('NatGateway', {
+      parameters: {
+        action: 'ensure',
+        'publicSubnetId.$': paths.publicSubnetId,
+        'allocationId.$': paths.allocationId,
+      },
+      resultPath: '$.nat',
+      next: pollStart('Check NAT gateway state'),
+    }),
+    ...poll({
+      check: {
+        name: 'Check NAT gateway state',
+        fn: 'NatGateway',
+        parameters: { action: 'status', 'natGatewayId.$': '$.nat.natGatewayId' },
+        resultPath: '$.nat',
+      },
+      question: 'Is the NAT gateway available?',
+      doneWhen: { variable: '$.nat.state', equals: 'available' },
+      wait: { name: 'Wait for NAT gateway', seconds: 5 },
+      maxAttempts: 120,
+      counter: '$.natRounds',
+      enterAt: 'wait',
+      next: 'Route private subnet to NAT gateway',
+    }),
+    'Route private subnet to NAT gateway': task('RouteTables', {
+      parameters: {
+        action: 'ensure',
+        kind: 'private',
+        'vpcId.$': paths.vpcId,
+        'subnetId.$': paths.privateSubnetId,
+        'targetId.$': '$.nat.natGatewayId',
+      },
+      resultPath: null,
+    }),
+  };
+}
+
+/** The wait until the NAT gateway is deleted, for up to 15 minutes (AWS deletes one in about a minute): stop and delete. */
+export function natGatewayGone(next: string, catchTo: CatchTo): States {
+  return poll({
+    check: {
+      name: 'Check NAT gateway deleted',
+      fn: 'NatGateway',
+      parameters: { action: 'gone' },
+      resultPath: '$.nat',
+    },
+    question: 'Is the NAT gateway deleted?',
+    doneWhen: { variable: '$.nat.gone', equals: true },
+    wait: { name: 'Wait for NAT gateway deletion', seconds: 5 },
+    maxAttempts: 180,
+    counter: '$.natRounds',
+    enterAt: 'wait',
+    next,
+    catchTo,
+  });
 }

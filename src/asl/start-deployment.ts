@@ -1,6 +1,6 @@
 import { FAILED, failState, fleetWait, phase } from './day2.js';
-import { parallel, poll, pollStart, type States, task } from './dsl.js';
-import { cassandraRingComplete, ssmAgentsOnline } from './fleet-waits.js';
+import { parallel, pollStart, type States, task } from './dsl.js';
+import { cassandraRingComplete, natGatewayUp, ssmAgentsOnline } from './fleet-waits.js';
 
 /**
  * The start-deployment state machine, the way back from stop-deployment: the instances start while a new NAT
@@ -53,39 +53,11 @@ export function startDeployment(): {
         resultPath: '$.elasticIps',
         next: 'Create NAT gateway',
       }),
-      'Create NAT gateway': task('NatGateway', {
-        parameters: {
-          action: 'ensure',
-          'publicSubnetId.$': '$.subnets.publicSubnetId',
-          'allocationId.$': '$.elasticIps.nat.allocationId',
-        },
-        resultPath: '$.nat',
-        next: pollStart('Check NAT gateway state'),
-      }),
-      ...poll({
-        check: {
-          name: 'Check NAT gateway state',
-          fn: 'NatGateway',
-          parameters: { action: 'status', 'natGatewayId.$': '$.nat.natGatewayId' },
-          resultPath: '$.nat',
-        },
-        question: 'Is the NAT gateway available?',
-        doneWhen: { variable: '$.nat.state', equals: 'available' },
-        wait: { name: 'Wait for NAT gateway', seconds: 5 },
-        maxAttempts: 120,
-        counter: '$.natRounds',
-        enterAt: 'wait',
-        next: 'Route private subnet to NAT gateway',
-      }),
-      'Route private subnet to NAT gateway': task('RouteTables', {
-        parameters: {
-          action: 'ensure',
-          kind: 'private',
-          'vpcId.$': '$.vpc.vpcId',
-          'subnetId.$': '$.subnets.privateSubnetId',
-          'targetId.$': '$.nat.natGatewayId',
-        },
-        resultPath: null,
+      ...natGatewayUp({
+        publicSubnetId: '$.subnets.publicSubnetId',
+        allocationId: '$.elasticIps.nat.allocationId',
+        vpcId: '$.vpc.vpcId',
+        privateSubnetId: '$.subnets.privateSubnetId',
       }),
     },
   };

@@ -1,5 +1,6 @@
 import { FAILED, failState, stopServicesAndFleet } from './day2.js';
-import { poll, pollStart, type States, task } from './dsl.js';
+import { pollStart, type States, task } from './dsl.js';
+import { natGatewayGone } from './fleet-waits.js';
 
 /**
  * The stop-deployment state machine: the services stop in order (daemons and webapi, then RabbitMQ and Prometheus,
@@ -31,23 +32,7 @@ export function stopDeployment(): {
         catchTo: FAILED,
         next: pollStart('Check NAT gateway deleted'),
       }),
-      ...poll({
-        check: {
-          name: 'Check NAT gateway deleted',
-          fn: 'NatGateway',
-          parameters: { action: 'gone' },
-          resultPath: '$.nat',
-        },
-        question: 'Is the NAT gateway deleted?',
-        doneWhen: { variable: '$.nat.gone', equals: true },
-        wait: { name: 'Wait for NAT gateway deletion', seconds: 5 },
-        // 15 minutes: AWS deletes a NAT gateway in about a minute.
-        maxAttempts: 180,
-        counter: '$.natRounds',
-        enterAt: 'wait',
-        next: 'Deployment stopped',
-        catchTo: FAILED,
-      }),
+      ...natGatewayGone('Deployment stopped', FAILED),
       'Deployment stopped': {
         Type: 'Pass',
         Parameters: { 'deployment.$': '$.spec.name', 'instances.$': '$.fleetState.total' },

@@ -1,5 +1,5 @@
 import type { InventoryItem } from './inventory.js';
-import { cassandraToken, type NodePlan, type Plan, planDeployment } from './spec/plan.js';
+import { cassandraToken, type NodePlan, type Plan, planDeployment, roleOfNickname } from './spec/plan.js';
 import type { DeploymentSpec } from './spec/schema.js';
 
 /**
@@ -115,13 +115,16 @@ export interface ResizePlan {
 const LIVE = new Set(['pending', 'running', 'stopping', 'stopped']);
 const ordinalOf = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
 
+/** The order removed nodes leave in, by name: highest ordinal first (cass008 before cass007), as cass-operator does. */
+export const leavingOrder = (a: string, b: string) => ordinalOf(b) - ordinalOf(a);
+
 /** Names of the live instances no longer in the plan, of one role, highest ordinal first. */
 function surplusOf(plan: Plan, live: LiveNode[], role: string): string[] {
   const planned = new Set(plan.nodes.map((node) => node.name));
   return live
     .filter((node) => node.role === role && LIVE.has(node.state) && !planned.has(node.name))
     .map((node) => node.name)
-    .sort((a, b) => ordinalOf(b) - ordinalOf(a));
+    .sort(leavingOrder);
 }
 
 /** What a re-apply of `plan` does to the live fleet `live` (the instances tagged with the deployment). */
@@ -150,12 +153,10 @@ export function resizePlan(plan: Plan, live: LiveNode[]): ResizePlan {
   };
 }
 
-/** The role of an instance from its Name tag, `<deployment>-<nickname>` (src/core/spec/plan.ts). */
+/** The role of an instance from its Name tag, `<deployment>-<nickname>`; an unknown nickname stands for itself. */
 function roleOfName(deployment: string, name: string): string {
   const nickname = name.startsWith(`${deployment}-`) ? name.slice(deployment.length + 1) : name;
-  if (/^cass\d+$/.test(nickname)) return 'cassandra';
-  if (/^daemon\d+$/.test(nickname)) return 'daemon';
-  return nickname;
+  return roleOfNickname(nickname) ?? nickname;
 }
 
 /** The instances of an inventory as the resize plan reads them. */

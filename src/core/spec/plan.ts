@@ -150,6 +150,13 @@ export function initialTokens(nodeCount: number): string[] {
 
 const pad3 = (n: number) => String(n).padStart(3, '0');
 
+/** The role of a node by its nickname (`cass001` → cassandra, `daemon002` → daemon, `bastion` → bastion). */
+export function roleOfNickname(nickname: string): Role | undefined {
+  if (/^cass\d+$/.test(nickname)) return 'cassandra';
+  if (/^daemon\d+$/.test(nickname)) return 'daemon';
+  return (['bastion', 'rabbitmq', 'prometheus'] as const).find((role) => role === nickname);
+}
+
 function resolveFlavor(spec: DeploymentSpec): Flavor {
   return typeof spec.flavor === 'string' ? FLAVORS[spec.flavor] : spec.flavor;
 }

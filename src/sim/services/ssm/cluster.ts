@@ -1,3 +1,4 @@
+import { roleOfNickname } from '../../../core/spec/plan.js';
 import { tagValue } from '../../../core/tags.js';
 import type { Tag } from '../iam.js';
 import { type OwnedRange, ownership, type RingMember, rangesOf, ringAt } from './ring.js';
@@ -23,16 +24,11 @@ export interface RunOutput {
   stderr: string;
 }
 
-const ROLES = ['bastion', 'rabbitmq', 'prometheus', 'cassandra', 'daemon'];
-
 /** An instance's role: its `Role` tag, else the nickname at the end of its Name tag (`…-cass001` → cassandra). */
 export function roleOfInstance(tags: Tag[] | undefined): string | undefined {
   const tagged = tagValue(tags, 'Role');
   if (tagged) return tagged;
-  const nickname = (tagValue(tags, 'Name') ?? '').split(/[-_]/).pop() ?? '';
-  if (/^cass\d+$/.test(nickname)) return 'cassandra';
-  if (/^daemon\d+$/.test(nickname)) return 'daemon';
-  return ROLES.includes(nickname) ? nickname : undefined;
+  return roleOfNickname((tagValue(tags, 'Name') ?? '').split(/[-_]/).pop() ?? '');
 }
 
 interface World {
