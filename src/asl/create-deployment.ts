@@ -1,6 +1,12 @@
 import type { PhaseName } from '../core/phases.js';
 import { parallel, poll, pollStart, type Retrier, roundCounter, type States, task } from './dsl.js';
-import { cassandraRingComplete, natGatewayUp, type RingWaitNames, ssmAgentsOnline } from './fleet-waits.js';
+import {
+  cassandraRingComplete,
+  clusterHealthChecks,
+  natGatewayUp,
+  type RingWaitNames,
+  ssmAgentsOnline,
+} from './fleet-waits.js';
 import { provisioningPhase } from './provisioning-phase.js';
 
 /**
@@ -240,7 +246,10 @@ function natGatewayAndFleet(next: string) {
   );
 }
 
-/** One provisioning phase of create, named by its send step (PHASE_OF); every send carries the log volume. */
+/** Every send of create carries the bastion's log volume, which its install and configure mount. */
+const LOG_VOLUME = { 'logVolumeId.$': '$.fleet.logVolumeId' };
+
+/** One provisioning phase of create, named by its send step (PHASE_OF). */
 function phase(
   name: string,
   labels: { check: string; question: string; wait: string },
@@ -255,7 +264,7 @@ function phase(
     waitSeconds,
     next,
     catchTo: FAILED,
-    send: { 'logVolumeId.$': '$.fleet.logVolumeId', ...send },
+    send: { ...LOG_VOLUME, ...send },
   });
 }
 
@@ -269,7 +278,6 @@ const PHASE_OF: Record<string, PhaseName> = {
   'Clean up Cassandra nodes': 'cleanup-cassandra',
   'Drain removed daemons': 'drain-daemons',
   'Configure RabbitMQ, Prometheus, daemons and bastion': 'configure-services',
-  'Run health checks': 'health-checks',
 };
 
 const READ_RING = 'Read the Cassandra ring';
@@ -454,22 +462,7 @@ function provisioning(next: string): States {
       'Are there removed nodes to terminate?',
     ),
     ...removed.terminate,
-    ...phase(
-      'Run health checks',
-      {
-        check: 'Check health-check commands',
-        question: 'Have all health checks answered?',
-        wait: 'Wait for health checks',
-      },
-      2,
-      'Judge cluster health',
-    ),
-    'Judge cluster health': task('HealthCheck', {
-      parameters: { action: 'evaluate', 'commands.$': '$.commands.commands', failWhenUnhealthy: true },
-      resultPath: '$.health',
-      next,
-      catchTo: FAILED,
-    }),
+    ...clusterHealthChecks(next, FAILED, LOG_VOLUME),
   };
 }
 

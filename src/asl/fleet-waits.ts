@@ -1,4 +1,5 @@
 import { poll, pollStart, roundCounter, type States, task } from './dsl.js';
+import { provisioningPhase } from './provisioning-phase.js';
 
 /** Where a step's failure goes: the machine's failure state, with the error at `resultPath`. */
 type CatchTo = { next: string; resultPath: string };
@@ -178,4 +179,32 @@ export function natGatewayGone(next: string, catchTo: CatchTo): States {
     next,
     catchTo,
   });
+}
+
+/**
+ * The cluster's health checks, create's and start's last step: each check on its node (capi-health-check), then the
+ * verdict, which fails the run with HealthCheckFailed when any check is unhealthy.
+ */
+export function clusterHealthChecks(next: string, catchTo: CatchTo, send?: Record<string, unknown>): States {
+  return {
+    ...provisioningPhase({
+      name: 'Run health checks',
+      phase: 'health-checks',
+      labels: {
+        check: 'Check health-check commands',
+        question: 'Have all health checks answered?',
+        wait: 'Wait for health checks',
+      },
+      waitSeconds: 2,
+      next: 'Judge cluster health',
+      catchTo,
+      send,
+    }),
+    'Judge cluster health': task('HealthCheck', {
+      parameters: { action: 'evaluate', 'commands.$': '$.commands.commands', failWhenUnhealthy: true },
+      resultPath: '$.health',
+      next,
+      catchTo,
+    }),
+  };
 }

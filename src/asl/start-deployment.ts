@@ -1,6 +1,6 @@
 import { FAILED, failState, fleetWait, phase } from './day2.js';
 import { parallel, pollStart, type States, task } from './dsl.js';
-import { cassandraRingComplete, natGatewayUp, ssmAgentsOnline } from './fleet-waits.js';
+import { cassandraRingComplete, clusterHealthChecks, natGatewayUp, ssmAgentsOnline } from './fleet-waits.js';
 
 /**
  * The start-deployment state machine, the way back from stop-deployment: the instances start while a new NAT
@@ -118,23 +118,7 @@ export function startDeployment(): {
         5,
         'Run health checks',
       ),
-      ...phase(
-        'Run health checks',
-        'health-checks',
-        {
-          check: 'Check health-check commands',
-          question: 'Have all health checks answered?',
-          wait: 'Wait for health checks',
-        },
-        2,
-        'Judge cluster health',
-      ),
-      'Judge cluster health': task('HealthCheck', {
-        parameters: { action: 'evaluate', 'commands.$': '$.commands.commands', failWhenUnhealthy: true },
-        resultPath: '$.health',
-        next: 'Deployment started',
-        catchTo: FAILED,
-      }),
+      ...clusterHealthChecks('Deployment started', FAILED),
       'Deployment started': {
         Type: 'Pass',
         Parameters: {
