@@ -372,7 +372,7 @@ async function run(
           ),
         );
       } else {
-        // watch finds a deployment's create or delete by its name; a day-2 execution by its ARN.
+        // A day-2 execution is named exactly by its ARN (by the deployment's name, watch follows its latest operation).
         const target = operation === 'create' || operation === 'delete' ? deployment : executionArn;
         say(`${now.status}: not waiting; follow it with: capi-deploy watch ${target}`);
       }
